@@ -1,0 +1,31 @@
+//! Events on the live stream (`GET /api/v1/stream`): one per created or updated deploy.
+
+use serde::{Deserialize, Serialize};
+
+use crate::deploy::Deploy;
+
+/// Whether the deploy is new or changed. Also the SSE `event:` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeployEventKind {
+    Created,
+    Updated,
+}
+
+impl DeployEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployEventKind::Created => "created",
+            DeployEventKind::Updated => "updated",
+        }
+    }
+}
+
+/// One stream event: the kind and the deploy as it now stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeployEvent {
+    pub kind: DeployEventKind,
+    pub deploy: Deploy,
+}

@@ -1,0 +1,29 @@
+//! The shiplog wire contract.
+//!
+//! Every type that crosses a process boundary — the action reporting a deploy to the server, the
+//! server answering the console — is defined here and only here. The crate does no I/O and
+//! builds for `wasm32-unknown-unknown` as well as native targets, so the action (compiled to
+//! wasm), the server and the console all share one definition.
+//!
+//! It is not the place for storage, HTTP or Kubernetes code: those live in the crates that
+//! perform the I/O.
+
+pub mod deploy;
+pub mod environments;
+pub mod error;
+pub mod event;
+pub mod ingest;
+pub mod query;
+
+pub use deploy::{
+    Commit, Deploy, DeployId, DeployStatus, Failure, ResourceAction, ResourceChange, SlackMessage,
+    WorkflowRun, WorkloadRef,
+};
+pub use environments::{EnvironmentCell, EnvironmentMatrix};
+pub use error::{ApiError, ErrorBody, FieldError};
+pub use event::{DeployEvent, DeployEventKind};
+pub use ingest::{Created, DeployUpdate, NewDeploy, TransitionError};
+pub use query::{Cursor, CursorError, HistoryQuery, Page};
+
+/// The base path of every versioned API route.
+pub const API_PREFIX: &str = "/api/v1";

@@ -1,0 +1,127 @@
+//! `/api/v1/deploys`: record a deploy, update it, read it, and page through the history.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use shiplog_model::{
+    Created, Deploy, DeployEventKind, DeployId, DeployUpdate, ErrorBody, HistoryQuery, NewDeploy,
+    Page,
+};
+
+use crate::AppState;
+use crate::auth::{ReadAccess, WriteAccess};
+use crate::error::AppError;
+use crate::extract::{JsonBody, QueryPairs};
+use crate::store;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/deploys", post(create).get(history))
+        .route("/api/v1/deploys/{id}", get(one).patch(update))
+}
+
+/// Record a deploy. Idempotent on (repo, run.id, run.attempt, run.job, namespace).
+#[utoipa::path(
+    post, path = "/api/v1/deploys", tag = "deploys",
+    request_body = NewDeploy,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = Created),
+        (status = 200, description = "Already recorded under the same idempotency key", body = Created),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No token", body = ErrorBody),
+        (status = 403, description = "Wrong token", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    _: WriteAccess,
+    JsonBody(new): JsonBody<NewDeploy>,
+) -> Result<(StatusCode, Json<Created>), AppError> {
+    let (status, deploy) = match state.store.create(new, Utc::now()).await? {
+        store::Created::New(deploy) => {
+            state.metrics.deploy_written("created");
+            state.publish(DeployEventKind::Created, &deploy);
+            (StatusCode::CREATED, deploy)
+        }
+        store::Created::Existing(deploy) => (StatusCode::OK, deploy),
+    };
+    let url = state.deploy_url(deploy.id);
+    Ok((status, Json(Created { id: deploy.id, url })))
+}
+
+/// Update a deploy's status and results.
+#[utoipa::path(
+    patch, path = "/api/v1/deploys/{id}", tag = "deploys",
+    params(("id" = i64, Path, description = "Deploy id")),
+    request_body = DeployUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The deploy as updated", body = Deploy),
+        (status = 404, description = "Unknown id", body = ErrorBody),
+        (status = 409, description = "Impossible status transition", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    _: WriteAccess,
+    Path(id): Path<String>,
+    JsonBody(update): JsonBody<DeployUpdate>,
+) -> Result<Json<Deploy>, AppError> {
+    let deploy = state
+        .store
+        .update(parse_id(&id)?, &update, Utc::now())
+        .await?;
+    state.metrics.deploy_written("updated");
+    state.publish(DeployEventKind::Updated, &deploy);
+    Ok(Json(deploy))
+}
+
+/// One deploy.
+#[utoipa::path(
+    get, path = "/api/v1/deploys/{id}", tag = "deploys",
+    params(("id" = i64, Path, description = "Deploy id")),
+    responses(
+        (status = 200, description = "The deploy", body = Deploy),
+        (status = 404, description = "Unknown id", body = ErrorBody),
+    )
+)]
+pub async fn one(
+    State(state): State<AppState>,
+    _: ReadAccess,
+    Path(id): Path<String>,
+) -> Result<Json<Deploy>, AppError> {
+    Ok(Json(state.store.get(parse_id(&id)?).await?))
+}
+
+/// The history, newest first, filtered, one page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/deploys", tag = "deploys",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<Deploy>),
+        (status = 400, description = "Query string is not valid UTF-8", body = ErrorBody),
+        (status = 422, description = "Invalid parameter", body = ErrorBody),
+    )
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    _: ReadAccess,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<Page<Deploy>>, AppError> {
+    let query = HistoryQuery::from_pairs(pairs)?;
+    Ok(Json(state.store.history(&query).await?))
+}
+
+/// Ids are positive integers; anything else cannot name a deploy.
+fn parse_id(text: &str) -> Result<DeployId, AppError> {
+    text.parse::<DeployId>()
+        .ok()
+        .filter(|id| id.0 > 0)
+        .ok_or_else(|| AppError::NotFound(format!("no deploy has the id {text:?}")))
+}

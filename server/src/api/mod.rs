@@ -1,0 +1,19 @@
+//! The JSON API under `/api/v1`, one module per resource, merged by [`router`].
+
+pub mod deploys;
+pub mod environments;
+pub mod meta;
+pub mod stream;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// Every API route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(deploys::router())
+        .merge(environments::router())
+        .merge(stream::router())
+        .merge(meta::router())
+}

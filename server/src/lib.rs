@@ -1,0 +1,98 @@
+//! shiplog's history server.
+//!
+//! [`app`] builds the whole HTTP application from an [`AppState`], without a socket, so tests
+//! drive it with `tower::ServiceExt::oneshot`; [`serve`] runs it on a bound listener until a
+//! shutdown signal. Storage is in [`store`], the routes in [`api`].
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use shiplog_model::{Deploy, DeployEvent, DeployEventKind, DeployId};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+
+use crate::auth::Tokens;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How many events a slow stream client may fall behind before it is told it lagged.
+const EVENT_BUFFER: usize = 1024;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Arc<Tokens>,
+    /// Base of the links handed out, without a trailing slash.
+    pub public_url: Arc<str>,
+    pub events: broadcast::Sender<DeployEvent>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Store, tokens: Tokens, public_url: &str) -> Self {
+        AppState {
+            store,
+            tokens: Arc::new(tokens),
+            public_url: public_url.trim_end_matches('/').into(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// The console link of a deploy.
+    pub fn deploy_url(&self, id: DeployId) -> String {
+        format!("{}/deploys/{id}", self.public_url)
+    }
+
+    /// Tells stream subscribers about a write. Having none is fine.
+    pub fn publish(&self, kind: DeployEventKind, deploy: &Deploy) {
+        let _ = self.events.send(DeployEvent {
+            kind,
+            deploy: deploy.clone(),
+        });
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .fallback(|| async { AppError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets open requests finish.
+/// Event streams end at shutdown so they do not hold it up.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let events = state.events.clone();
+    let application = app(state);
+    axum::serve(listener, application)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            drop(events);
+        })
+        .await
+}

@@ -1,0 +1,77 @@
+//! `shiplog-server`: parses flags, opens the database, and serves until SIGINT or SIGTERM.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use shiplog_server::auth::Tokens;
+use shiplog_server::config::{Config, redact_url};
+use shiplog_server::store::Store;
+use shiplog_server::{AppState, serve};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHIPLOG_LOG")
+                .unwrap_or_else(|_| "shiplog_server=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Config::parse()).await {
+        eprintln!("shiplog-server: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(&config.database)))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    if config.tokens.is_empty() {
+        tracing::warn!("no --token given: every write will be refused with 401/403");
+    }
+    let tokens = Tokens {
+        write: config
+            .tokens
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect(),
+        read: config.read_token.clone().filter(|t| !t.is_empty()),
+    };
+    tracing::info!(database = %redact_url(&config.database), "database ready");
+    // Tests and scripts read this line to learn the address when listening on port 0.
+    println!("shiplog-server listening on http://{address}");
+    serve(
+        listener,
+        AppState::new(store, tokens, &public_url),
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

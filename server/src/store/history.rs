@@ -1,0 +1,173 @@
+//! The history query: filters, free text and keyset pagination over `(started_at, id)`.
+
+use super::{Store, StoreError, decode};
+use shiplog_model::{Cursor, Deploy, HistoryQuery, Page};
+
+/// The lower-cased text the `q` filter searches: app, repo, environment, namespace, version,
+/// actor, commit SHA and message, images, workloads and the failure reason.
+pub fn search_text(deploy: &Deploy) -> String {
+    let mut parts: Vec<&str> = vec![
+        &deploy.app,
+        &deploy.repo,
+        &deploy.environment,
+        &deploy.namespace,
+        &deploy.actor,
+        &deploy.commit.sha,
+        &deploy.commit.message,
+    ];
+    parts.extend(deploy.version.as_deref());
+    parts.extend(deploy.git_ref.as_deref());
+    parts.extend(deploy.images.iter().map(String::as_str));
+    parts.extend(deploy.workloads.iter().map(|w| w.name.as_str()));
+    parts.extend(deploy.failure.as_ref().map(|f| f.reason.as_str()));
+    parts.join("\n").to_lowercase()
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE … ESCAPE '\'`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A value bound to a numbered placeholder.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A `WHERE` clause assembled from optional filters, every value a bound parameter.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    /// Adds `template`, in which each `?` stands for the next of `values`.
+    fn push(&mut self, template: &str, values: impl IntoIterator<Item = Bind>) {
+        let mut sql = String::new();
+        let mut values = values.into_iter();
+        for piece in template.split_inclusive('?') {
+            match piece.strip_suffix('?') {
+                Some(head) => {
+                    self.binds
+                        .push(values.next().expect("one value per placeholder"));
+                    sql.push_str(head);
+                    sql.push_str(&format!("${}", self.binds.len()));
+                }
+                None => sql.push_str(piece),
+            }
+        }
+        self.sql.push(sql);
+    }
+
+    fn where_clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+}
+
+impl Store {
+    /// One page of the history, newest first.
+    pub async fn history(&self, query: &HistoryQuery) -> Result<Page<Deploy>, StoreError> {
+        let mut conditions = Conditions::default();
+        let text_filters = [
+            ("namespace = ?", &query.namespace),
+            ("app = ?", &query.app),
+            ("environment = ?", &query.environment),
+            ("repo = ?", &query.repo),
+            ("actor = ?", &query.actor),
+        ];
+        for (template, value) in text_filters {
+            if let Some(value) = value {
+                conditions.push(template, [Bind::Text(value.clone())]);
+            }
+        }
+        if let Some(status) = query.status {
+            conditions.push("status = ?", [Bind::Text(status.as_str().to_owned())]);
+        }
+        if let Some(since) = query.since {
+            conditions.push("started_at >= ?", [Bind::Int(since.timestamp_millis())]);
+        }
+        if let Some(until) = query.until {
+            conditions.push("started_at < ?", [Bind::Int(until.timestamp_millis())]);
+        }
+        if let Some(q) = &query.q {
+            conditions.push("search LIKE ? ESCAPE '\\'", [Bind::Text(like_pattern(q))]);
+        }
+        if let Some(cursor) = query.cursor {
+            // Written so both planners use the index range on started_at.
+            conditions.push(
+                "started_at <= ? AND (started_at < ? OR id < ?)",
+                [
+                    Bind::Int(cursor.started_at_ms),
+                    Bind::Int(cursor.started_at_ms),
+                    Bind::Int(cursor.id.0),
+                ],
+            );
+        }
+        let limit = query.limit();
+        let sql = format!(
+            "SELECT id, record FROM deploys {} ORDER BY started_at DESC, id DESC LIMIT {}",
+            conditions.where_clause(),
+            limit + 1
+        );
+        let mut statement = sqlx::query(&sql);
+        for bind in conditions.binds {
+            statement = match bind {
+                Bind::Text(text) => statement.bind(text),
+                Bind::Int(n) => statement.bind(n),
+            };
+        }
+        let rows = statement.fetch_all(&self.reads).await?;
+        let mut items = rows
+            .iter()
+            .map(|row| decode(row, "id", "record"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|last| Cursor {
+                started_at_ms: last.started_at.timestamp_millis(),
+                id: last.id,
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_matches_literally() {
+        assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn conditions_number_their_placeholders() {
+        let mut c = Conditions::default();
+        c.push("a = ?", [Bind::Text("x".into())]);
+        c.push(
+            "b <= ? AND (b < ? OR id < ?)",
+            [Bind::Int(1), Bind::Int(1), Bind::Int(2)],
+        );
+        assert_eq!(
+            c.where_clause(),
+            "WHERE a = $1 AND b <= $2 AND (b < $3 OR id < $4)"
+        );
+    }
+}
