@@ -265,6 +265,9 @@ fn required(field: &str, value: &str) -> Result<(), FieldError> {
 }
 
 fn short(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.contains('\0') {
+        return Err(FieldError::new(field, "must not contain NUL characters"));
+    }
     limit(field, value, MAX_SHORT_TEXT)
 }
 
@@ -289,13 +292,13 @@ fn validate_results(
     resources: &[ResourceChange],
     failure: Option<&Failure>,
 ) -> Result<(), FieldError> {
-    if let (Some(start), Some(end)) = (started_at, finished_at) {
-        if end < start {
-            return Err(FieldError::new(
-                "finished_at",
-                "must not be before started_at",
-            ));
-        }
+    if let (Some(start), Some(end)) = (started_at, finished_at)
+        && end < start
+    {
+        return Err(FieldError::new(
+            "finished_at",
+            "must not be before started_at",
+        ));
     }
     if finished_at.is_some() && !status.is_terminal() {
         return Err(FieldError::new(

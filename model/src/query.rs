@@ -56,6 +56,9 @@ impl HistoryQuery {
             if value.is_empty() {
                 continue;
             }
+            if value.contains('\0') {
+                return Err(FieldError::new(key, "must not contain NUL characters"));
+            }
             let text = || Some(value.to_owned());
             match key {
                 "namespace" => query.namespace = text(),

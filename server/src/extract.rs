@@ -83,16 +83,21 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             error.inner()
         )));
     }
+    let message = error.inner().to_string();
     let path = error.path().to_string();
-    let field = if path == "." {
-        String::from("(body)")
-    } else {
-        path
+    // "missing field `app`" and "unknown field `colour`" are about that field, though serde
+    // reports them at the parent's path.
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    let field = match (path.as_str(), named) {
+        (".", Some(name)) => name.to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (".", None) => String::from("(body)"),
+        (path, None) => path.to_owned(),
     };
-    Err(AppError::InvalidField(FieldError::new(
-        field,
-        error.inner().to_string(),
-    )))
+    Err(AppError::InvalidField(FieldError::new(field, message)))
 }
 
 /// Query-string pairs, percent-decoded byte-exactly; invalid UTF-8 is a `400`.
@@ -168,6 +173,10 @@ mod tests {
             Err(AppError::MalformedJson(_))
         ));
         match parse_json::<Shape>(b"{\"inner\": 5}") {
+            Err(AppError::InvalidField(e)) => assert_eq!(e.field, "inner"),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+        match parse_json::<Shape>(b"{}") {
             Err(AppError::InvalidField(e)) => assert_eq!(e.field, "inner"),
             other => panic!("expected a field error, got {other:?}"),
         }

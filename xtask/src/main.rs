@@ -1,1 +1,52 @@
-fn main() {}
+//! `cargo xtask`: all of shiplog's automation in one place, so nothing drifts between a
+//! developer's machine and CI.
+//!
+//! - `setup`: installs what the tests need (idempotent).
+//! - `test`: formatting, clippy, every test on SQLite and on a throwaway PostgreSQL.
+//! - `demo`: runs the product on its embedded defaults with sample history.
+//! - `bench server`: the server's ingest and query benchmarks.
+
+mod bench;
+mod demo;
+mod postgres;
+mod setup;
+mod test;
+mod workspace;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "shiplog's build, test and demo automation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what the tests need: the wasm32 target and PostgreSQL. Safe to run again.
+    Setup,
+    /// Check formatting and lints, then run every test on SQLite and on PostgreSQL.
+    Test(test::Args),
+    /// Start the server on SQLite with sample history and keep it up until Ctrl-C.
+    Demo(demo::Args),
+    /// Run a benchmark.
+    Bench(bench::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup => setup::run(),
+        Command::Test(args) => test::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench::run(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -20,7 +20,8 @@ pub fn search_text(deploy: &Deploy) -> String {
     parts.extend(deploy.images.iter().map(String::as_str));
     parts.extend(deploy.workloads.iter().map(|w| w.name.as_str()));
     parts.extend(deploy.failure.as_ref().map(|f| f.reason.as_str()));
-    parts.join("\n").to_lowercase()
+    // PostgreSQL text cannot hold NUL; the full text stays intact in the JSON record.
+    parts.join("\n").replace('\0', "").to_lowercase()
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE … ESCAPE '\'`.

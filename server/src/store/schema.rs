@@ -24,13 +24,13 @@ pub(super) async fn migrate(backend: Backend, pool: &AnyPool) -> Result<(), Stor
 pub(super) fn sqlite_url_creating_file(url: &str) -> Result<String, StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)?;
-        }
+    let directory = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty());
+    if path != ":memory:"
+        && let Some(directory) = directory
+    {
+        std::fs::create_dir_all(directory)?;
     }
     if query.split('&').any(|kv| kv.starts_with("mode=")) {
         return Ok(url.to_owned());

@@ -1,0 +1,11 @@
+//! The server's integration tests. Each test gets a fresh database: SQLite by default,
+//! PostgreSQL when `SHIPLOG_TEST_POSTGRES` names a server (`cargo xtask test` runs both).
+
+mod common;
+mod crash;
+mod deploys;
+mod environments;
+mod history;
+mod hostile;
+mod meta;
+mod stream;

@@ -1,0 +1,55 @@
+//! `cargo xtask test`: the one command that proves `main` works. Formatting, clippy with
+//! warnings denied, the model built for wasm32, then every test on SQLite and the server's
+//! tests again on a throwaway PostgreSQL.
+
+use crate::postgres::TempPostgres;
+use crate::setup;
+use crate::workspace::{cargo, exec};
+
+/// The environment variable the server's tests read to pick PostgreSQL instead of SQLite.
+pub const TEST_DATABASE_ENV: &str = "SHIPLOG_TEST_POSTGRES";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Skip the PostgreSQL pass (for a quick local run; CI never skips it).
+    #[arg(long)]
+    pub sqlite_only: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    setup::run()?;
+    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    exec(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    exec(cargo().args([
+        "build",
+        "--package",
+        "shiplog-model",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    exec(
+        cargo()
+            .args(["test", "--workspace"])
+            .env_remove(TEST_DATABASE_ENV),
+    )?;
+    if args.sqlite_only {
+        eprintln!("test: PostgreSQL pass skipped (--sqlite-only)");
+        return Ok(());
+    }
+    let postgres = TempPostgres::start()?;
+    exec(
+        cargo()
+            .args(["test", "--package", "shiplog-server", "--tests"])
+            .env(TEST_DATABASE_ENV, postgres.url()),
+    )?;
+    drop(postgres);
+    eprintln!("test: all passed on SQLite and PostgreSQL");
+    Ok(())
+}
