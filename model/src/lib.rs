@@ -13,6 +13,7 @@ pub mod environments;
 pub mod error;
 pub mod event;
 pub mod ingest;
+pub mod insights;
 pub mod query;
 
 pub use deploy::{
@@ -23,6 +24,7 @@ pub use environments::{EnvironmentCell, EnvironmentMatrix};
 pub use error::{ApiError, ErrorBody, FieldError};
 pub use event::{DeployEvent, DeployEventKind};
 pub use ingest::{Created, DeployUpdate, NewDeploy, TransitionError};
+pub use insights::{DailyCount, InsightRow, Insights};
 pub use query::{Cursor, CursorError, HistoryQuery, Page};
 
 /// The base path of every versioned API route.

@@ -7,8 +7,10 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
+pub mod insights;
 pub mod metrics;
 pub mod openapi;
 pub mod store;
@@ -23,7 +25,6 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 use crate::auth::Tokens;
-use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -70,7 +71,8 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
-        .fallback(|| async { AppError::NotFound("no such route".into()) })
+        .route("/deploys/{id}", axum::routing::get(console::deploy_page))
+        .fallback(console::fallback)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .route_layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

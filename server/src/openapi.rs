@@ -15,6 +15,7 @@ use crate::api;
         api::deploys::one,
         api::deploys::history,
         api::environments::environments,
+        api::insights::insights,
         api::stream::stream,
         api::meta::healthz,
         api::meta::metrics,

@@ -1,6 +1,6 @@
-//! `cargo xtask demo`: builds and starts the history server on SQLite, records a sample
-//! history through its API (several apps in dev, stage and prod, one failed rollout), prints
-//! where to look, and stays up until Ctrl-C.
+//! `cargo xtask demo`: installs what it needs, builds the console and the history server, starts
+//! the server on SQLite, records a sample history through its API (several apps in dev, stage
+//! and prod, one failed rollout), prints the console's URL, and stays up until Ctrl-C.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::workspace::{cargo, exec, root};
+use crate::{console, setup};
 
 /// The write token the demo server accepts.
 const DEMO_TOKEN: &str = "demo-token";
@@ -22,6 +23,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    setup::run()?;
+    console::build()?;
     exec(cargo().args(["build", "--package", "shiplog-server"]))?;
     let dir = root().join("target").join("demo");
     std::fs::create_dir_all(&dir)?;
@@ -44,10 +47,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     })?;
     println!();
     println!("shiplog demo is up ({recorded} deploys recorded on SQLite at {database})");
-    println!("  environments  {base}/api/v1/environments");
-    println!("  history       {base}/api/v1/deploys?namespace=prod");
-    println!("  failures      {base}/api/v1/deploys?status=failed");
-    println!("  live events   {base}/api/v1/stream");
+    println!("  console       {base}/");
+    println!("  history       {base}/history?namespace=prod");
+    println!("  failures      {base}/history?status=failed");
+    println!("  insights      {base}/insights");
     println!("  API document  {base}/api/v1/openapi.json");
     println!("  write token   {DEMO_TOKEN}");
     println!("Press Ctrl-C to stop.");

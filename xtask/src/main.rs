@@ -2,11 +2,13 @@
 //! developer's machine and CI.
 //!
 //! - `setup`: installs what the tests need (idempotent).
+//! - `console`: builds the web console with trunk.
 //! - `test`: formatting, clippy, every test on SQLite and on a throwaway PostgreSQL.
 //! - `demo`: runs the product on its embedded defaults with sample history.
 //! - `bench server`: the server's ingest and query benchmarks.
 
 mod bench;
+mod console;
 mod demo;
 mod postgres;
 mod setup;
@@ -29,6 +31,8 @@ struct Cli {
 enum Command {
     /// Install what the tests need: the wasm32 target and PostgreSQL. Safe to run again.
     Setup,
+    /// Build the web console into console/dist (served by shiplog-server).
+    Console,
     /// Check formatting and lints, then run every test on SQLite and on PostgreSQL.
     Test(test::Args),
     /// Start the server on SQLite with sample history and keep it up until Ctrl-C.
@@ -41,6 +45,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup => setup::run(),
+        Command::Console => setup::run().and_then(|()| console::build()),
         Command::Test(args) => test::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),

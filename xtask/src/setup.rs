@@ -1,17 +1,54 @@
-//! `cargo xtask setup`: installs what the tests need, skipping what is already there.
+//! `cargo xtask setup`: installs what the builds and tests need, skipping what is already
+//! there: the wasm32 target, trunk and wasm-bindgen-cli (pinned), wasm-opt from npm's binaryen,
+//! PostgreSQL, and Chromium with its WebDriver for the console's browser tests.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context as _;
 
 use crate::postgres;
-use crate::workspace::{exec, on_path};
+use crate::workspace::{exec, on_path, root};
+
+/// trunk's last release that builds with the Rust on these machines.
+const TRUNK: &str = "0.21.14";
+/// Must equal the `wasm-bindgen` crate version pinned in the workspace.
+pub const WASM_BINDGEN: &str = "0.2.130";
+/// binaryen 132's wasm-opt understands current rustc output; older Debian builds do not.
+const BINARYEN: &str = "132";
 
 pub fn run() -> anyhow::Result<()> {
     ensure_wasm_target()?;
-    ensure_postgres()?;
-    eprintln!("setup: everything the tests need is installed");
+    ensure_cargo_tool("trunk", "trunk", TRUNK)?;
+    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN)?;
+    ensure_wasm_opt()?;
+    let mut apt = Apt::default();
+    if postgres::bin_dir().is_none() {
+        apt.install(&["postgresql"])?;
+        anyhow::ensure!(
+            postgres::bin_dir().is_some(),
+            "PostgreSQL was installed but its initdb was not found under /usr/lib/postgresql"
+        );
+    }
+    if !on_path("chromium") || !on_path("chromedriver") {
+        apt.install(&["chromium", "chromium-driver"])?;
+    }
+    eprintln!("setup: everything the builds and tests need is installed");
     Ok(())
+}
+
+/// Where project-local tools (wasm-opt) are installed.
+pub fn tools_dir() -> PathBuf {
+    root().join(".tools")
+}
+
+/// `PATH` with the project-local tools first, for commands that look tools up (trunk).
+pub fn path_with_tools() -> std::ffi::OsString {
+    let mut dirs = vec![tools_dir().join("node_modules").join(".bin")];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).expect("PATH entries are valid")
 }
 
 fn ensure_wasm_target() -> anyhow::Result<()> {
@@ -28,30 +65,69 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     exec(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
-fn ensure_postgres() -> anyhow::Result<()> {
-    if postgres::bin_dir().is_some() {
+/// Installs `krate` at `version` unless `binary --version` already reports it.
+fn ensure_cargo_tool(binary: &str, krate: &str, version: &str) -> anyhow::Result<()> {
+    let reported = Command::new(binary)
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default();
+    if reported.split_whitespace().any(|word| word == version) {
         return Ok(());
     }
-    anyhow::ensure!(
-        on_path("apt-get"),
-        "PostgreSQL is not installed and apt-get is not available: install PostgreSQL 13 or newer \
-         (its initdb and pg_ctl) and run `cargo xtask setup` again"
-    );
-    exec(Command::new("apt-get").args(["update", "-qq"]))?;
-    exec(
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "postgresql",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    anyhow::ensure!(
-        postgres::bin_dir().is_some(),
-        "PostgreSQL was installed but its initdb was not found under /usr/lib/postgresql"
-    );
-    Ok(())
+    eprintln!("setup: installing {krate} {version} (a few minutes, once)");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let install = || {
+        let mut command = Command::new(&cargo);
+        command.args(["install", krate, "--version", version]);
+        command
+    };
+    // The published lock file can name a dependency version the registry no longer offers;
+    // then resolve afresh rather than fail.
+    exec(install().arg("--locked")).or_else(|e| {
+        eprintln!("setup: {e:#}; retrying without --locked");
+        exec(&mut install())
+    })
+}
+
+fn ensure_wasm_opt() -> anyhow::Result<()> {
+    let dir = tools_dir();
+    let wasm_opt = dir.join("node_modules").join(".bin").join("wasm-opt");
+    let reported = Command::new(&wasm_opt)
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+        .unwrap_or_default();
+    if reported.contains(&format!("version {BINARYEN}")) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir)?;
+    exec(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(format!("binaryen@{BINARYEN}")))
+}
+
+/// Debian packages, with the package lists refreshed once per run.
+#[derive(Default)]
+struct Apt {
+    updated: bool,
+}
+
+impl Apt {
+    fn install(&mut self, packages: &[&str]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            on_path("apt-get"),
+            "{} must be installed (apt-get is not available to do it)",
+            packages.join(", ")
+        );
+        if !self.updated {
+            exec(Command::new("apt-get").args(["update", "-qq"]))?;
+            self.updated = true;
+        }
+        exec(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the one command that proves `main` works. Formatting, clippy with
-//! warnings denied, the model built for wasm32, then every test on SQLite and the server's
-//! tests again on a throwaway PostgreSQL.
+//! warnings denied, the model built for wasm32, the console built with trunk (the browser tests
+//! drive it), then every test on SQLite and the server's tests again on a throwaway PostgreSQL.
 
+use crate::console;
 use crate::postgres::TempPostgres;
 use crate::setup;
 use crate::workspace::{cargo, exec};
@@ -34,6 +35,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
+    console::build()?;
     exec(
         cargo()
             .args(["test", "--workspace"])

@@ -2,6 +2,7 @@
 
 pub mod deploys;
 pub mod environments;
+pub mod insights;
 pub mod meta;
 pub mod stream;
 
@@ -14,6 +15,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(deploys::router())
         .merge(environments::router())
+        .merge(insights::router())
         .merge(stream::router())
         .merge(meta::router())
 }

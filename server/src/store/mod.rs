@@ -12,6 +12,7 @@
 //! - This module knows nothing about HTTP.
 
 mod history;
+mod insights;
 mod schema;
 
 use std::time::Duration;
@@ -26,6 +27,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use history::search_text;
+pub use insights::SampleFilter;
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,76 @@
+//! Every request the console makes to the server's JSON API.
+
+use gloo_net::http::Request;
+use serde::de::DeserializeOwned;
+use shiplog_model::{
+    Cursor, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights, Page,
+};
+
+use crate::url_state::encode_pairs;
+
+/// A request that failed, explained for a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiFailure(pub String);
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
+    let response = Request::get(url)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| ApiFailure(format!("The server could not be reached ({e}).")))?;
+    if !response.ok() {
+        let status = response.status();
+        let message = match response.json::<ErrorBody>().await {
+            Ok(body) => body.error.message,
+            Err(_) => response.status_text(),
+        };
+        return Err(ApiFailure(format!("The server answered {status}: {message}")));
+    }
+    response
+        .json::<T>()
+        .await
+        .map_err(|e| ApiFailure(format!("The server's answer could not be read ({e}).")))
+}
+
+/// One page of the history.
+pub async fn history(query: &HistoryQuery) -> Result<Page<Deploy>, ApiFailure> {
+    get_json(&format!("/api/v1/deploys?{}", encode_pairs(&query.to_pairs()))).await
+}
+
+/// One deploy.
+pub async fn deploy(id: DeployId) -> Result<Deploy, ApiFailure> {
+    get_json(&format!("/api/v1/deploys/{id}")).await
+}
+
+/// The deploy of the same app and namespace just before `deploy`, if any.
+pub async fn previous(deploy: &Deploy) -> Result<Option<Deploy>, ApiFailure> {
+    let query = HistoryQuery {
+        app: Some(deploy.app.clone()),
+        namespace: Some(deploy.namespace.clone()),
+        limit: Some(1),
+        cursor: Some(Cursor {
+            started_at_ms: deploy.started_at.timestamp_millis(),
+            id: deploy.id,
+        }),
+        ..Default::default()
+    };
+    Ok(history(&query).await?.items.into_iter().next())
+}
+
+/// The environment matrix.
+pub async fn environments() -> Result<EnvironmentMatrix, ApiFailure> {
+    get_json("/api/v1/environments").await
+}
+
+/// Insights over the last `days` days.
+pub async fn insights(days: u32) -> Result<Insights, ApiFailure> {
+    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+    let pairs = [("since", since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
+    get_json(&format!("/api/v1/insights?{}", encode_pairs(&pairs))).await
+}

@@ -1,0 +1,7 @@
+//! Pieces shared by the pages.
+
+pub mod charts;
+pub mod layout;
+pub mod states;
+pub mod status;
+pub mod time_ago;

@@ -1,0 +1,199 @@
+//! `/`: what runs where. Rows are apps (expandable into workloads), columns are namespaces in
+//! pipeline order (or `?order=dev,stage,prod`); each cell shows version, status, age and who.
+
+use std::collections::HashSet;
+
+use shiplog_model::{DeployStatus, EnvironmentCell, EnvironmentMatrix, HistoryQuery};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::api;
+use crate::components::states::{Empty, ErrorNote, Loading};
+use crate::components::status::StatusBadge;
+use crate::components::time_ago::TimeAgo;
+use crate::environments::{Drift, cell, column_order, drifts, workloads};
+use crate::live::use_deploy_events;
+use crate::route::Route;
+use crate::url_state::param;
+
+#[function_component(EnvironmentsPage)]
+pub fn environments_page() -> Html {
+    let matrix = use_state(|| None::<Result<EnvironmentMatrix, String>>);
+    let refresh = use_state(|| 0u32);
+    let expanded = use_state(HashSet::<String>::new);
+    let location = use_location();
+    let order = location.as_ref().and_then(|l| param(l.query_str(), "order"));
+
+    {
+        let matrix = matrix.clone();
+        use_effect_with(*refresh, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                matrix.set(Some(api::environments().await.map_err(|e| e.to_string())));
+            });
+        });
+    }
+    {
+        let refresh = refresh.clone();
+        use_deploy_events(Callback::from(move |_| refresh.set(*refresh + 1)));
+    }
+
+    let matrix = match &*matrix {
+        None => return html! { <><h1>{"Environments"}</h1><Loading /></> },
+        Some(Err(message)) => return html! { <><h1>{"Environments"}</h1><ErrorNote message={message.clone()} /></> },
+        Some(Ok(matrix)) => matrix,
+    };
+    if matrix.cells.is_empty() {
+        return html! {
+            <><h1>{"Environments"}</h1>
+            <Empty message="No deploys recorded yet. Deploys appear here as soon as the shiplog action or CLI reports one." /></>
+        };
+    }
+    let columns = column_order(&matrix.namespaces, order.as_deref());
+    let toggle = |app: String| {
+        let expanded = expanded.clone();
+        Callback::from(move |_| {
+            let mut set = (*expanded).clone();
+            if !set.remove(&app) {
+                set.insert(app.clone());
+            }
+            expanded.set(set);
+        })
+    };
+    html! {
+        <>
+            <h1>{"Environments"}</h1>
+            <p class="hint">{"Latest deploy of every app in every namespace. Columns follow the pipeline; set "}
+               <code>{"?order=dev,stage,prod"}</code>{" to choose."}</p>
+            <DriftNotes drifts={drifts(matrix, &columns)} />
+            <div class="table-wrap">
+            <table class="grid">
+                <thead><tr>
+                    <th scope="col">{"App"}</th>
+                    { for columns.iter().map(|ns| html! { <th scope="col">{ns}</th> }) }
+                </tr></thead>
+                <tbody>
+                { for matrix.apps.iter().map(|app| {
+                    let open = expanded.contains(app);
+                    let names = workloads(matrix, app);
+                    html! {
+                        <>
+                        <tr class="app-row">
+                            <th scope="row">
+                                if names.is_empty() { {app} } else {
+                                    <button class="expander" aria-expanded={open.to_string()} onclick={toggle(app.clone())}>
+                                        <span aria-hidden="true">{ if open { "▾ " } else { "▸ " } }</span>{app}
+                                    </button>
+                                }
+                            </th>
+                            { for columns.iter().map(|ns| html! { <CellView cell={cell(matrix, app, None, ns).cloned()} /> }) }
+                        </tr>
+                        if open {
+                            { for names.iter().map(|workload| html! {
+                                <tr class="workload-row">
+                                    <th scope="row" class="workload">{workload}</th>
+                                    { for columns.iter().map(|ns| html! { <CellView cell={cell(matrix, app, Some(workload), ns).cloned()} /> }) }
+                                </tr>
+                            }) }
+                        }
+                        </>
+                    }
+                }) }
+                </tbody>
+            </table>
+            </div>
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CellProps {
+    cell: Option<EnvironmentCell>,
+}
+
+#[function_component(CellView)]
+fn cell_view(props: &CellProps) -> Html {
+    let Some(cell) = &props.cell else {
+        return html! { <td class="cell none"><span class="visually-hidden">{"never deployed"}</span>{"—"}</td> };
+    };
+    let latest = &cell.latest;
+    let running = cell.latest_success.as_ref().filter(|s| s.id != latest.id);
+    html! {
+        <td class={classes!("cell", latest.status.as_str().to_owned())}>
+            <Link<Route> to={Route::Deploy { id: latest.id.0 }} classes="version">
+                { latest.version.clone().unwrap_or_else(|| latest.commit.short_sha().to_owned()) }
+            </Link<Route>>
+            <div><StatusBadge status={latest.status} /></div>
+            <div class="meta"><TimeAgo at={latest.started_at} />{" · "}{&latest.actor}</div>
+            if let Some(running) = running {
+                if latest.status != DeployStatus::InProgress || running.version != latest.version {
+                    <div class="meta">{"running "}
+                        <Link<Route> to={Route::Deploy { id: running.id.0 }}>
+                            { running.version.clone().unwrap_or_else(|| running.commit.short_sha().to_owned()) }
+                        </Link<Route>>
+                    </div>
+                }
+            }
+        </td>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DriftProps {
+    drifts: Vec<Drift>,
+}
+
+#[function_component(DriftNotes)]
+fn drift_notes(props: &DriftProps) -> Html {
+    if props.drifts.is_empty() {
+        return html! {};
+    }
+    html! {
+        <ul class="drift" aria-label="Namespaces running different versions">
+            { for props.drifts.iter().map(|d| html! { <DriftNote drift={d.clone()} /> }) }
+        </ul>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OneDriftProps {
+    drift: Drift,
+}
+
+/// "stage is 3 deploys ahead of prod": counts the successful deploys of the app to the ahead
+/// namespace since the behind namespace's version was deployed.
+#[function_component(DriftNote)]
+fn drift_note(props: &OneDriftProps) -> Html {
+    let count = use_state(|| None::<String>);
+    {
+        let (count, drift) = (count.clone(), props.drift.clone());
+        use_effect_with(props.drift.clone(), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let query = HistoryQuery {
+                    app: Some(drift.app.clone()),
+                    namespace: Some(drift.ahead.namespace.clone()),
+                    status: Some(DeployStatus::Succeeded),
+                    since: Some(drift.behind.started_at),
+                    limit: Some(100),
+                    ..Default::default()
+                };
+                if let Ok(page) = api::history(&query).await {
+                    let more = if page.next_cursor.is_some() { "+" } else { "" };
+                    count.set(Some(format!("{}{more}", page.items.len())));
+                }
+            });
+        });
+    }
+    let d = &props.drift;
+    let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "an unversioned build".into());
+    html! {
+        <li>
+            <strong>{&d.app}</strong>{": "}{&d.ahead.namespace}
+            { match &*count {
+                Some(n) => format!(" is {n} deploy{} ahead of ", if n == "1" { "" } else { "s" }),
+                None => " is ahead of ".to_owned(),
+            } }
+            {&d.behind.namespace}
+            {format!(" ({} vs {})", version(&d.ahead.version), version(&d.behind.version))}
+        </li>
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per route.
+
+pub mod deploy;
+pub mod environments;
+pub mod history;
+pub mod insights;
+pub mod not_found;
