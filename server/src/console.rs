@@ -34,10 +34,11 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
         return AppError::NotFound("no such route".into()).into_response();
     }
     let name = path.trim_start_matches('/');
-    if !name.is_empty() && name != "index.html" {
-        if let Some(asset) = Assets::get(name) {
-            return asset_response(name, asset);
-        }
+    if !name.is_empty()
+        && name != "index.html"
+        && let Some(asset) = Assets::get(name)
+    {
+        return asset_response(name, asset);
     }
     app_page(None)
 }
@@ -65,7 +66,10 @@ fn asset_response(name: &str, asset: rust_embed::EmbeddedFile) -> Response {
         headers.insert(header::CONTENT_TYPE, mime);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -73,9 +77,8 @@ fn asset_response(name: &str, asset: rust_embed::EmbeddedFile) -> Response {
 fn is_hashed(name: &str) -> bool {
     let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn app_page(preview: Option<Preview>) -> Response {
@@ -95,10 +98,19 @@ fn app_page(preview: Option<Preview>) -> Response {
     };
     let mut response = html.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     if let Ok(policy) = HeaderValue::from_str(&policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
@@ -109,7 +121,12 @@ fn app_page(preview: Option<Preview>) -> Response {
 /// boot script (by hash).
 fn content_security_policy(html: &str) -> String {
     let hashes: String = inline_scripts(html)
-        .map(|script| format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(script.as_bytes()))))
+        .map(|script| {
+            format!(
+                " 'sha256-{}'",
+                STANDARD.encode(Sha256::digest(script.as_bytes()))
+            )
+        })
         .collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
@@ -136,7 +153,12 @@ struct Preview {
 
 impl Preview {
     fn of(deploy: &Deploy, url: &str) -> Preview {
-        let mut title = format!("{} {} → {}", status_emoji(deploy.status), deploy.app, deploy.namespace);
+        let mut title = format!(
+            "{} {} → {}",
+            status_emoji(deploy.status),
+            deploy.app,
+            deploy.namespace
+        );
         if let Some(version) = &deploy.version {
             title.push_str(&format!(" · {version}"));
         }
@@ -152,7 +174,11 @@ impl Preview {
         if let Some(failure) = &deploy.failure {
             description.push_str(&format!(". {}", failure.reason));
         }
-        Preview { title, description, url: url.to_owned() }
+        Preview {
+            title,
+            description,
+            url: url.to_owned(),
+        }
     }
 
     /// Replaces the page's `<title>` and adds OpenGraph and Twitter card tags.
@@ -176,7 +202,11 @@ impl Preview {
         );
         match (html.find("<title>"), html.find("</title>")) {
             (Some(start), Some(end)) if start < end => {
-                format!("{}{tags}{}", &html[..start], &html[end + "</title>".len()..])
+                format!(
+                    "{}{tags}{}",
+                    &html[..start],
+                    &html[end + "</title>".len()..]
+                )
             }
             _ => html.replacen("</head>", &format!("{tags}</head>"), 1),
         }
@@ -208,7 +238,8 @@ mod tests {
 
     #[test]
     fn inline_scripts_are_hashed_into_the_policy() {
-        let html = "<head><script src=\"/a.js\"></script><script type=\"module\">boot()</script></head>";
+        let html =
+            "<head><script src=\"/a.js\"></script><script type=\"module\">boot()</script></head>";
         let scripts: Vec<_> = inline_scripts(html).collect();
         assert_eq!(scripts, ["boot()"]);
         let policy = content_security_policy(html);
@@ -225,8 +256,14 @@ mod tests {
             url: "https://x/deploys/1".into(),
         };
         let html = preview.inject("<html><head><title>shiplog</title></head></html>");
-        assert!(html.contains("<title>✅ api → prod · v1 · \"eve\" &lt;script&gt;</title>"), "{html}");
-        assert!(html.contains("content=\"✅ api → prod · v1 · &quot;eve&quot; &lt;script&gt;\""), "{html}");
+        assert!(
+            html.contains("<title>✅ api → prod · v1 · \"eve\" &lt;script&gt;</title>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("content=\"✅ api → prod · v1 · &quot;eve&quot; &lt;script&gt;\""),
+            "{html}"
+        );
         assert!(!html.contains("<script>"));
         assert_eq!(html.matches("<title>").count(), 1);
     }

@@ -47,7 +47,10 @@ fn row(namespace: String, app: String, samples: &[Sample], days: f64) -> Insight
     let failures = finished.iter().filter(|s| s.failed()).count() as u64;
     let durations = finished
         .iter()
-        .filter_map(|s| s.finished_at.map(|end| (end - s.started_at).num_milliseconds() as f64 / 1000.0))
+        .filter_map(|s| {
+            s.finished_at
+                .map(|end| (end - s.started_at).num_milliseconds() as f64 / 1000.0)
+        })
         .collect();
     InsightRow {
         namespace,
@@ -55,7 +58,11 @@ fn row(namespace: String, app: String, samples: &[Sample], days: f64) -> Insight
         deploys,
         failures,
         deploys_per_day: deploys as f64 / days,
-        change_failure_rate: if deploys == 0 { 0.0 } else { failures as f64 / deploys as f64 },
+        change_failure_rate: if deploys == 0 {
+            0.0
+        } else {
+            failures as f64 / deploys as f64
+        },
         median_duration_secs: median(durations),
         median_time_to_restore_secs: median(restore_times(&finished)),
         daily: daily(&finished),
@@ -70,10 +77,10 @@ fn restore_times(finished: &[&Sample]) -> Vec<f64> {
         let end = sample.finished_at.unwrap_or(sample.started_at);
         if sample.failed() {
             broken_since.get_or_insert(end);
-        } else if sample.status == DeployStatus::Succeeded {
-            if let Some(since) = broken_since.take() {
-                times.push((end - since).num_milliseconds().max(0) as f64 / 1000.0);
-            }
+        } else if sample.status == DeployStatus::Succeeded
+            && let Some(since) = broken_since.take()
+        {
+            times.push((end - since).num_milliseconds().max(0) as f64 / 1000.0);
         }
     }
     times
@@ -83,7 +90,11 @@ fn daily(finished: &[&Sample]) -> Vec<DailyCount> {
     let mut days: BTreeMap<chrono::NaiveDate, DailyCount> = BTreeMap::new();
     for sample in finished {
         let day = sample.started_at.date_naive();
-        let count = days.entry(day).or_insert(DailyCount { day, deploys: 0, failures: 0 });
+        let count = days.entry(day).or_insert(DailyCount {
+            day,
+            deploys: 0,
+            failures: 0,
+        });
         count.deploys += 1;
         count.failures += u64::from(sample.failed());
     }
@@ -96,7 +107,11 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
 }
 
 #[cfg(test)]
@@ -127,7 +142,11 @@ mod tests {
             sample(Succeeded, "2026-01-02T12:00:00Z", 90),
             sample(InProgress, "2026-01-03T10:00:00Z", 0),
         ];
-        let insights = compute(samples, at("2026-01-01T00:00:00Z"), at("2026-01-11T00:00:00Z"));
+        let insights = compute(
+            samples,
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-11T00:00:00Z"),
+        );
         let row = &insights.rows[0];
         assert_eq!((row.deploys, row.failures), (4, 2));
         assert_eq!(row.change_failure_rate, 0.5);
@@ -142,7 +161,11 @@ mod tests {
     #[test]
     fn no_failures_means_no_restore_time() {
         let samples = vec![sample(DeployStatus::Succeeded, "2026-01-01T10:00:00Z", 10)];
-        let insights = compute(samples, at("2026-01-01T00:00:00Z"), at("2026-01-02T00:00:00Z"));
+        let insights = compute(
+            samples,
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-02T00:00:00Z"),
+        );
         assert_eq!(insights.rows[0].median_time_to_restore_secs, None);
         assert_eq!(insights.rows[0].change_failure_rate, 0.0);
         assert_eq!(median(vec![]), None);

@@ -11,6 +11,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod insights;
+pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod store;
@@ -25,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
 use crate::auth::Tokens;
+use crate::matrix_cache::MatrixCache;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -40,6 +42,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub events: broadcast::Sender<DeployEvent>,
     pub metrics: Arc<Metrics>,
+    /// The serialised environment matrix between writes.
+    pub matrix: Arc<MatrixCache>,
 }
 
 impl AppState {
@@ -50,6 +54,7 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').into(),
             events: broadcast::channel(EVENT_BUFFER).0,
             metrics: Arc::new(Metrics::default()),
+            matrix: Arc::new(MatrixCache::default()),
         }
     }
 
@@ -58,8 +63,9 @@ impl AppState {
         format!("{}/deploys/{id}", self.public_url)
     }
 
-    /// Tells stream subscribers about a write. Having none is fine.
+    /// Tells caches and stream subscribers about a committed write.
     pub fn publish(&self, kind: DeployEventKind, deploy: &Deploy) {
+        self.matrix.invalidate();
         let _ = self.events.send(DeployEvent {
             kind,
             deploy: deploy.clone(),

@@ -1,8 +1,12 @@
-//! `/api/v1/environments`: the environment matrix.
+//! `/api/v1/environments`: the environment matrix, served from [`crate::matrix_cache`] between
+//! writes.
 
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use shiplog_model::{EnvironmentMatrix, ErrorBody};
 
 use crate::AppState;
@@ -24,6 +28,17 @@ pub fn router() -> Router<AppState> {
 pub async fn environments(
     State(state): State<AppState>,
     _: ReadAccess,
-) -> Result<Json<EnvironmentMatrix>, AppError> {
-    Ok(Json(state.store.environments().await?))
+) -> Result<Response, AppError> {
+    let body = match state.matrix.get() {
+        Some(body) => body,
+        None => {
+            let generation = state.matrix.begin();
+            let matrix: EnvironmentMatrix = state.store.environments().await?;
+            let body =
+                Bytes::from(serde_json::to_vec(&matrix).map_err(|e| AppError::Internal(e.into()))?);
+            state.matrix.store(generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

@@ -67,12 +67,26 @@ fn parse(pairs: Vec<(String, String)>, now: DateTime<Utc>) -> Result<SampleFilte
         return Err(FieldError::new("since", "must be before until"));
     }
     if until - since > Duration::days(MAX_WINDOW_DAYS) {
-        return Err(FieldError::new("since", format!("the window may span at most {MAX_WINDOW_DAYS} days")));
+        return Err(FieldError::new(
+            "since",
+            format!("the window may span at most {MAX_WINDOW_DAYS} days"),
+        ));
     }
-    if [&namespace, &app].iter().any(|v| v.as_deref().is_some_and(|v| v.contains('\0'))) {
-        return Err(FieldError::new("namespace", "must not contain NUL characters"));
+    if [&namespace, &app]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|v| v.contains('\0')))
+    {
+        return Err(FieldError::new(
+            "namespace",
+            "must not contain NUL characters",
+        ));
     }
-    Ok(SampleFilter { since, until, namespace, app })
+    Ok(SampleFilter {
+        since,
+        until,
+        namespace,
+        app,
+    })
 }
 
 fn time(key: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
@@ -92,9 +106,23 @@ mod tests {
         assert_eq!(filter.until, now);
         assert_eq!(filter.since, now - Duration::days(30));
         let pair = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
-        assert_eq!(parse(pair("since", "2020-01-01T00:00:00Z"), now).unwrap_err().field, "since");
-        assert_eq!(parse(pair("until", "2020-01-01T00:00:00Z"), now).unwrap_err().field, "since");
-        assert_eq!(parse(pair("since", "soon"), now).unwrap_err().field, "since");
+        assert_eq!(
+            parse(pair("since", "2020-01-01T00:00:00Z"), now)
+                .unwrap_err()
+                .field,
+            "since"
+        );
+        let reversed = [
+            ("since", "2026-02-02T00:00:00Z"),
+            ("until", "2026-02-01T00:00:00Z"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec();
+        assert_eq!(parse(reversed, now).unwrap_err().field, "since");
+        assert_eq!(
+            parse(pair("since", "soon"), now).unwrap_err().field,
+            "since"
+        );
         assert_eq!(parse(pair("colour", "x"), now).unwrap_err().field, "colour");
     }
 }

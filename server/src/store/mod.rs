@@ -15,16 +15,18 @@ mod history;
 mod insights;
 mod schema;
 
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use shiplog_model::ingest::UpdateError;
 use shiplog_model::{
-    Deploy, DeployId, DeployUpdate, EnvironmentCell, EnvironmentMatrix, FieldError, NewDeploy,
-    TransitionError,
+    Deploy, DeployId, DeployStatus, DeployUpdate, EnvironmentCell, EnvironmentMatrix, FieldError,
+    NewDeploy, TransitionError,
 };
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row};
 
 pub use history::search_text;
 pub use insights::SampleFilter;
@@ -146,28 +148,16 @@ impl Store {
         new.validate()?;
         let deploy = new.into_deploy(DeployId(0), now);
         let mut tx = self.writes.begin().await?;
-        let inserted = sqlx::query(
+        let statement = sqlx::query(
             "INSERT INTO deploys (repo, app, environment, namespace, status, actor, run_id, \
              run_attempt, run_job, started_at, finished_at, search, record) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (repo, run_id, run_attempt, run_job, namespace) DO NOTHING \
              RETURNING id",
-        )
-        .bind(&deploy.repo)
-        .bind(&deploy.app)
-        .bind(&deploy.environment)
-        .bind(&deploy.namespace)
-        .bind(deploy.status.as_str())
-        .bind(&deploy.actor)
-        .bind(deploy.run.id)
-        .bind(i64::from(deploy.run.attempt))
-        .bind(&deploy.run.job)
-        .bind(deploy.started_at.timestamp_millis())
-        .bind(deploy.finished_at.map(|t| t.timestamp_millis()))
-        .bind(search_text(&deploy))
-        .bind(serde_json::to_string(&deploy)?)
-        .fetch_optional(&mut *tx)
-        .await?;
+        );
+        let inserted = bind_columns(statement, &deploy)?
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = inserted else {
             tx.rollback().await?;
             let existing = self.find_by_key(&deploy).await?;
@@ -251,9 +241,9 @@ impl Store {
     pub async fn environments(&self) -> Result<EnvironmentMatrix, StoreError> {
         let rows = sqlx::query(
             "SELECT h.app, h.workload, h.namespace, l.id AS latest_id, l.record AS latest, \
-             s.id AS success_id, s.record AS success \
+             h.success_id, s.record AS success \
              FROM heads h JOIN deploys l ON l.id = h.latest_id \
-             LEFT JOIN deploys s ON s.id = h.success_id",
+             LEFT JOIN deploys s ON s.id = h.success_id AND h.success_id <> h.latest_id",
         )
         .fetch_all(&self.reads)
         .await?;
@@ -262,15 +252,19 @@ impl Store {
             .map(|row| {
                 let workload: String = row.try_get("workload")?;
                 let success_id: Option<i64> = row.try_get("success_id")?;
+                let latest = decode(row, "latest_id", "latest")?;
+                // Mostly the latest deploy is the latest success too: read it once.
+                let latest_success = match success_id {
+                    Some(id) if id == latest.id.0 => Some(latest.clone()),
+                    Some(_) => Some(decode(row, "success_id", "success")?),
+                    None => None,
+                };
                 Ok(EnvironmentCell {
                     app: row.try_get("app")?,
                     workload: (!workload.is_empty()).then_some(workload),
                     namespace: row.try_get("namespace")?,
-                    latest: decode(row, "latest_id", "latest")?,
-                    latest_success: match success_id {
-                        Some(_) => Some(decode(row, "success_id", "success")?),
-                        None => None,
-                    },
+                    latest,
+                    latest_success,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -279,32 +273,32 @@ impl Store {
 
     /// Inserts many finished deploys at once, bypassing idempotency lookups. For benchmarks and
     /// demos that need a large history quickly; ids are assigned in iteration order.
+    ///
+    /// Rows go in several to a statement ([`bulk_rows`]), and `heads` is touched once per
+    /// environment-matrix row rather than once per deploy (see [`head_candidates`]).
     pub async fn insert_bulk(&self, deploys: &[Deploy]) -> Result<(), StoreError> {
         let mut tx = self.writes.begin().await?;
-        for deploy in deploys {
-            let row = sqlx::query(
-                "INSERT INTO deploys (repo, app, environment, namespace, status, actor, run_id, \
-                 run_attempt, run_job, started_at, finished_at, search, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            )
-            .bind(&deploy.repo)
-            .bind(&deploy.app)
-            .bind(&deploy.environment)
-            .bind(&deploy.namespace)
-            .bind(deploy.status.as_str())
-            .bind(&deploy.actor)
-            .bind(deploy.run.id)
-            .bind(i64::from(deploy.run.attempt))
-            .bind(&deploy.run.job)
-            .bind(deploy.started_at.timestamp_millis())
-            .bind(deploy.finished_at.map(|t| t.timestamp_millis()))
-            .bind(search_text(deploy))
-            .bind(serde_json::to_string(deploy)?)
-            .fetch_one(&mut *tx)
-            .await?;
+        let mut ids = Vec::with_capacity(deploys.len());
+        for chunk in deploys.chunks(bulk_rows(self.backend)) {
+            let sql = bulk_insert_sql(chunk.len());
+            let mut statement = sqlx::query(&sql);
+            for deploy in chunk {
+                statement = bind_columns(statement, deploy)?;
+            }
+            let mut chunk_ids = statement
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<i64, _>("id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            // Rows are numbered in VALUES order, but RETURNING does not promise that order.
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids.into_iter().map(DeployId));
+        }
+        for index in head_candidates(deploys, &ids) {
             let stored = Deploy {
-                id: DeployId(row.try_get("id")?),
-                ..deploy.clone()
+                id: ids[index],
+                ..deploys[index].clone()
             };
             schema::touch_heads(&mut tx, &stored).await?;
         }
@@ -319,6 +313,101 @@ impl Store {
             .await?
             .try_get("n")?)
     }
+}
+
+/// Binds the 13 inserted columns of `deploys` (see [`BULK_COLUMNS`]) in their order.
+fn bind_columns<'q>(
+    statement: Query<'q, Any, AnyArguments<'q>>,
+    deploy: &'q Deploy,
+) -> Result<Query<'q, Any, AnyArguments<'q>>, StoreError> {
+    Ok(statement
+        .bind(&deploy.repo)
+        .bind(&deploy.app)
+        .bind(&deploy.environment)
+        .bind(&deploy.namespace)
+        .bind(deploy.status.as_str())
+        .bind(&deploy.actor)
+        .bind(deploy.run.id)
+        .bind(i64::from(deploy.run.attempt))
+        .bind(&deploy.run.job)
+        .bind(deploy.started_at.timestamp_millis())
+        .bind(deploy.finished_at.map(|t| t.timestamp_millis()))
+        .bind(search_text(deploy))
+        .bind(serde_json::to_string(deploy)?))
+}
+
+/// Rows per statement in [`Store::insert_bulk`]. sqlx binds SQLite parameters by name, and
+/// SQLite finds each name by a linear scan, so binding costs grow with the square of a
+/// statement's binds: short statements are fastest there (and cost no round trip). PostgreSQL
+/// gains from fewer round trips; 1000 rows of 13 binds stay below its limit of 65,535 binds.
+fn bulk_rows(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 32,
+        Backend::Postgres => 1000,
+    }
+}
+
+/// The columns [`Store::insert_bulk`] fills, in bind order.
+const BULK_COLUMNS: [&str; 13] = [
+    "repo",
+    "app",
+    "environment",
+    "namespace",
+    "status",
+    "actor",
+    "run_id",
+    "run_attempt",
+    "run_job",
+    "started_at",
+    "finished_at",
+    "search",
+    "record",
+];
+
+/// `INSERT INTO deploys … VALUES (…), (…), … RETURNING id` for `rows` rows.
+fn bulk_insert_sql(rows: usize) -> String {
+    let width = BULK_COLUMNS.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let binds: Vec<String> = (1..=width)
+                .map(|n| format!("${}", row * width + n))
+                .collect();
+            format!("({})", binds.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO deploys ({}) VALUES {} RETURNING id",
+        BULK_COLUMNS.join(", "),
+        tuples.join(", ")
+    )
+}
+
+/// The indexes of the deploys that [`Store::insert_bulk`] must pass to `touch_heads`: for every
+/// environment-matrix row the batch affects, its latest deploy and its latest successful one.
+/// Since `touch_heads` only ever moves a row forward, touching these leaves `heads` exactly as
+/// touching every deploy of the batch would.
+fn head_candidates(deploys: &[Deploy], ids: &[DeployId]) -> BTreeSet<usize> {
+    type Newest = Option<(i64, DeployId, usize)>;
+    let mut rows: HashMap<(&str, &str, &str), (Newest, Newest)> = HashMap::new();
+    for (index, (deploy, &id)) in deploys.iter().zip(ids).enumerate() {
+        let key = Some((deploy.started_at.timestamp_millis(), id, index));
+        let succeeded = deploy.status == DeployStatus::Succeeded;
+        let workloads = std::iter::once("").chain(deploy.workloads.iter().map(|w| w.name.as_str()));
+        for workload in workloads {
+            let (latest, success) = rows
+                .entry((&deploy.app, workload, &deploy.namespace))
+                .or_default();
+            *latest = (*latest).max(key);
+            if succeeded {
+                *success = (*success).max(key);
+            }
+        }
+    }
+    rows.into_values()
+        .flat_map(|(latest, success)| [latest, success])
+        .flatten()
+        .map(|(_, _, index)| index)
+        .collect()
 }
 
 async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool, StoreError> {
@@ -351,4 +440,80 @@ fn decode(row: &AnyRow, id_column: &str, record_column: &str) -> Result<Deploy, 
     let mut deploy: Deploy = serde_json::from_str(&record)?;
     deploy.id = DeployId(row.try_get(id_column)?);
     Ok(deploy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deploys of two apps in two namespaces, with workloads that come and go, statuses that
+    /// vary and start times out of id order (including ties).
+    fn mixed_history() -> Vec<NewDeploy> {
+        let statuses = [
+            "succeeded",
+            "failed",
+            "succeeded",
+            "cancelled",
+            "rolled_back",
+        ];
+        (0..40)
+            .map(|n: i64| {
+                let workloads: Vec<_> = ["api", "worker"]
+                    .iter()
+                    .take(1 + (n % 3) as usize)
+                    .skip((n % 2) as usize)
+                    .map(|name| serde_json::json!({"kind": "Deployment", "name": name}))
+                    .collect();
+                let minute = (n * 7) % 23;
+                let app = ["shop", "admin"][(n % 2) as usize];
+                let namespace = ["dev", "prod"][(n / 3 % 2) as usize];
+                let status = statuses[(n % 5) as usize];
+                serde_json::from_value(serde_json::json!({
+                    "repo": "acme/shop",
+                    "app": app,
+                    "namespace": namespace,
+                    "status": status,
+                    "workloads": workloads,
+                    "commit": {"sha": format!("{n:040x}")},
+                    "actor": "alice",
+                    "run": {"id": n, "job": "deploy"},
+                    "started_at": format!("2026-01-01T00:{minute:02}:00Z"),
+                    "finished_at": format!("2026-01-01T01:{minute:02}:00Z"),
+                }))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    async fn store_in(dir: &tempfile::TempDir, name: &str) -> Store {
+        let url = format!("sqlite://{}", dir.path().join(name).display());
+        Store::open(&url).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn insert_bulk_keeps_heads_as_create_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one_by_one, bulk) = (store_in(&dir, "a.db").await, store_in(&dir, "b.db").await);
+        let now = "2026-02-01T00:00:00Z".parse().unwrap();
+        let history = mixed_history();
+        for new in history.clone() {
+            assert!(matches!(
+                one_by_one.create(new, now).await,
+                Ok(Created::New(_))
+            ));
+        }
+        let deploys: Vec<Deploy> = history
+            .into_iter()
+            .map(|new| new.into_deploy(DeployId(0), now))
+            .collect();
+        let (first, second) = deploys.split_at(5);
+        bulk.insert_bulk(first).await.unwrap();
+        bulk.insert_bulk(second).await.unwrap();
+        assert_eq!(bulk.count().await.unwrap(), 40);
+        assert_eq!(
+            bulk.environments().await.unwrap(),
+            one_by_one.environments().await.unwrap()
+        );
+        assert_eq!(bulk.get(DeployId(40)).await.unwrap().run.id, 39);
+    }
 }

@@ -7,5 +7,6 @@ mod deploys;
 mod environments;
 mod history;
 mod hostile;
+mod insights;
 mod meta;
 mod stream;
