@@ -30,7 +30,9 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
             Ok(body) => body.error.message,
             Err(_) => response.status_text(),
         };
-        return Err(ApiFailure(format!("The server answered {status}: {message}")));
+        return Err(ApiFailure(format!(
+            "The server answered {status}: {message}"
+        )));
     }
     response
         .json::<T>()
@@ -40,7 +42,11 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
 
 /// One page of the history.
 pub async fn history(query: &HistoryQuery) -> Result<Page<Deploy>, ApiFailure> {
-    get_json(&format!("/api/v1/deploys?{}", encode_pairs(&query.to_pairs()))).await
+    get_json(&format!(
+        "/api/v1/deploys?{}",
+        encode_pairs(&query.to_pairs())
+    ))
+    .await
 }
 
 /// One deploy.
@@ -71,6 +77,9 @@ pub async fn environments() -> Result<EnvironmentMatrix, ApiFailure> {
 /// Insights over the last `days` days.
 pub async fn insights(days: u32) -> Result<Insights, ApiFailure> {
     let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-    let pairs = [("since", since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
+    let pairs = [(
+        "since",
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )];
     get_json(&format!("/api/v1/insights?{}", encode_pairs(&pairs))).await
 }

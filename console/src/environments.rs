@@ -16,7 +16,11 @@ fn pipeline_rank(namespace: &str) -> u8 {
     ];
     stages
         .iter()
-        .position(|names| names.iter().any(|n| name == *n || name.ends_with(&format!("-{n}"))))
+        .position(|names| {
+            names
+                .iter()
+                .any(|n| name == *n || name.ends_with(&format!("-{n}")))
+        })
         .unwrap_or(stages.len()) as u8
 }
 
@@ -88,7 +92,11 @@ pub fn drifts(matrix: &EnvironmentMatrix, columns: &[String]) -> Vec<Drift> {
         for pair in running.windows(2) {
             let (ahead, behind) = (pair[0], pair[1]);
             if ahead.version != behind.version && ahead.started_at > behind.started_at {
-                found.push(Drift { app: app.clone(), ahead: ahead.clone(), behind: behind.clone() });
+                found.push(Drift {
+                    app: app.clone(),
+                    ahead: ahead.clone(),
+                    behind: behind.clone(),
+                });
             }
         }
     }
@@ -107,7 +115,10 @@ mod tests {
     #[test]
     fn columns_follow_the_pipeline_unless_told_otherwise() {
         let found = names(&["prod", "alpha", "dev", "staging", "team-prod", "qa"]);
-        assert_eq!(column_order(&found, None), names(&["dev", "qa", "staging", "prod", "team-prod", "alpha"]));
+        assert_eq!(
+            column_order(&found, None),
+            names(&["dev", "qa", "staging", "prod", "team-prod", "alpha"])
+        );
         assert_eq!(
             column_order(&found, Some("prod, dev,unknown")),
             names(&["prod", "dev", "qa", "staging", "team-prod", "alpha"])
@@ -120,7 +131,10 @@ mod tests {
             "commit": {"sha": "abc"}, "actor": "alice", "run": {"id": id}
         }))
         .unwrap();
-        let mut deploy = new.into_deploy(DeployId(id), format!("2026-01-{day:02}T00:00:00Z").parse().unwrap());
+        let mut deploy = new.into_deploy(
+            DeployId(id),
+            format!("2026-01-{day:02}T00:00:00Z").parse().unwrap(),
+        );
         deploy.status = DeployStatus::Succeeded;
         deploy
     }
@@ -142,12 +156,19 @@ mod tests {
 
     #[test]
     fn drift_is_reported_where_an_earlier_namespace_is_newer() {
-        let m = matrix(vec![success(1, "dev", "v3", 5), success(2, "stage", "v3", 4), success(3, "prod", "v2", 2)]);
+        let m = matrix(vec![
+            success(1, "dev", "v3", 5),
+            success(2, "stage", "v3", 4),
+            success(3, "prod", "v2", 2),
+        ]);
         let columns = column_order(&m.namespaces, None);
         let drift = drifts(&m, &columns);
         assert_eq!(drift.len(), 1);
         assert_eq!(drift[0].ahead.namespace, "stage");
         assert_eq!(drift[0].behind.namespace, "prod");
-        assert_eq!(cell(&m, "api", None, "prod").unwrap().latest.id, DeployId(3));
+        assert_eq!(
+            cell(&m, "api", None, "prod").unwrap().latest.id,
+            DeployId(3)
+        );
     }
 }

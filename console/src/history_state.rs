@@ -63,7 +63,10 @@ impl Reducible for HistoryState {
 pub fn reduce(mut state: HistoryState, action: Action) -> HistoryState {
     match action {
         Action::Reset(query) => {
-            return HistoryState { query, ..HistoryState::default() };
+            return HistoryState {
+                query,
+                ..HistoryState::default()
+            };
         }
         Action::Loaded(query, page) if query == state.query => {
             let page = *page;
@@ -75,7 +78,9 @@ pub fn reduce(mut state: HistoryState, action: Action) -> HistoryState {
         Action::More(query, page) if query == state.query => {
             let page = *page;
             let known: std::collections::HashSet<_> = state.items.iter().map(|d| d.id).collect();
-            state.items.extend(page.items.into_iter().filter(|d| !known.contains(&d.id)));
+            state
+                .items
+                .extend(page.items.into_iter().filter(|d| !known.contains(&d.id)));
             state.next_cursor = page.next_cursor;
             state.loading_more = false;
         }
@@ -137,7 +142,9 @@ fn text_matches(q: &str, deploy: &Deploy) -> bool {
     ];
     haystack.extend(deploy.version.as_deref());
     haystack.extend(deploy.images.iter().map(String::as_str));
-    haystack.iter().any(|text| text.to_lowercase().contains(&needle))
+    haystack
+        .iter()
+        .any(|text| text.to_lowercase().contains(&needle))
 }
 
 #[cfg(test)]
@@ -157,45 +164,121 @@ mod tests {
     }
 
     fn live(deploy: Deploy) -> Action {
-        Action::Live(Box::new(DeployEvent { kind: DeployEventKind::Created, deploy }))
+        Action::Live(Box::new(DeployEvent {
+            kind: DeployEventKind::Created,
+            deploy,
+        }))
     }
 
     fn loaded(query: &HistoryQuery, items: Vec<Deploy>) -> HistoryState {
         let state = reduce(HistoryState::default(), Action::Reset(query.clone()));
-        reduce(state, Action::Loaded(query.clone(), Box::new(Page { items, next_cursor: None })))
+        reduce(
+            state,
+            Action::Loaded(
+                query.clone(),
+                Box::new(Page {
+                    items,
+                    next_cursor: None,
+                }),
+            ),
+        )
     }
 
     #[test]
     fn live_deploys_that_match_appear_on_top() {
-        let query = HistoryQuery { namespace: Some("prod".into()), ..Default::default() };
-        let state = loaded(&query, vec![deploy(1, "prod", DeployStatus::Succeeded, "2026-01-01T00:00:00Z")]);
-        let state = reduce(state, live(deploy(2, "prod", DeployStatus::InProgress, "2026-01-02T00:00:00Z")));
-        let state = reduce(state, live(deploy(3, "dev", DeployStatus::InProgress, "2026-01-03T00:00:00Z")));
+        let query = HistoryQuery {
+            namespace: Some("prod".into()),
+            ..Default::default()
+        };
+        let state = loaded(
+            &query,
+            vec![deploy(
+                1,
+                "prod",
+                DeployStatus::Succeeded,
+                "2026-01-01T00:00:00Z",
+            )],
+        );
+        let state = reduce(
+            state,
+            live(deploy(
+                2,
+                "prod",
+                DeployStatus::InProgress,
+                "2026-01-02T00:00:00Z",
+            )),
+        );
+        let state = reduce(
+            state,
+            live(deploy(
+                3,
+                "dev",
+                DeployStatus::InProgress,
+                "2026-01-03T00:00:00Z",
+            )),
+        );
         let ids: Vec<_> = state.items.iter().map(|d| d.id.0).collect();
         assert_eq!(ids, [2, 1], "the dev deploy does not match");
 
         let mut finished = deploy(2, "prod", DeployStatus::Succeeded, "2026-01-02T00:00:00Z");
         finished.version = Some("v2".into());
         let state = reduce(state, live(finished));
-        assert_eq!(state.items[0].status, DeployStatus::Succeeded, "updated in place");
+        assert_eq!(
+            state.items[0].status,
+            DeployStatus::Succeeded,
+            "updated in place"
+        );
         assert_eq!(state.items.len(), 2);
     }
 
     #[test]
     fn stale_answers_are_ignored_and_pages_append() {
-        let old = HistoryQuery { namespace: Some("dev".into()), ..Default::default() };
-        let new = HistoryQuery { namespace: Some("prod".into()), ..Default::default() };
+        let old = HistoryQuery {
+            namespace: Some("dev".into()),
+            ..Default::default()
+        };
+        let new = HistoryQuery {
+            namespace: Some("prod".into()),
+            ..Default::default()
+        };
         let state = reduce(HistoryState::default(), Action::Reset(new.clone()));
-        let stale = Page { items: vec![deploy(9, "dev", DeployStatus::Failed, "2026-01-01T00:00:00Z")], next_cursor: None };
+        let stale = Page {
+            items: vec![deploy(
+                9,
+                "dev",
+                DeployStatus::Failed,
+                "2026-01-01T00:00:00Z",
+            )],
+            next_cursor: None,
+        };
         let state = reduce(state, Action::Loaded(old, Box::new(stale)));
         assert_eq!(state.load, Load::Loading);
         assert!(state.items.is_empty());
 
-        let cursor = Cursor { started_at_ms: 1, id: DeployId(5) };
-        let first = Page { items: vec![deploy(5, "prod", DeployStatus::Succeeded, "2026-01-05T00:00:00Z")], next_cursor: Some(cursor) };
+        let cursor = Cursor {
+            started_at_ms: 1,
+            id: DeployId(5),
+        };
+        let first = Page {
+            items: vec![deploy(
+                5,
+                "prod",
+                DeployStatus::Succeeded,
+                "2026-01-05T00:00:00Z",
+            )],
+            next_cursor: Some(cursor),
+        };
         let state = reduce(state, Action::Loaded(new.clone(), Box::new(first)));
         let state = reduce(state, Action::LoadingMore);
-        let second = Page { items: vec![deploy(4, "prod", DeployStatus::Succeeded, "2026-01-04T00:00:00Z")], next_cursor: None };
+        let second = Page {
+            items: vec![deploy(
+                4,
+                "prod",
+                DeployStatus::Succeeded,
+                "2026-01-04T00:00:00Z",
+            )],
+            next_cursor: None,
+        };
         let state = reduce(state, Action::More(new, Box::new(second)));
         assert_eq!(state.items.len(), 2);
         assert!(!state.loading_more);
@@ -206,9 +289,15 @@ mod tests {
     fn filters_match_like_the_server() {
         let d = deploy(1, "prod", DeployStatus::Failed, "2026-01-01T00:00:00Z");
         let q = |json: serde_json::Value| -> HistoryQuery { serde_json::from_value(json).unwrap() };
-        assert!(matches(&q(serde_json::json!({"namespace": "prod", "status": "failed"})), &d));
+        assert!(matches(
+            &q(serde_json::json!({"namespace": "prod", "status": "failed"})),
+            &d
+        ));
         assert!(!matches(&q(serde_json::json!({"status": "succeeded"})), &d));
         assert!(matches(&q(serde_json::json!({"q": "ACME"})), &d));
-        assert!(!matches(&q(serde_json::json!({"since": "2026-01-02T00:00:00Z"})), &d));
+        assert!(!matches(
+            &q(serde_json::json!({"since": "2026-01-02T00:00:00Z"})),
+            &d
+        ));
     }
 }

@@ -15,7 +15,10 @@ pub fn use_deploy_events(on_event: Callback<DeployEvent>) {
         let (abort, registration) = AbortHandle::new_pair();
         let mut source = EventSource::new("/api/v1/stream").ok();
         let streams = source.as_mut().and_then(|source| {
-            Some((source.subscribe("created").ok()?, source.subscribe("updated").ok()?))
+            Some((
+                source.subscribe("created").ok()?,
+                source.subscribe("updated").ok()?,
+            ))
         });
         if let Some((created, updated)) = streams {
             let events = select(created, updated).filter_map(|item| async move {

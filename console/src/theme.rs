@@ -30,7 +30,10 @@ impl Theme {
     }
 
     pub fn parse(text: &str) -> Theme {
-        Theme::ALL.into_iter().find(|t| t.as_str() == text).unwrap_or(Theme::System)
+        Theme::ALL
+            .into_iter()
+            .find(|t| t.as_str() == text)
+            .unwrap_or(Theme::System)
     }
 }
 

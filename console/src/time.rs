@@ -5,7 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 /// "just now", "5 min ago", "3 h ago", "2 days ago", "in 5 min".
 pub fn relative(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
     let delta = now - then;
-    let (amount, future) = if delta < Duration::zero() { (-delta, true) } else { (delta, false) };
+    let (amount, future) = if delta < Duration::zero() {
+        (-delta, true)
+    } else {
+        (delta, false)
+    };
     let text = if amount < Duration::seconds(45) {
         return "just now".into();
     } else if amount < Duration::minutes(90) {
@@ -17,7 +21,11 @@ pub fn relative(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
     } else {
         format!("{} months", amount.num_days() / 30)
     };
-    if future { format!("in {text}") } else { format!("{text} ago") }
+    if future {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
 }
 
 /// `2026-01-31 14:05 UTC`.

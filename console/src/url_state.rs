@@ -19,7 +19,10 @@ pub fn decode_pairs(query: &str) -> Vec<(String, String)> {
 
 /// The value of `key` in a query string.
 pub fn param(query: &str, key: &str) -> Option<String> {
-    decode_pairs(query).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    decode_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -37,7 +40,13 @@ mod tests {
         };
         let url = encode_pairs(&query.to_pairs());
         assert_eq!(url, "namespace=prod&status=failed&q=fix+%26+%3Cb%3E%C3%BC");
-        assert_eq!(HistoryQuery::from_pairs(decode_pairs(&format!("?{url}"))), Ok(query));
-        assert_eq!(param("?order=dev%2Cprod", "order").as_deref(), Some("dev,prod"));
+        assert_eq!(
+            HistoryQuery::from_pairs(decode_pairs(&format!("?{url}"))),
+            Ok(query)
+        );
+        assert_eq!(
+            param("?order=dev%2Cprod", "order").as_deref(),
+            Some("dev,prod")
+        );
     }
 }

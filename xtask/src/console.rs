@@ -13,12 +13,20 @@ pub fn dist() -> PathBuf {
 }
 
 pub fn build() -> anyhow::Result<()> {
-    exec(Command::new("trunk")
-        .args(["build", "--release", "--offline", "--cargo-profile", "console"])
-        .current_dir(root().join("console"))
-        .env("PATH", setup::path_with_tools())
-        // trunk passes these through to cargo; keep the console's target dir the workspace's.
-        .env("CARGO_TARGET_DIR", root().join("target")))?;
+    exec(
+        Command::new("trunk")
+            .args([
+                "build",
+                "--release",
+                "--offline",
+                "--cargo-profile",
+                "console",
+            ])
+            .current_dir(root().join("console"))
+            .env("PATH", setup::path_with_tools())
+            // trunk passes these through to cargo; keep the console's target dir the workspace's.
+            .env("CARGO_TARGET_DIR", root().join("target")),
+    )?;
     eprintln!("console: built into {}", dist().display());
     Ok(())
 }

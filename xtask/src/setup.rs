@@ -102,10 +102,12 @@ fn ensure_wasm_opt() -> anyhow::Result<()> {
         return Ok(());
     }
     std::fs::create_dir_all(&dir)?;
-    exec(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&dir)
-        .arg(format!("binaryen@{BINARYEN}")))
+    exec(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(format!("binaryen@{BINARYEN}")),
+    )
 }
 
 /// Debian packages, with the package lists refreshed once per run.
@@ -125,9 +127,11 @@ impl Apt {
             exec(Command::new("apt-get").args(["update", "-qq"]))?;
             self.updated = true;
         }
-        exec(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(packages)
-            .env("DEBIAN_FRONTEND", "noninteractive"))
+        exec(
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(packages)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
     }
 }

@@ -20,7 +20,9 @@ pub fn layout(props: &LayoutProps) -> Html {
     }
     let route = use_route::<Route>();
     let nav_link = |to: Route, label: &str| {
-        let current = route.as_ref().is_some_and(|r| std::mem::discriminant(r) == std::mem::discriminant(&to));
+        let current = route
+            .as_ref()
+            .is_some_and(|r| std::mem::discriminant(r) == std::mem::discriminant(&to));
         let aria = current.then_some("page");
         html! {
             <li><Link<Route> {to} classes={classes!(current.then_some("current"))}><span aria-current={aria}>{label}</span></Link<Route>></li>

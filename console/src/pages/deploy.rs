@@ -35,7 +35,9 @@ pub fn deploy_page(props: &DeployProps) -> Html {
                     let previous = api::previous(&deploy).await?;
                     Ok((deploy, previous))
                 };
-                loaded.set(Some(result.await.map_err(|e: api::ApiFailure| e.to_string())));
+                loaded.set(Some(
+                    result.await.map_err(|e: api::ApiFailure| e.to_string()),
+                ));
             });
         });
     }
@@ -49,8 +51,12 @@ pub fn deploy_page(props: &DeployProps) -> Html {
     }
     match &*loaded {
         None => html! { <Loading /> },
-        Some(Err(message)) => html! { <><h1>{format!("Deploy #{}", props.id)}</h1><ErrorNote message={message.clone()} /></> },
-        Some(Ok((deploy, previous))) => html! { <DeployView deploy={deploy.clone()} previous={previous.clone()} /> },
+        Some(Err(message)) => {
+            html! { <><h1>{format!("Deploy #{}", props.id)}</h1><ErrorNote message={message.clone()} /></> }
+        }
+        Some(Ok((deploy, previous))) => {
+            html! { <DeployView deploy={deploy.clone()} previous={previous.clone()} /> }
+        }
     }
 }
 
@@ -63,7 +69,10 @@ struct ViewProps {
 #[function_component(DeployView)]
 fn deploy_view(props: &ViewProps) -> Html {
     let d = &props.deploy;
-    let version = d.version.clone().unwrap_or_else(|| d.commit.short_sha().to_owned());
+    let version = d
+        .version
+        .clone()
+        .unwrap_or_else(|| d.commit.short_sha().to_owned());
     let external = |url: &Option<String>, text: String| match url {
         Some(url) => html! { <a href={url.clone()} rel="noopener noreferrer">{text}</a> },
         None => html! { {text} },
@@ -161,9 +170,20 @@ fn changes(props: &ChangesProps) -> Html {
         };
     };
     let d = &props.deploy;
-    let added: Vec<&String> = d.images.iter().filter(|i| !previous.images.contains(i)).collect();
-    let removed: Vec<&String> = previous.images.iter().filter(|i| !d.images.contains(i)).collect();
-    let show = |v: &Option<String>, fallback: &Deploy| v.clone().unwrap_or_else(|| fallback.commit.short_sha().to_owned());
+    let added: Vec<&String> = d
+        .images
+        .iter()
+        .filter(|i| !previous.images.contains(i))
+        .collect();
+    let removed: Vec<&String> = previous
+        .images
+        .iter()
+        .filter(|i| !d.images.contains(i))
+        .collect();
+    let show = |v: &Option<String>, fallback: &Deploy| {
+        v.clone()
+            .unwrap_or_else(|| fallback.commit.short_sha().to_owned())
+    };
     html! {
         <section aria-labelledby="changes-title">
             <h2 id="changes-title">{"Since the previous deploy"}</h2>

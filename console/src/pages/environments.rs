@@ -22,7 +22,9 @@ pub fn environments_page() -> Html {
     let refresh = use_state(|| 0u32);
     let expanded = use_state(HashSet::<String>::new);
     let location = use_location();
-    let order = location.as_ref().and_then(|l| param(l.query_str(), "order"));
+    let order = location
+        .as_ref()
+        .and_then(|l| param(l.query_str(), "order"));
 
     {
         let matrix = matrix.clone();
@@ -39,7 +41,9 @@ pub fn environments_page() -> Html {
 
     let matrix = match &*matrix {
         None => return html! { <><h1>{"Environments"}</h1><Loading /></> },
-        Some(Err(message)) => return html! { <><h1>{"Environments"}</h1><ErrorNote message={message.clone()} /></> },
+        Some(Err(message)) => {
+            return html! { <><h1>{"Environments"}</h1><ErrorNote message={message.clone()} /></> };
+        }
         Some(Ok(matrix)) => matrix,
     };
     if matrix.cells.is_empty() {

@@ -29,7 +29,10 @@ const TEXT_FILTERS: [(&str, &str); 5] = [
 #[function_component(HistoryPage)]
 pub fn history_page() -> Html {
     let location = use_location();
-    let query_str = location.as_ref().map(|l| l.query_str().to_owned()).unwrap_or_default();
+    let query_str = location
+        .as_ref()
+        .map(|l| l.query_str().to_owned())
+        .unwrap_or_default();
     let parsed = HistoryQuery::from_pairs(decode_pairs(&query_str)).map(|mut q| {
         q.cursor = None;
         q
@@ -52,7 +55,9 @@ pub fn history_page() -> Html {
     }
     {
         let state = state.clone();
-        use_deploy_events(Callback::from(move |event| state.dispatch(Action::Live(Box::new(event)))));
+        use_deploy_events(Callback::from(move |event| {
+            state.dispatch(Action::Live(Box::new(event)))
+        }));
     }
 
     {
@@ -68,9 +73,14 @@ pub fn history_page() -> Html {
     let load_more = {
         let state = state.clone();
         Callback::from(move |_| {
-            let Some(cursor) = state.next_cursor else { return };
+            let Some(cursor) = state.next_cursor else {
+                return;
+            };
             let query = state.query.clone();
-            let next = HistoryQuery { cursor: Some(cursor), ..query.clone() };
+            let next = HistoryQuery {
+                cursor: Some(cursor),
+                ..query.clone()
+            };
             state.dispatch(Action::LoadingMore);
             let state = state.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -83,10 +93,14 @@ pub fn history_page() -> Html {
     };
 
     let body = match (&parsed, &state.load) {
-        (Err(e), _) => html! { <ErrorNote message={format!("This address has an invalid filter — {e}.")} /> },
+        (Err(e), _) => {
+            html! { <ErrorNote message={format!("This address has an invalid filter — {e}.")} /> }
+        }
         (_, Load::Loading) => html! { <Loading /> },
         (_, Load::Failed(message)) => html! { <ErrorNote message={message.clone()} /> },
-        (_, Load::Ready) if state.items.is_empty() => html! { <Empty message="No deploys match these filters." /> },
+        (_, Load::Ready) if state.items.is_empty() => {
+            html! { <Empty message="No deploys match these filters." /> }
+        }
         (_, Load::Ready) => html! {
             <>
                 <DeployTable deploys={state.items.clone()} />
@@ -120,20 +134,29 @@ fn filters(props: &FiltersProps) -> Html {
     let form = use_node_ref();
     let q = &props.query;
     let current = |key: &str| -> String {
-        q.to_pairs().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).unwrap_or_default()
+        q.to_pairs()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
     };
     let onsubmit = {
         let form = form.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let Some(form) = form.cast::<web_sys::HtmlFormElement>() else { return };
+            let Some(form) = form.cast::<web_sys::HtmlFormElement>() else {
+                return;
+            };
             let pairs = form_pairs(&form);
             if let Some(navigator) = &navigator {
                 let _ = navigator.push_with_query(&Route::History, &pairs);
             }
         })
     };
-    let local = |t: Option<DateTime<Utc>>| t.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default();
+    let local = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+            .unwrap_or_default()
+    };
     html! {
         <form class="filters" ref={form} {onsubmit} role="search" aria-label="Filter deploys" key={format!("{q:?}")}>
             { for TEXT_FILTERS.iter().map(|(key, label)| html! {
@@ -159,19 +182,28 @@ fn form_pairs(form: &web_sys::HtmlFormElement) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     let elements = form.elements();
     for i in 0..elements.length() {
-        let Some(element) = elements.item(i) else { continue };
-        let (name, value) = if let Some(input) = wasm_bindgen::JsCast::dyn_ref::<HtmlInputElement>(&element) {
-            (input.name(), input.value())
-        } else if let Some(select) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlSelectElement>(&element) {
-            (select.name(), select.value())
-        } else {
+        let Some(element) = elements.item(i) else {
             continue;
         };
+        let (name, value) =
+            if let Some(input) = wasm_bindgen::JsCast::dyn_ref::<HtmlInputElement>(&element) {
+                (input.name(), input.value())
+            } else if let Some(select) =
+                wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlSelectElement>(&element)
+            {
+                (select.name(), select.value())
+            } else {
+                continue;
+            };
         let value = value.trim().to_owned();
         if name.is_empty() || value.is_empty() {
             continue;
         }
-        let value = if name == "since" || name == "until" { to_rfc3339(&value).unwrap_or(value) } else { value };
+        let value = if name == "since" || name == "until" {
+            to_rfc3339(&value).unwrap_or(value)
+        } else {
+            value
+        };
         pairs.push((name, value));
     }
     pairs
@@ -186,7 +218,11 @@ fn mark(name: &str) {
 
 fn to_rfc3339(local: &str) -> Option<String> {
     let naive = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M").ok()?;
-    Some(naive.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    Some(
+        naive
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 #[derive(Properties, PartialEq)]
@@ -232,7 +268,10 @@ mod tests {
 
     #[test]
     fn form_times_become_utc() {
-        assert_eq!(to_rfc3339("2026-01-31T14:05").as_deref(), Some("2026-01-31T14:05:00Z"));
+        assert_eq!(
+            to_rfc3339("2026-01-31T14:05").as_deref(),
+            Some("2026-01-31T14:05:00Z")
+        );
         assert_eq!(to_rfc3339("yesterday"), None);
     }
 }

@@ -37,7 +37,9 @@ pub fn insights_page() -> Html {
     let body = match &*insights {
         None => html! { <Loading /> },
         Some(Err(message)) => html! { <ErrorNote message={message.clone()} /> },
-        Some(Ok(data)) if data.rows.is_empty() => html! { <Empty message="No deploys finished in this window." /> },
+        Some(Ok(data)) if data.rows.is_empty() => {
+            html! { <Empty message="No deploys finished in this window." /> }
+        }
         Some(Ok(data)) => html! { <InsightsTable insights={data.clone()} /> },
     };
     html! {
