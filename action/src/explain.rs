@@ -1,0 +1,278 @@
+//! Explaining a failed rollout in one line a person understands, with the supporting facts:
+//! the new pods' waiting reasons and messages, quota refusals, recent warning events and the
+//! last lines of the failing container's log.
+
+use serde_json::Value;
+
+/// What the engine observed about a failing workload.
+#[derive(Debug, Clone, Default)]
+pub struct Observation<'a> {
+    /// `Kind/name` of the workload, e.g. `Deployment/api`.
+    pub workload: String,
+    /// The workload's new pods.
+    pub pods: &'a [Value],
+    /// Events about the workload, its ReplicaSets and pods, oldest first.
+    pub events: &'a [Value],
+    /// The last lines of the failing container's log, when they could be read.
+    pub log_tail: &'a [String],
+    /// The reason the rollout verdict gave, e.g. `ProgressDeadlineExceeded`.
+    pub verdict_reason: Option<&'a str>,
+}
+
+/// The explanation: one line and the details behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub reason: String,
+    pub details: Vec<String>,
+}
+
+/// Waiting reasons that mean a container will not start by itself.
+const STUCK: [&str; 7] = [
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+/// A container of a pod stuck in one of the [`STUCK`] reasons.
+struct Stuck<'a> {
+    pod: &'a str,
+    container: &'a str,
+    image: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    restarts: i64,
+}
+
+fn stuck_containers(pods: &[Value]) -> Vec<Stuck<'_>> {
+    let mut found = Vec::new();
+    for pod in pods {
+        let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        for list in ["initContainerStatuses", "containerStatuses"] {
+            for status in pod["status"][list].as_array().into_iter().flatten() {
+                let waiting = &status["state"]["waiting"];
+                let reason = waiting["reason"].as_str().unwrap_or_default();
+                if STUCK.contains(&reason) {
+                    found.push(Stuck {
+                        pod: pod_name,
+                        container: status["name"].as_str().unwrap_or_default(),
+                        image: status["image"].as_str().unwrap_or_default(),
+                        reason,
+                        message: waiting["message"].as_str().unwrap_or_default(),
+                        restarts: status["restartCount"].as_i64().unwrap_or(0),
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The one-line reason and the details for `observation`.
+pub fn explain(observation: &Observation<'_>) -> Explanation {
+    let workload = &observation.workload;
+    let stuck = stuck_containers(observation.pods);
+    let mut details: Vec<String> = stuck
+        .iter()
+        .map(|s| {
+            let message = if s.message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.message)
+            };
+            format!(
+                "pod {} container {}: {}{message}",
+                s.pod, s.container, s.reason
+            )
+        })
+        .collect();
+    let warnings: Vec<&Value> = observation
+        .events
+        .iter()
+        .filter(|e| e["type"] == "Warning")
+        .collect();
+    let quota = warnings.iter().find(|e| {
+        e["reason"] == "FailedCreate" && e["message"].as_str().is_some_and(|m| m.contains("quota"))
+    });
+    for event in warnings.iter().rev().take(5).rev() {
+        let object = event["involvedObject"]["name"].as_str().unwrap_or_default();
+        details.push(format!(
+            "event {} on {object}: {}",
+            event["reason"].as_str().unwrap_or_default(),
+            event["message"].as_str().unwrap_or_default()
+        ));
+    }
+    if !observation.log_tail.is_empty() {
+        details.push(format!(
+            "last log lines:\n{}",
+            observation.log_tail.join("\n")
+        ));
+    }
+
+    let reason = if let Some(first) = stuck.first() {
+        let pods = count_pods(&stuck, first.reason);
+        match first.reason {
+            "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" => format!(
+                "{workload}: image {} cannot be pulled ({}) — pod {}{pods}",
+                first.image, first.reason, first.pod
+            ),
+            "CrashLoopBackOff" => format!(
+                "{workload}: container {} keeps crashing (CrashLoopBackOff, {} restarts) — pod {}{pods}",
+                first.container, first.restarts, first.pod
+            ),
+            "CreateContainerConfigError" => format!(
+                "{workload}: pod {} cannot start: {} (CreateContainerConfigError){pods}",
+                first.pod,
+                if first.message.is_empty() {
+                    "a referenced ConfigMap or Secret is missing"
+                } else {
+                    first.message
+                }
+            ),
+            other => format!(
+                "{workload}: container {} cannot start ({other}) — pod {}{pods}",
+                first.container, first.pod
+            ),
+        }
+    } else if let Some(event) = quota {
+        format!(
+            "{workload}: pods cannot be created: {}",
+            event["message"].as_str().unwrap_or_default()
+        )
+    } else if observation.verdict_reason == Some("ProgressDeadlineExceeded") {
+        format!("{workload}: the rollout exceeded its progress deadline (ProgressDeadlineExceeded)")
+    } else if let Some(reason) = observation.verdict_reason {
+        format!("{workload}: the rollout failed ({reason})")
+    } else {
+        format!("{workload}: the rollout did not complete in time")
+    };
+    Explanation { reason, details }
+}
+
+fn count_pods(stuck: &[Stuck<'_>], reason: &str) -> String {
+    let mut pods: Vec<&str> = stuck
+        .iter()
+        .filter(|s| s.reason == reason)
+        .map(|s| s.pod)
+        .collect();
+    pods.dedup();
+    if pods.len() > 1 {
+        format!(" and {} more", pods.len() - 1)
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(name: &str, reason: &str, message: &str) -> Value {
+        json!({"metadata": {"name": name}, "status": {"containerStatuses": [
+            {"name": "server", "image": "ghcr.io/acme/api:v2", "restartCount": 4,
+             "state": {"waiting": {"reason": reason, "message": message}}}]}})
+    }
+
+    #[test]
+    fn image_pull_failures_name_the_image_and_pod() {
+        let pods = [
+            pod(
+                "api-7d-x1",
+                "ImagePullBackOff",
+                "Back-off pulling image \"ghcr.io/acme/api:v2\"",
+            ),
+            pod("api-7d-x2", "ImagePullBackOff", ""),
+        ];
+        let events = [
+            json!({"type": "Warning", "reason": "Failed", "message": "Failed to pull image", "involvedObject": {"name": "api-7d-x1"}}),
+        ];
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            pods: &pods,
+            events: &events,
+            ..Default::default()
+        });
+        assert_eq!(
+            explanation.reason,
+            "Deployment/api: image ghcr.io/acme/api:v2 cannot be pulled (ImagePullBackOff) — pod api-7d-x1 and 1 more"
+        );
+        assert!(explanation.details[0].contains("Back-off pulling image"));
+        assert!(
+            explanation
+                .details
+                .iter()
+                .any(|d| d.starts_with("event Failed on api-7d-x1"))
+        );
+    }
+
+    #[test]
+    fn missing_config_is_named() {
+        let pods = [pod(
+            "api-1",
+            "CreateContainerConfigError",
+            "configmap \"api-config\" not found",
+        )];
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            pods: &pods,
+            ..Default::default()
+        });
+        assert_eq!(
+            explanation.reason,
+            "Deployment/api: pod api-1 cannot start: configmap \"api-config\" not found (CreateContainerConfigError)"
+        );
+    }
+
+    #[test]
+    fn crash_loops_quota_and_deadlines() {
+        let pods = [pod(
+            "api-1",
+            "CrashLoopBackOff",
+            "back-off 40s restarting failed container",
+        )];
+        let logs = ["panic: missing DATABASE_URL".to_owned()];
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            pods: &pods,
+            log_tail: &logs,
+            ..Default::default()
+        });
+        assert!(
+            explanation
+                .reason
+                .contains("keeps crashing (CrashLoopBackOff, 4 restarts)")
+        );
+        assert!(
+            explanation
+                .details
+                .last()
+                .unwrap()
+                .contains("missing DATABASE_URL")
+        );
+
+        let events = [
+            json!({"type": "Warning", "reason": "FailedCreate", "message": "pods \"api-1\" is forbidden: exceeded quota: compute", "involvedObject": {"name": "api-7d"}}),
+        ];
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            events: &events,
+            ..Default::default()
+        });
+        assert!(
+            explanation
+                .reason
+                .contains("pods cannot be created: pods \"api-1\" is forbidden: exceeded quota")
+        );
+
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            verdict_reason: Some("ProgressDeadlineExceeded"),
+            ..Default::default()
+        });
+        assert!(explanation.reason.ends_with("(ProgressDeadlineExceeded)"));
+    }
+}
