@@ -8,9 +8,12 @@
 //! validating them before anything is touched ([`validate`]), substituting images
 //! ([`images`]), ordering the apply ([`plan`]) and judging rollouts ([`rollout`]) and explaining failures ([`explain`]).
 
+pub mod check;
 pub mod explain;
 pub mod images;
 pub mod manifest;
 pub mod plan;
 pub mod rollout;
+#[cfg(feature = "cli")]
+pub mod sources;
 pub mod validate;

@@ -78,9 +78,11 @@ pub fn parse(file: &str, text: &str) -> (Vec<Manifest>, Vec<ParseProblem>) {
                 message: "a manifest document must be a mapping (an object)".into(),
             }),
             Err(e) => {
-                let line = e
-                    .location()
-                    .map_or(document.first_line, |l| document.first_line + l.line() - 1);
+                // An error at the end of input points past the last line; keep it inside.
+                let last_line = document.first_line + document.text.lines().count().max(1) - 1;
+                let line = e.location().map_or(document.first_line, |l| {
+                    (document.first_line + l.line() - 1).min(last_line)
+                });
                 let message = e.to_string();
                 let message = message
                     .split(" at line ")

@@ -131,18 +131,8 @@ pub fn matches(query: &HistoryQuery, deploy: &Deploy) -> bool {
 
 fn text_matches(q: &str, deploy: &Deploy) -> bool {
     let needle = q.to_lowercase();
-    let mut haystack = vec![
-        deploy.app.as_str(),
-        &deploy.repo,
-        &deploy.environment,
-        &deploy.namespace,
-        &deploy.actor,
-        &deploy.commit.sha,
-        &deploy.commit.message,
-    ];
-    haystack.extend(deploy.version.as_deref());
-    haystack.extend(deploy.images.iter().map(String::as_str));
-    haystack
+    deploy
+        .search_fields()
         .iter()
         .any(|text| text.to_lowercase().contains(&needle))
 }

@@ -284,6 +284,27 @@ impl Deploy {
         self.finished_at.map(|end| end - self.started_at)
     }
 
+    /// The texts the history's free-text filter (`q`) searches: app, repository, environment,
+    /// namespace, actor, commit SHA and message, version, ref, images, workloads and the failure
+    /// reason. The server indexes them and the console matches live events against them.
+    pub fn search_fields(&self) -> Vec<&str> {
+        let mut fields: Vec<&str> = vec![
+            &self.app,
+            &self.repo,
+            &self.environment,
+            &self.namespace,
+            &self.actor,
+            &self.commit.sha,
+            &self.commit.message,
+        ];
+        fields.extend(self.version.as_deref());
+        fields.extend(self.git_ref.as_deref());
+        fields.extend(self.images.iter().map(String::as_str));
+        fields.extend(self.workloads.iter().map(|w| w.name.as_str()));
+        fields.extend(self.failure.as_ref().map(|f| f.reason.as_str()));
+        fields
+    }
+
     /// How many resources ended with each action, in the order created, configured, unchanged,
     /// failed.
     pub fn resource_counts(&self) -> [usize; 4] {

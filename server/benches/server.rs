@@ -32,12 +32,10 @@ use shiplog_model::{
     Commit, DeployId, DeployStatus, Failure, NewDeploy, ResourceAction, ResourceChange,
     WorkflowRun, WorkloadRef,
 };
-use shiplog_server::AppState;
 use shiplog_server::auth::Tokens;
+use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
 use sqlx::Connection as _;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// Names the PostgreSQL server to benchmark (set by `cargo xtask bench server`).
@@ -58,6 +56,14 @@ const FILTER: &str = "namespace=ns-2&status=failed&limit=50";
 /// The page of [`FILTER`] reached by cursor.
 const DEEP_PAGE: usize = 100;
 const TOKEN: &str = "bench-token";
+
+/// The tokens the benchmark's server accepts: [`TOKEN`] may write.
+fn writer() -> Tokens {
+    Tokens {
+        write: vec![TOKEN.into()],
+        read: None,
+    }
+}
 
 /// Targets: ingest rate on SQLite, and every query's p99 in absolute terms and relative to the
 /// health check's.
@@ -164,7 +170,7 @@ async fn bench_backend(
 
 async fn bench_ingest(backend: &Backend, url: &str, total: usize) -> anyhow::Result<Line> {
     let store = Store::open(url).await?;
-    let server = Server::start(store.clone()).await?;
+    let server = LocalServer::start(store.clone(), writer()).await?;
     let client = Client::new();
     let endpoint = format!("{}/api/v1/deploys", server.base);
     let next = Arc::new(AtomicUsize::new(0));
@@ -246,7 +252,7 @@ async fn bench_queries(backend: &Backend, url: &str, deploys: usize) -> anyhow::
     let store = Store::open(url).await?;
     let seeding = seed(&store, deploys).await?;
     settle(backend, url).await?;
-    let server = Server::start(store).await?;
+    let server = LocalServer::start(store, writer()).await?;
     let client = Client::new();
     let history = format!("{}/api/v1/deploys?{FILTER}", server.base);
     let (page, deep) = page_url(&client, &history, DEEP_PAGE).await?;
@@ -565,35 +571,6 @@ async fn execute(url: &str, sql: &str) -> anyhow::Result<()> {
     sqlx::query(sql).execute(&mut connection).await?;
     connection.close().await?;
     Ok(())
-}
-
-/// The history server on a loopback port, in this process.
-struct Server {
-    base: String,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    async fn start(store: Store) -> anyhow::Result<Server> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let tokens = Tokens {
-            write: vec![TOKEN.into()],
-            read: None,
-        };
-        let state = AppState::new(store, tokens, &base);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(shiplog_server::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Ok(Server { base, stop, task })
-    }
-
-    async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        Ok(self.task.await??)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

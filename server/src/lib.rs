@@ -11,6 +11,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod insights;
+pub mod local;
 pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;

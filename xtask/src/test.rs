@@ -39,6 +39,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     exec(
         cargo()
             .args(["test", "--workspace"])
+            .env("PATH", setup::path_with_tools())
             .env_remove(TEST_DATABASE_ENV),
     )?;
     if args.sqlite_only {

@@ -3,25 +3,14 @@
 use super::{Store, StoreError, decode};
 use shiplog_model::{Cursor, Deploy, HistoryQuery, Page};
 
-/// The lower-cased text the `q` filter searches: app, repo, environment, namespace, version,
-/// actor, commit SHA and message, images, workloads and the failure reason.
+/// The lower-cased text the `q` filter searches (see [`Deploy::search_fields`]).
 pub fn search_text(deploy: &Deploy) -> String {
-    let mut parts: Vec<&str> = vec![
-        &deploy.app,
-        &deploy.repo,
-        &deploy.environment,
-        &deploy.namespace,
-        &deploy.actor,
-        &deploy.commit.sha,
-        &deploy.commit.message,
-    ];
-    parts.extend(deploy.version.as_deref());
-    parts.extend(deploy.git_ref.as_deref());
-    parts.extend(deploy.images.iter().map(String::as_str));
-    parts.extend(deploy.workloads.iter().map(|w| w.name.as_str()));
-    parts.extend(deploy.failure.as_ref().map(|f| f.reason.as_str()));
     // PostgreSQL text cannot hold NUL; the full text stays intact in the JSON record.
-    parts.join("\n").replace('\0', "").to_lowercase()
+    deploy
+        .search_fields()
+        .join("\n")
+        .replace('\0', "")
+        .to_lowercase()
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside a `LIKE … ESCAPE '\'`.

@@ -2,8 +2,8 @@
 
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
-use shiplog_server::serve;
-use tokio::net::TcpListener;
+use shiplog_server::auth::Tokens;
+use shiplog_server::local::LocalServer;
 
 use crate::common::*;
 
@@ -33,15 +33,15 @@ async fn read_events(response: reqwest::Response, count: usize) -> Vec<(String, 
 
 #[tokio::test]
 async fn created_and_updated_deploys_are_streamed() {
-    let (state, _db) = fixture().await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state.clone(), async {
-        let _ = stopped.await;
-    }));
+    let db = TestDb::new().await;
+    let tokens = Tokens {
+        write: vec![WRITER.into()],
+        read: None,
+    };
+    let server = LocalServer::start(db.store().await, tokens).await.unwrap();
+    let state = server.state.clone();
 
-    let response = reqwest::get(format!("http://{address}/api/v1/stream"))
+    let response = reqwest::get(format!("{}/api/v1/stream", server.base))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -62,6 +62,5 @@ async fn created_and_updated_deploys_are_streamed() {
     assert_eq!(events[1].0, "updated");
     assert_eq!(events[1].1["deploy"]["status"], "succeeded");
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await.unwrap();
 }

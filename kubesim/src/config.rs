@@ -1,0 +1,199 @@
+//! Command-line flags, and the parsing of `--fault` and `--image-rule` values.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use axum::http::{Method, StatusCode};
+
+/// kubesim: a Kubernetes API simulator for development and tests.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "shiplog-kubesim",
+    version,
+    about = "kubesim: a Kubernetes API SIMULATOR for development and tests — not a real cluster.",
+    long_about = "kubesim: a Kubernetes API SIMULATOR for development and tests — not a real cluster.\n\n\
+        It serves a useful subset of the Kubernetes API (discovery, OpenAPI v3, CRUD, watch, \
+        server-side apply, Tables) that the real kubectl accepts, and simulates controllers: \
+        Deployments roll out ReplicaSets and Pods, pods become ready (or fail the way a kubelet \
+        reports it) after --rollout-ms. Nothing is scheduled or run; no container ever starts. \
+        Use it for demos and end-to-end tests only."
+)]
+pub struct Config {
+    /// Address to serve on; `:0` picks a free port. The URL is printed on stdout.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
+    /// Write a kubeconfig for this server (URL, CA, token, context) to this file.
+    #[arg(long)]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// The default namespace of the written kubeconfig's context.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// The bearer token clients must send (random when not given).
+    #[arg(long, env = "KUBESIM_TOKEN")]
+    pub token: Option<String>,
+    /// Serve plain HTTP instead of HTTPS, without authentication (kubectl never sends a
+    /// bearer token over plain HTTP).
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Persist the objects to this file on shutdown (and every few seconds), and load them at
+    /// start-up.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Append one JSON line per request (method, path, query, status, dryRun) to this file.
+    #[arg(long)]
+    pub request_log: Option<PathBuf>,
+    /// Inject failures: `METHOD:STATUS:RATE` (`PATCH:500:0.2`, `*:429:0.1`) or
+    /// `METHOD:drop:RATE` to drop the connection. Repeatable.
+    #[arg(long = "fault", value_name = "METHOD:STATUS:RATE")]
+    pub faults: Vec<FaultRule>,
+    /// Delay every request by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Make pods whose image matches PATTERN (`*` wildcards) fail with REASON:
+    /// ImagePullBackOff, ErrImagePull or CrashLoopBackOff. Repeatable.
+    #[arg(long = "image-rule", value_name = "PATTERN=REASON")]
+    pub image_rules: Vec<ImageRule>,
+    /// Simulated time a pod takes to become ready (and a rollout step takes).
+    #[arg(long, default_value_t = 1000)]
+    pub rollout_ms: u64,
+    /// Speed of simulated time for deadlines (`progressDeadlineSeconds`, backoffs): 60 turns
+    /// minutes into seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}
+
+/// What a fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    Status(StatusCode),
+    Drop,
+}
+
+/// `--fault METHOD:STATUS:RATE`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultRule {
+    /// `None` matches every method.
+    pub method: Option<Method>,
+    pub action: FaultAction,
+    pub rate: f64,
+}
+
+impl FromStr for FaultRule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let [method, action, rate] = parts.as_slice() else {
+            return Err(format!("expected METHOD:STATUS:RATE, got {s:?}"));
+        };
+        let method = match *method {
+            "*" => None,
+            m => Some(
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|e| e.to_string())?,
+            ),
+        };
+        let action = match *action {
+            "drop" => FaultAction::Drop,
+            code => FaultAction::Status(
+                code.parse::<u16>()
+                    .ok()
+                    .and_then(|c| StatusCode::from_u16(c).ok())
+                    .filter(|c| c.is_client_error() || c.is_server_error())
+                    .ok_or_else(|| format!("{code:?} is not an error status or `drop`"))?,
+            ),
+        };
+        let rate: f64 = rate
+            .parse()
+            .map_err(|_| format!("{rate:?} is not a rate"))?;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("rate {rate} is not between 0 and 1"));
+        }
+        Ok(Self {
+            method,
+            action,
+            rate,
+        })
+    }
+}
+
+/// How a pod with a matching image fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageFailure {
+    ImagePullBackOff,
+    ErrImagePull,
+    CrashLoopBackOff,
+}
+
+/// `--image-rule PATTERN=REASON`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageRule {
+    pub pattern: String,
+    pub failure: ImageFailure,
+}
+
+impl FromStr for ImageRule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (pattern, reason) = s
+            .rsplit_once('=')
+            .ok_or_else(|| format!("expected PATTERN=REASON, got {s:?}"))?;
+        let failure = match reason {
+            "ImagePullBackOff" => ImageFailure::ImagePullBackOff,
+            "ErrImagePull" => ImageFailure::ErrImagePull,
+            "CrashLoopBackOff" => ImageFailure::CrashLoopBackOff,
+            other => {
+                return Err(format!(
+                    "unknown reason {other:?}: use ImagePullBackOff, ErrImagePull or CrashLoopBackOff"
+                ));
+            }
+        };
+        Ok(Self {
+            pattern: pattern.to_string(),
+            failure,
+        })
+    }
+}
+
+impl ImageRule {
+    pub fn matches(&self, image: &str) -> bool {
+        glob(self.pattern.as_bytes(), image.as_bytes())
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob(rest, &text[i..])),
+        Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_faults() {
+        let f: FaultRule = "PATCH:500:0.2".parse().unwrap();
+        assert_eq!(f.method, Some(Method::PATCH));
+        assert_eq!(
+            f.action,
+            FaultAction::Status(StatusCode::INTERNAL_SERVER_ERROR)
+        );
+        let f: FaultRule = "*:drop:1".parse().unwrap();
+        assert_eq!((f.method, f.action), (None, FaultAction::Drop));
+        assert!("GET:200:0.1".parse::<FaultRule>().is_err());
+        assert!("GET:500:2".parse::<FaultRule>().is_err());
+    }
+
+    #[test]
+    fn image_rules_glob() {
+        let r: ImageRule = "*/broken:*=ImagePullBackOff".parse().unwrap();
+        assert!(r.matches("ghcr.io/acme/broken:v1"));
+        assert!(!r.matches("ghcr.io/acme/fine:v1"));
+        assert!("x=Nope".parse::<ImageRule>().is_err());
+    }
+}

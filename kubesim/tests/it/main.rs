@@ -1,0 +1,10 @@
+//! kubesim's integration tests: the real `kubectl` (from `$KUBECTL`, else `PATH`) against the
+//! real `shiplog-kubesim` binary, each test with a server, kubeconfig and kubectl cache of its
+//! own.
+
+mod api;
+mod harness;
+mod http;
+mod rollout;
+mod server;
+mod watch;

@@ -1,0 +1,238 @@
+//! Rollouts as kubectl sees them: the fixture applied with default validation and rolled
+//! out, failing images and missing ConfigMaps, `rollout undo`, and deletion with its
+//! garbage collection.
+
+use crate::harness::{Sim, deployment, fixture};
+
+#[test]
+fn fixture_applies_server_side_and_rolls_out() {
+    let sim = Sim::start(&[]);
+    let fixture = fixture();
+    let out = sim.ok(&["apply", "--server-side", "-f", fixture.to_str().unwrap()]);
+    assert_eq!(out.matches("serverside-applied").count(), 35, "{out}");
+    for name in ["frontend", "cartservice", "redis-cart", "loadgenerator"] {
+        let status = sim.ok(&[
+            "rollout",
+            "status",
+            &format!("deployment/{name}"),
+            "--timeout=60s",
+        ]);
+        assert!(status.contains("successfully rolled out"), "{status}");
+    }
+    let table = sim.ok(&["get", "deploy"]);
+    let header = table.lines().next().unwrap();
+    for column in ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("frontend ") && l.contains("1/1")),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), 13, "{table}");
+    let logs = sim.ok(&["logs", "deployment/frontend"]);
+    assert!(logs.contains("simulated log of container server"), "{logs}");
+    // Re-applying the same manifests changes nothing.
+    let again = sim.ok(&["apply", "--server-side", "-f", fixture.to_str().unwrap()]);
+    assert_eq!(again.matches("serverside-applied").count(), 35);
+    let generation = sim.ok(&[
+        "get",
+        "deploy",
+        "frontend",
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ]);
+    assert_eq!(generation, "1");
+}
+
+#[test]
+fn image_rule_fails_the_rollout_with_the_waiting_reason() {
+    let sim = Sim::start(&[
+        "--image-rule",
+        "*:broken=ImagePullBackOff",
+        "--time-scale",
+        "300",
+    ]);
+    let file = sim.manifest(
+        "d.yaml",
+        &deployment("api", "ghcr.io/acme/api:broken", 2, ""),
+    );
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    let err = sim.fails(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    assert!(
+        err.contains("deployment \"api\" exceeded its progress deadline"),
+        "{err}"
+    );
+    let pods = sim.ok(&["get", "pods"]);
+    assert!(pods.contains("ImagePullBackOff"), "{pods}");
+    assert!(pods.contains("0/1"), "{pods}");
+    let reason = sim.ok(&[
+        "get",
+        "deploy",
+        "api",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}",
+    ]);
+    assert_eq!(reason, "ProgressDeadlineExceeded");
+    let events = sim.ok(&["get", "events"]);
+    assert!(
+        events.contains("Back-off pulling image \"ghcr.io/acme/api:broken\""),
+        "{events}"
+    );
+}
+
+#[test]
+fn rollout_status_times_out_on_a_crash_loop() {
+    let sim = Sim::start(&["--image-rule", "*crash*=CrashLoopBackOff"]);
+    let file = sim.manifest("d.yaml", &deployment("worker", "acme/crash:1", 1, ""));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    let err = sim.fails(&["rollout", "status", "deployment/worker", "--timeout=2s"]);
+    assert!(err.contains("timed out"), "{err}");
+    let pods = sim.ok(&["get", "pods"]);
+    assert!(pods.contains("CrashLoopBackOff"), "{pods}");
+}
+
+#[test]
+fn missing_config_map_blocks_pods_until_it_appears() {
+    let sim = Sim::start(&[]);
+    let extra = "        envFrom:\n        - configMapRef:\n            name: settings\n";
+    let file = sim.manifest("d.yaml", &deployment("app", "acme/app:1", 1, extra));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&[
+        "wait",
+        "pod",
+        "-l",
+        "app=app",
+        "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=CreateContainerConfigError",
+        "--timeout=30s",
+    ]);
+    let pods = sim.ok(&["get", "pods"]);
+    assert!(pods.contains("CreateContainerConfigError"), "{pods}");
+    let events = sim.ok(&["get", "events", "--field-selector", "reason=Failed"]);
+    assert!(
+        events.contains("Error: configmap \"settings\" not found"),
+        "{events}"
+    );
+
+    let cm = sim.manifest(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  A: b\n",
+    );
+    sim.ok(&["apply", "--server-side", "-f", &cm]);
+    sim.ok(&["rollout", "status", "deployment/app", "--timeout=30s"]);
+}
+
+#[test]
+fn rollout_undo_and_delete() {
+    let sim = Sim::start(&[]);
+    let file = sim.manifest("d.yaml", &deployment("web", "nginx:1.0", 2, ""));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    sim.ok(&["set", "image", "deployment/web", "main=nginx:2.0"]);
+    sim.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let history = sim.ok(&["rollout", "history", "deployment/web"]);
+    assert!(history.contains('2'), "{history}");
+
+    let undo = sim.ok(&["rollout", "undo", "deployment/web"]);
+    assert!(undo.contains("rolled back"), "{undo}");
+    sim.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    let image = sim.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, "nginx:1.0");
+    // The first ReplicaSet is reused (as revision 3), not a new one created.
+    let sets = sim.ok(&["get", "rs", "-o", "name"]);
+    assert_eq!(sets.lines().count(), 2, "{sets}");
+    let revision = sim.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    ]);
+    assert_eq!(revision, "3");
+
+    let deleted = sim.ok(&["delete", "deployment", "web"]);
+    assert!(
+        deleted.contains("deployment.apps \"web\" deleted"),
+        "{deleted}"
+    );
+    sim.ok(&[
+        "wait",
+        "--for=delete",
+        "pod",
+        "-l",
+        "app=web",
+        "--timeout=30s",
+    ]);
+    let left = sim.ok(&["get", "rs,pods", "-o", "name"]);
+    assert!(left.trim().is_empty(), "{left}");
+}
+
+#[test]
+fn statefulset_daemonset_and_job_report_status() {
+    let sim = Sim::start(&[]);
+    let template = "  template:\n    metadata:\n      labels:\n        app: x\n    spec:\n      containers:\n      - name: c\n        image: busybox:1\n";
+    let sts = format!(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: db\n  replicas: 2\n  selector:\n    matchLabels:\n      app: x\n{template}"
+    );
+    let ds = format!(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  selector:\n    matchLabels:\n      app: x\n{template}"
+    );
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: busybox:1\n";
+    for (name, yaml) in [
+        ("sts.yaml", sts.as_str()),
+        ("ds.yaml", ds.as_str()),
+        ("job.yaml", job),
+    ] {
+        let file = sim.manifest(name, yaml);
+        sim.ok(&["apply", "--server-side", "-f", &file]);
+    }
+    sim.ok(&["rollout", "status", "statefulset/db", "--timeout=30s"]);
+    sim.ok(&["rollout", "status", "daemonset/agent", "--timeout=30s"]);
+    sim.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/migrate",
+        "--timeout=30s",
+    ]);
+    let pods = sim.ok(&["get", "pods", "-o", "name"]);
+    assert!(
+        pods.contains("pod/db-0") && pods.contains("pod/db-1"),
+        "{pods}"
+    );
+    let jobs = sim.ok(&["get", "jobs"]);
+    assert!(jobs.contains("Complete") && jobs.contains("1/1"), "{jobs}");
+}
+
+#[test]
+fn crash_looping_job_fails_after_its_backoff_limit() {
+    let sim = Sim::start(&[
+        "--image-rule",
+        "*crash*=CrashLoopBackOff",
+        "--time-scale",
+        "200",
+    ]);
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  backoffLimit: 2\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n      - name: m\n        image: acme/crash:1\n";
+    let file = sim.manifest("job.yaml", job);
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/migrate",
+        "--timeout=30s",
+    ]);
+    let reason = sim.ok(&[
+        "get",
+        "job",
+        "migrate",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Failed\")].reason}",
+    ]);
+    assert_eq!(reason, "BackoffLimitExceeded");
+}

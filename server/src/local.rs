@@ -1,0 +1,43 @@
+//! The server on a loopback port inside the current process, for tests, benchmarks and tools
+//! that embed it. It stops when [`LocalServer::stop`] is called or the value is dropped.
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::Tokens;
+use crate::store::Store;
+use crate::{AppState, serve};
+
+pub struct LocalServer {
+    /// `http://127.0.0.1:PORT`, without a trailing slash; also the public URL of its links.
+    pub base: String,
+    pub state: AppState,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl LocalServer {
+    /// Serves `store` on a free loopback port.
+    pub async fn start(store: Store, tokens: Tokens) -> std::io::Result<LocalServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let state = AppState::new(store, tokens, &base);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        Ok(LocalServer {
+            base,
+            state,
+            stop,
+            task,
+        })
+    }
+
+    /// Shuts down gracefully and waits for open requests to finish.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}

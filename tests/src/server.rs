@@ -1,0 +1,138 @@
+//! The history server on a loopback port in this process, on a SQLite database in a temporary
+//! directory of its own, and [`Api`], a client of its HTTP API for seeding it.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, ensure};
+use reqwest::StatusCode;
+use shiplog_model::{Created, DeployId, NewDeploy};
+use shiplog_server::auth::Tokens;
+use shiplog_server::local::LocalServer;
+use shiplog_server::store::Store;
+use tempfile::TempDir;
+
+/// The write token the server accepts.
+pub const TOKEN: &str = "e2e-token";
+
+/// A SQLite database in a temporary directory, removed when dropped.
+pub struct Database {
+    pub url: String,
+    _dir: TempDir,
+}
+
+impl Database {
+    pub fn new() -> anyhow::Result<Database> {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("shiplog.db").display());
+        Ok(Database { url, _dir: dir })
+    }
+
+    /// Opens (creating and migrating) the database.
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        Store::open(&self.url)
+            .await
+            .with_context(|| format!("opening {}", self.url))
+    }
+}
+
+/// The server, serving until dropped.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub base: String,
+    pub api: Api,
+    server: LocalServer,
+    _database: Database,
+}
+
+impl TestServer {
+    /// A server on a fresh, empty database.
+    pub async fn start() -> anyhow::Result<TestServer> {
+        let database = Database::new()?;
+        let store = database.open().await?;
+        TestServer::on(database, store).await
+    }
+
+    /// A server on `store`, opened from `database`.
+    pub async fn on(database: Database, store: Store) -> anyhow::Result<TestServer> {
+        crate::console_dist()?;
+        let tokens = Tokens {
+            write: vec![TOKEN.into()],
+            read: None,
+        };
+        let server = LocalServer::start(store, tokens).await?;
+        Ok(TestServer {
+            api: Api::new(&server.base),
+            base: server.base.clone(),
+            server,
+            _database: database,
+        })
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits until `count` clients listen to the event stream, so that an event published
+    /// from now on reaches them. Fails after `timeout`.
+    pub async fn stream_clients(&self, count: usize, timeout: Duration) -> anyhow::Result<()> {
+        let events = &self.server.state.events;
+        tokio::time::timeout(timeout, async {
+            while events.receiver_count() < count {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .with_context(|| format!("{count} stream client(s) not connected after {timeout:?}"))
+    }
+}
+
+/// A client of the server's HTTP API.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(base: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Records `deploy` with `POST /api/v1/deploys`, returning its id.
+    pub async fn record(&self, deploy: &NewDeploy) -> anyhow::Result<DeployId> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/deploys", self.base))
+            .bearer_auth(TOKEN)
+            .json(deploy)
+            .send()
+            .await?;
+        let status = response.status();
+        ensure!(
+            status == StatusCode::CREATED,
+            "recording {} → {}: {status}: {}",
+            deploy.app,
+            deploy.namespace,
+            response.text().await?
+        );
+        Ok(response.json::<Created>().await?.id)
+    }
+
+    /// Records every deploy of `deploys` in order, returning their ids.
+    pub async fn record_all(&self, deploys: &[NewDeploy]) -> anyhow::Result<Vec<DeployId>> {
+        let mut ids = Vec::with_capacity(deploys.len());
+        for deploy in deploys {
+            ids.push(self.record(deploy).await?);
+        }
+        Ok(ids)
+    }
+
+    /// `GET path` (which starts with `/`), without a token.
+    pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        Ok(self.http.get(format!("{}{path}", self.base)).send().await?)
+    }
+}
