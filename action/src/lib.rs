@@ -4,15 +4,26 @@
 //! verdict — with all I/O behind a small host interface, so the same code runs natively (the
 //! `shiplog` CLI) and as WebAssembly under Node (the GitHub Action).
 //!
-//! What is here so far is the pure core: loading manifests with their origin ([`manifest`]),
-//! validating them before anything is touched ([`validate`]), substituting images
-//! ([`images`]), ordering the apply ([`plan`]) and judging rollouts ([`rollout`]) and explaining failures ([`explain`]).
+//! The pure core: loading manifests with their origin ([`manifest`]), validating them before
+//! anything is touched ([`validate`]), substituting images ([`images`]), ordering the apply
+//! ([`plan`]), judging rollouts ([`rollout`]), explaining failures ([`explain`]), reading a
+//! kubeconfig ([`kubeconfig`]) and building API requests ([`kube`]). The deploy flow
+//! ([`deploy`]) runs over the [`host::Host`] interface; [`native`] (feature `cli`) is the
+//! native host: reqwest + tokio, kubeconfig files and exec credential plugins.
 
 pub mod check;
+pub mod deploy;
+pub mod duration;
 pub mod explain;
+pub mod host;
 pub mod images;
+pub mod kube;
+pub mod kubeconfig;
 pub mod manifest;
+#[cfg(feature = "cli")]
+pub mod native;
 pub mod plan;
+pub mod record;
 pub mod rollout;
 #[cfg(feature = "cli")]
 pub mod sources;

@@ -44,6 +44,13 @@ fn observed(object: &Value) -> bool {
 }
 
 fn deployment(object: &Value) -> Verdict {
+    // As kubectl: a condition is only meaningful once the current generation is observed (a
+    // Deployment just rolled back still carries the old ProgressDeadlineExceeded).
+    if !observed(object) {
+        return Verdict::Progressing(
+            "waiting for the deployment spec update to be observed".into(),
+        );
+    }
     if let Some(progressing) = condition(object, "Progressing")
         && progressing["reason"] == "ProgressDeadlineExceeded"
     {
@@ -54,11 +61,6 @@ fn deployment(object: &Value) -> Verdict {
                 .unwrap_or_default()
                 .to_owned(),
         };
-    }
-    if !observed(object) {
-        return Verdict::Progressing(
-            "waiting for the deployment spec update to be observed".into(),
-        );
     }
     let wanted = object["spec"]["replicas"].as_i64().unwrap_or(1);
     let status = |key| int(object, &["status", key]);
@@ -173,7 +175,14 @@ mod tests {
             {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
              "message": "ReplicaSet \"api-7d\" has timed out progressing."}]});
         assert!(
-            matches!(verdict("Deployment", &deploy(2, stuck)), Verdict::Failed { reason, .. } if reason == "ProgressDeadlineExceeded")
+            matches!(verdict("Deployment", &deploy(2, stuck.clone())), Verdict::Failed { reason, .. } if reason == "ProgressDeadlineExceeded")
+        );
+        assert!(
+            matches!(
+                verdict("Deployment", &deploy(3, stuck)),
+                Verdict::Progressing(_)
+            ),
+            "an old deadline does not fail a new generation"
         );
     }
 

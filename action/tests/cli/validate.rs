@@ -1,23 +1,6 @@
-//! The `shiplog` binary as a user runs it.
+//! `shiplog validate`: manifests checked without a cluster.
 
-use std::process::Command;
-
-fn shiplog(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_shiplog"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
-}
-
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/microservices-demo/kubernetes-manifests.yaml"
-);
+use crate::support::{FIXTURE, shiplog};
 
 #[test]
 fn the_fixture_validates() {

@@ -1,6 +1,9 @@
 //! `shiplog`: the deploy engine from a terminal or any CI system.
 //!
-//! Exit codes: `0` success, `2` invalid input (nothing was changed).
+//! Exit codes: `0` success, `1` rollout failed (rolled back or not), `2` invalid input
+//! (nothing was changed), `3` cluster unreachable or not authorised.
+
+mod deploy;
 
 use std::process::ExitCode;
 
@@ -24,6 +27,9 @@ enum Command {
     /// Check manifests without a cluster: YAML/JSON syntax, required fields, name rules per
     /// kind, duplicates. Reports every problem with file and line; exits 2 if there is one.
     Validate(ValidateArgs),
+    /// Validate, apply (server-side) and watch the rollout of manifests; explain a failure and
+    /// optionally roll back.
+    Deploy(deploy::DeployArgs),
 }
 
 #[derive(clap::Args)]
@@ -46,37 +52,45 @@ enum Output {
     Json,
 }
 
+/// Exit code for a failed rollout.
+const FAILED: u8 = 1;
 /// Exit code for input that is invalid; nothing was changed.
 const INVALID: u8 = 2;
+/// Exit code for a cluster that cannot be reached or refuses the credentials.
+const UNREACHABLE: u8 = 3;
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate(args) => validate(&args),
+        Command::Deploy(args) => deploy::run(&args),
     }
 }
 
+/// Reads every file the `--manifests` arguments name, as (name, content).
+fn read_manifests(arguments: &[String]) -> Result<Vec<(String, String)>, String> {
+    let files = sources::resolve(arguments).map_err(|e| e.to_string())?;
+    files
+        .iter()
+        .map(|file| {
+            std::fs::read_to_string(file)
+                .map(|text| (file.display().to_string(), text))
+                .map_err(|e| format!("{}: {e}", file.display()))
+        })
+        .collect()
+}
+
 fn validate(args: &ValidateArgs) -> ExitCode {
-    let files = match sources::resolve(&args.manifests) {
-        Ok(files) => files,
+    let contents = match read_manifests(&args.manifests) {
+        Ok(contents) => contents,
         Err(e) => {
             eprintln!("shiplog: {e}");
             return ExitCode::from(INVALID);
         }
     };
-    let mut contents = Vec::new();
-    for file in &files {
-        match std::fs::read_to_string(file) {
-            Ok(text) => contents.push((file.display().to_string(), text)),
-            Err(e) => {
-                eprintln!("shiplog: {}: {e}", file.display());
-                return ExitCode::from(INVALID);
-            }
-        }
-    }
     let checked = check(&contents, &args.namespace, |_, _| true);
-    report(
+    report_findings(
         args.output,
-        files.len(),
+        contents.len(),
         checked.manifests.len(),
         &checked.findings,
     );
@@ -87,7 +101,7 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     }
 }
 
-fn report(output: Output, files: usize, objects: usize, findings: &[Finding]) {
+fn report_findings(output: Output, files: usize, objects: usize, findings: &[Finding]) {
     match output {
         Output::Json => {
             let summary =

@@ -1,0 +1,306 @@
+//! The changing half of a deploy: namespaces, the server-side dry run of every object, then the
+//! server-side apply tier by tier, concurrently within a tier, recording for each object
+//! whether it was created, configured or left unchanged.
+
+use std::collections::BTreeSet;
+
+use futures_util::{StreamExt as _, future::join_all, stream};
+use serde_json::{Value, json};
+use shiplog_model::{ResourceAction, ResourceChange};
+
+use super::{DeployError, Options, object_name};
+use crate::host::Host;
+use crate::kube::client::{Kube, KubeError};
+use crate::kube::discovery::Discovery;
+use crate::kube::request::ApiResource;
+use crate::manifest::Manifest;
+use crate::plan::tier;
+
+/// Requests in flight at once within a tier.
+const CONCURRENCY: usize = 8;
+
+/// What the dry run answered for one object: the HTTP status and the object as it would be.
+/// `None` when the object's namespace does not exist yet (it is created by the manifests).
+pub type Before = Option<(u16, Value)>;
+
+fn resource<'a>(discovery: &'a Discovery, manifest: &Manifest) -> &'a ApiResource {
+    discovery
+        .resource(manifest.api_version(), manifest.kind())
+        .expect("validation rejects kinds the cluster does not serve")
+}
+
+fn resource_version(object: &Value) -> Option<&str> {
+    object["metadata"]["resourceVersion"].as_str()
+}
+
+/// What an apply did, from its status and the resourceVersions of the dry run's answer (the
+/// version before) and of the apply's answer.
+pub fn classify(status: u16, before: Option<&str>, after: Option<&str>) -> ResourceAction {
+    match (status, before) {
+        (201, _) => ResourceAction::Created,
+        (_, Some(before)) if Some(before) == after => ResourceAction::Unchanged,
+        _ => ResourceAction::Configured,
+    }
+}
+
+fn change(manifest: &Manifest, action: ResourceAction) -> ResourceChange {
+    ResourceChange {
+        api_version: manifest.api_version().to_owned(),
+        kind: manifest.kind().to_owned(),
+        name: manifest.name().to_owned(),
+        namespace: manifest.namespace().map(str::to_owned),
+        action,
+        message: None,
+    }
+}
+
+/// Makes sure every namespace the objects live in exists. Returns the namespaces that exist
+/// now and those created (or, in a dry run, those that would be).
+pub async fn ensure_namespaces<H: Host>(
+    kube: &Kube<H>,
+    manifests: &[Manifest],
+    options: &Options,
+) -> Result<(BTreeSet<String>, Vec<String>), DeployError> {
+    let namespaces = Discovery::builtin("v1", "Namespace", "namespaces");
+    let wanted: BTreeSet<&str> = manifests.iter().filter_map(Manifest::namespace).collect();
+    let declared: BTreeSet<&str> = manifests
+        .iter()
+        .filter(|m| m.kind() == "Namespace")
+        .map(Manifest::name)
+        .collect();
+    let namespaces = &namespaces;
+    let found = join_all(wanted.iter().map(|ns| async move {
+        match kube.send(&namespaces.get(None, ns)).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(DeployError::from_kube(e, || {
+                format!("reading namespace {ns}")
+            })),
+        }
+    }))
+    .await;
+    let mut existing = BTreeSet::new();
+    let mut missing = Vec::new();
+    for (ns, found) in wanted.iter().zip(found) {
+        if found? {
+            existing.insert((*ns).to_owned());
+        } else if !declared.contains(ns) {
+            missing.push((*ns).to_owned());
+        }
+    }
+    if !missing.is_empty() && !options.create_namespace {
+        return Err(DeployError::Rejected {
+            problems: missing
+                .iter()
+                .map(|ns| format!("namespace \"{ns}\" does not exist (--create-namespace=false)"))
+                .collect(),
+            namespaces_created: Vec::new(),
+        });
+    }
+    if options.dry_run {
+        return Ok((existing, missing));
+    }
+    for ns in &missing {
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        match kube
+            .send(&crate::kube::request::Request::post_json(
+                namespaces.collection(None),
+                &body,
+            ))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => {}
+            Err(e) => {
+                return Err(DeployError::from_kube(e, || {
+                    format!("creating namespace {ns}")
+                }));
+            }
+        }
+        existing.insert(ns.clone());
+    }
+    Ok((existing, missing))
+}
+
+/// Dry-runs every object whose namespace exists; reports every refusal at once.
+pub async fn dry_run<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    manifests: &[Manifest],
+    existing: &BTreeSet<String>,
+    namespaces_created: &[String],
+) -> Result<Vec<Before>, DeployError> {
+    let answers: Vec<Result<Before, KubeError>> = stream::iter(manifests)
+        .map(|manifest| async move {
+            if manifest
+                .namespace()
+                .is_some_and(|ns| !existing.contains(ns))
+            {
+                return Ok(None);
+            }
+            let request = resource(discovery, manifest).apply(
+                manifest.namespace(),
+                manifest.name(),
+                &manifest.object,
+                true,
+            );
+            let answer = kube.send(&request).await?;
+            let object = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            Ok(Some((answer.status, object)))
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut before = Vec::with_capacity(answers.len());
+    let mut problems = Vec::new();
+    for (manifest, answer) in manifests.iter().zip(answers) {
+        match answer {
+            Ok(answer) => before.push(answer),
+            Err(e) if e.is_access() => return Err(DeployError::Access(e)),
+            Err(e) => problems.push(format!(
+                "{}:{}: {}: {e}",
+                manifest.origin.file,
+                manifest.origin.line,
+                object_name(manifest)
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(before)
+    } else {
+        Err(DeployError::Rejected {
+            problems,
+            namespaces_created: namespaces_created.to_vec(),
+        })
+    }
+}
+
+/// Applies every object, tier by tier.
+pub async fn apply<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    manifests: &[Manifest],
+    before: &[Before],
+) -> Result<Vec<ResourceChange>, DeployError> {
+    let mut order: Vec<usize> = (0..manifests.len()).collect();
+    order.sort_by_key(|i| tier(manifests[*i].kind()));
+    let mut changes: Vec<Option<ResourceChange>> = vec![None; manifests.len()];
+    for group in order.chunk_by(|a, b| tier(manifests[*a].kind()) == tier(manifests[*b].kind())) {
+        let results: Vec<(usize, Result<ResourceAction, KubeError>)> = stream::iter(group)
+            .map(|i| async move {
+                let manifest = &manifests[*i];
+                let request = resource(discovery, manifest).apply(
+                    manifest.namespace(),
+                    manifest.name(),
+                    &manifest.object,
+                    false,
+                );
+                let outcome = kube.send(&request).await.map(|answer| {
+                    let after: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+                    let previous = before[*i].as_ref().and_then(|(_, o)| resource_version(o));
+                    classify(answer.status, previous, resource_version(&after))
+                });
+                (*i, outcome)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut failures = Vec::new();
+        for (i, outcome) in results {
+            match outcome {
+                Ok(action) => changes[i] = Some(change(&manifests[i], action)),
+                Err(e) if e.is_access() => return Err(DeployError::Access(e)),
+                Err(e) => failures.push(format!("applying {}: {e}", object_name(&manifests[i]))),
+            }
+        }
+        if !failures.is_empty() {
+            failures.sort();
+            return Err(DeployError::Apply(failures.join("; ")));
+        }
+    }
+    Ok(changes.into_iter().flatten().collect())
+}
+
+/// In a dry run: what the apply would do, from the dry run's answers and the live objects.
+pub async fn predicted<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    manifests: &[Manifest],
+    before: &[Before],
+) -> Result<Vec<ResourceChange>, DeployError> {
+    let actions = join_all(
+        manifests
+            .iter()
+            .zip(before)
+            .map(|(manifest, before)| async move {
+                let Some((_, would_be)) = before.as_ref().filter(|(status, _)| *status != 201)
+                else {
+                    return Ok(ResourceAction::Created);
+                };
+                let live = kube
+                    .json(&resource(discovery, manifest).get(manifest.namespace(), manifest.name()))
+                    .await?;
+                Ok(if same_object(&live, would_be) {
+                    ResourceAction::Unchanged
+                } else {
+                    ResourceAction::Configured
+                })
+            }),
+    )
+    .await;
+    manifests
+        .iter()
+        .zip(actions)
+        .map(|(manifest, action)| {
+            action
+                .map(|action| change(manifest, action))
+                .map_err(|e: KubeError| {
+                    DeployError::from_kube(e, || format!("reading {}", object_name(manifest)))
+                })
+        })
+        .collect()
+}
+
+/// Whether two versions of an object are the same but for the bookkeeping of `managedFields`.
+fn same_object(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(metadata) = v["metadata"].as_object_mut() {
+            metadata.remove("managedFields");
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_configured_unchanged() {
+        assert_eq!(classify(201, None, Some("7")), ResourceAction::Created);
+        assert_eq!(
+            classify(200, Some("5"), Some("5")),
+            ResourceAction::Unchanged
+        );
+        assert_eq!(
+            classify(200, Some("5"), Some("9")),
+            ResourceAction::Configured
+        );
+        assert_eq!(
+            classify(200, None, Some("9")),
+            ResourceAction::Configured,
+            "no dry run to compare with: assume a change"
+        );
+    }
+
+    #[test]
+    fn managed_fields_do_not_make_a_difference() {
+        let a = json!({"metadata": {"name": "a", "managedFields": [{"time": "1"}]}, "data": {"k": "v"}});
+        let b = json!({"metadata": {"name": "a", "managedFields": [{"time": "2"}]}, "data": {"k": "v"}});
+        assert!(same_object(&a, &b));
+        let c = json!({"metadata": {"name": "a"}, "data": {"k": "w"}});
+        assert!(!same_object(&a, &c));
+    }
+}

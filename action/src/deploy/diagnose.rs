@@ -1,0 +1,226 @@
+//! Gathering what explains a failed rollout — the workload's new pods, the events about it,
+//! the last log lines of a crashing container — and handing them to [`crate::explain`].
+
+use serde_json::Value;
+
+use super::DeployError;
+use super::watch::Settled;
+use crate::explain::{Explanation, Observation};
+use crate::host::Host;
+use crate::kube::client::{Kube, KubeError};
+use crate::kube::discovery::Discovery;
+use crate::kube::request::{label_selector, pod_log};
+use crate::rollout::Verdict;
+
+/// Log lines read from a failing container.
+const LOG_LINES: u32 = 20;
+/// The annotation that numbers a Deployment's revisions (also on its ReplicaSets).
+pub const REVISION: &str = "deployment.kubernetes.io/revision";
+
+fn items(list: Value) -> Vec<Value> {
+    match list {
+        Value::Object(mut map) => match map.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+pub fn revision(object: &Value) -> Option<i64> {
+    object["metadata"]["annotations"][REVISION]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// Whether `object` is controlled by `owner`.
+pub fn owned_by(object: &Value, owner: &Value) -> bool {
+    let uid = &owner["metadata"]["uid"];
+    object["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| !uid.is_null() && r["uid"] == *uid)
+}
+
+/// The pods of a Deployment's current revision; for other workloads every pod it controls.
+pub fn new_pods(workload: &Value, replica_sets: &[Value], pods: &[Value]) -> Vec<Value> {
+    let owners: Vec<&Value> = match revision(workload) {
+        Some(current) => replica_sets
+            .iter()
+            .filter(|rs| owned_by(rs, workload) && revision(rs) == Some(current))
+            .collect(),
+        None => vec![workload],
+    };
+    pods.iter()
+        .filter(|pod| owners.iter().any(|owner| owned_by(pod, owner)))
+        .cloned()
+        .collect()
+}
+
+/// The events about any of `names`, oldest first.
+pub fn related_events(events: Vec<Value>, names: &[&str]) -> Vec<Value> {
+    let mut related: Vec<Value> = events
+        .into_iter()
+        .filter(|e| {
+            e["involvedObject"]["name"]
+                .as_str()
+                .is_some_and(|n| names.contains(&n))
+        })
+        .collect();
+    let time = |e: &Value| {
+        ["lastTimestamp", "eventTime", "firstTimestamp"]
+            .iter()
+            .find_map(|k| e[*k].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    related.sort_by_key(time);
+    related
+}
+
+/// The pod and container whose log is worth reading: one that started and keeps failing.
+pub fn log_target(pods: &[Value]) -> Option<(String, String)> {
+    pods.iter().find_map(|pod| {
+        let status = pod["status"]["containerStatuses"]
+            .as_array()?
+            .iter()
+            .find(|s| {
+                matches!(
+                    s["state"]["waiting"]["reason"].as_str(),
+                    Some("CrashLoopBackOff" | "RunContainerError")
+                ) || s["state"]["terminated"].is_object()
+            })?;
+        Some((
+            pod["metadata"]["name"].as_str()?.to_owned(),
+            status["name"].as_str()?.to_owned(),
+        ))
+    })
+}
+
+/// Reads what explains `settled`'s failure and explains it.
+pub async fn explain<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    settled: &Settled,
+) -> Result<Explanation, DeployError> {
+    gather(kube, discovery, settled)
+        .await
+        .map_err(|e| DeployError::from_kube(e, || format!("diagnosing {}", settled.workload())))
+}
+
+async fn gather<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    settled: &Settled,
+) -> Result<Explanation, KubeError> {
+    let ns = settled.namespace.as_deref();
+    let workload = kube.json(&settled.resource.get(ns, &settled.name)).await?;
+    let selector = label_selector(&workload["spec"]["selector"]["matchLabels"]);
+    let pods = Discovery::builtin("v1", "Pod", "pods");
+    let all_pods = items(kube.json(&pods.list(ns, &selector)).await?);
+    let replica_sets = if settled.resource.kind == "Deployment" {
+        let resource = discovery
+            .resource("apps/v1", "ReplicaSet")
+            .cloned()
+            .unwrap_or_else(|| Discovery::builtin("apps/v1", "ReplicaSet", "replicasets"));
+        items(kube.json(&resource.list(ns, &selector)).await?)
+    } else {
+        Vec::new()
+    };
+    let new = new_pods(&workload, &replica_sets, &all_pods);
+    let mut names: Vec<&str> = vec![settled.name.as_str()];
+    names.extend(
+        replica_sets
+            .iter()
+            .filter_map(|rs| rs["metadata"]["name"].as_str()),
+    );
+    names.extend(new.iter().filter_map(|p| p["metadata"]["name"].as_str()));
+    let events = Discovery::builtin("v1", "Event", "events");
+    let events = related_events(items(kube.json(&events.list(ns, "")).await?), &names);
+    let mut log_tail = Vec::new();
+    if let (Some((pod, container)), Some(ns)) = (log_target(&new), ns) {
+        match kube.send(&pod_log(ns, &pod, &container, LOG_LINES)).await {
+            Ok(answer) => {
+                log_tail = String::from_utf8_lossy(&answer.body)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect();
+            }
+            Err(e) if e.is_access() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    let verdict_reason = match &settled.verdict {
+        Verdict::Failed { reason, .. } => Some(reason.as_str()),
+        _ => None,
+    };
+    Ok(crate::explain::explain(&Observation {
+        workload: settled.workload(),
+        pods: &new,
+        events: &events,
+        log_tail: &log_tail,
+        verdict_reason,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn owned(name: &str, owner_uid: &str, extra: Value) -> Value {
+        let mut object = json!({"metadata": {"name": name, "uid": format!("uid-{name}"),
+            "ownerReferences": [{"uid": owner_uid}]}});
+        if let (Some(target), Some(extra)) = (object["metadata"].as_object_mut(), extra.as_object())
+        {
+            target.extend(extra.clone());
+        }
+        object
+    }
+
+    #[test]
+    fn only_the_current_revisions_pods_are_new() {
+        let deploy = json!({"metadata": {"name": "api", "uid": "d1",
+            "annotations": {REVISION: "2"}}});
+        let old_rs = owned("api-1", "d1", json!({"annotations": {REVISION: "1"}}));
+        let new_rs = owned("api-2", "d1", json!({"annotations": {REVISION: "2"}}));
+        let pods = [
+            owned("api-1-a", "uid-api-1", json!({})),
+            owned("api-2-a", "uid-api-2", json!({})),
+        ];
+        let new = new_pods(&deploy, &[old_rs, new_rs], &pods);
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0]["metadata"]["name"], "api-2-a");
+    }
+
+    #[test]
+    fn events_are_filtered_and_ordered_and_crashing_containers_logged() {
+        let events = vec![
+            json!({"involvedObject": {"name": "api-2-a"}, "lastTimestamp": "2026-01-01T00:00:02Z", "reason": "BackOff"}),
+            json!({"involvedObject": {"name": "other"}, "lastTimestamp": "2026-01-01T00:00:00Z"}),
+            json!({"involvedObject": {"name": "api"}, "lastTimestamp": "2026-01-01T00:00:01Z", "reason": "ScalingReplicaSet"}),
+        ];
+        let related = related_events(events, &["api", "api-2-a"]);
+        let reasons: Vec<&str> = related
+            .iter()
+            .map(|e| e["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(reasons, ["ScalingReplicaSet", "BackOff"]);
+
+        let pulling = json!({"metadata": {"name": "p1"}, "status": {"containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}});
+        assert_eq!(
+            log_target(std::slice::from_ref(&pulling)),
+            None,
+            "nothing ran, no log"
+        );
+        let crashing = json!({"metadata": {"name": "p2"}, "status": {"containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
+        assert_eq!(
+            log_target(&[pulling, crashing]),
+            Some(("p2".into(), "app".into()))
+        );
+    }
+}

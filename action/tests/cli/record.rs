@@ -1,0 +1,113 @@
+//! `shiplog deploy --server-url`: the deploy recorded in a real history server (in-process, on
+//! a fresh SQLite database), and an unreachable server that changes nothing but a warning.
+
+use std::time::{Duration, Instant};
+
+use shiplog_server::auth::Tokens;
+use shiplog_server::local::LocalServer;
+use shiplog_server::store::Store;
+
+use crate::support::{FIXTURE, Sim};
+
+const TOKEN: &str = "history-write-token";
+
+const RUNNER: [(&str, &str); 6] = [
+    ("GITHUB_REPOSITORY", "acme/shop"),
+    ("GITHUB_SHA", "4f2a9c1e0b"),
+    ("GITHUB_ACTOR", "alice"),
+    ("GITHUB_RUN_ID", "77"),
+    ("GITHUB_RUN_ATTEMPT", "1"),
+    ("GITHUB_JOB", "deploy"),
+];
+
+#[test]
+fn a_deploy_is_recorded_from_start_to_finish() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("history.db").display());
+    let server = runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let tokens = Tokens {
+            write: vec![TOKEN.into()],
+            read: None,
+        };
+        LocalServer::start(store, tokens).await.unwrap()
+    });
+    let sim = Sim::start(&[]);
+    let (code, stdout, stderr) = sim.deploy_with(
+        &[
+            "--manifests",
+            FIXTURE,
+            "--namespace",
+            "prod",
+            "--app",
+            "boutique",
+            "--server-url",
+            &server.base,
+            "--server-token",
+            TOKEN,
+        ],
+        &RUNNER,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!("recorded as {}/deploys/1", server.base)),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+
+    let deploy = runtime.block_on(get(&server.base, "/api/v1/deploys/1"));
+    assert_eq!(deploy["status"], "succeeded", "{deploy}");
+    assert_eq!(deploy["app"], "boutique");
+    assert_eq!(deploy["environment"], "prod");
+    assert_eq!(deploy["commit"]["sha"], "4f2a9c1e0b");
+    assert_eq!(deploy["resources"].as_array().unwrap().len(), 35);
+    assert!(deploy["finished_at"].is_string(), "{deploy}");
+    // The objects carry only what is stable across identical deploys.
+    let frontend = sim.get("/apis/apps/v1/namespaces/prod/deployments/frontend");
+    assert_eq!(
+        frontend["metadata"]["annotations"]["shiplog.dev/commit"],
+        "4f2a9c1e0b"
+    );
+    runtime.block_on(server.stop()).unwrap();
+}
+
+/// GET through the crate's own host.
+async fn get(base: &str, path: &str) -> serde_json::Value {
+    let host = shiplog_action::native::http::HttpHost::public(base, None).unwrap();
+    let server = shiplog_action::kube::client::Kube::new(host, Default::default());
+    server
+        .json(&shiplog_action::kube::request::Request::get(path.into()))
+        .await
+        .unwrap()
+}
+
+#[test]
+fn an_unreachable_history_server_only_warns() {
+    let sim = Sim::start(&[]);
+    let started = Instant::now();
+    let (code, _, stderr) = sim.deploy_with(
+        &[
+            "--manifests",
+            FIXTURE,
+            "--server-url",
+            "http://127.0.0.1:9",
+            "--server-token",
+            TOKEN,
+        ],
+        &RUNNER,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "shiplog: warning: the deploy is not recorded in the history server: http://127.0.0.1:9"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

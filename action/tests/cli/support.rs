@@ -1,0 +1,189 @@
+//! Running `shiplog` and kubesim: each test gets its own simulator on `127.0.0.1:0`, its own
+//! kubeconfig and request log in a temporary directory. The kubesim binary is the one cargo
+//! built next to this test (`cargo build -p shiplog-kubesim` is run once if it is missing).
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+pub const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/fixtures/microservices-demo/kubernetes-manifests.yaml"
+);
+
+/// Runs `shiplog` with `args`; exit code, stdout and stderr.
+pub fn shiplog(args: &[&str]) -> (i32, String, String) {
+    shiplog_with(args, &[])
+}
+
+/// Runs `shiplog` with `args` and the environment variables `env` (the runner's, say).
+pub fn shiplog_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
+    for name in ["KUBECONFIG", "SHIPLOG_SERVER_URL", "SHIPLOG_SERVER_TOKEN"] {
+        command.env_remove(name);
+    }
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GITHUB_")) {
+        command.env_remove(name);
+    }
+    let output = command
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// `target/debug` (or the profile directory the tests were built in).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps")
+        .to_owned()
+}
+
+fn kubesim_binary() -> PathBuf {
+    static BUILT: Mutex<bool> = Mutex::new(false);
+    let binary = profile_dir().join(format!("shiplog-kubesim{}", std::env::consts::EXE_SUFFIX));
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !*built && !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.args(["build", "-p", "shiplog-kubesim", "--bin", "shiplog-kubesim"]);
+        if profile_dir().file_name().is_some_and(|p| p == "release") {
+            command.arg("--release");
+        }
+        let status = command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building shiplog-kubesim failed");
+    }
+    *built = true;
+    assert!(binary.exists(), "{} is missing", binary.display());
+    binary
+}
+
+/// A running kubesim.
+pub struct Sim {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Sim {
+    /// Starts kubesim with fast rollouts and `extra` flags; returns once it serves.
+    pub fn start(extra: &[&str]) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(kubesim_binary())
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--rollout-ms",
+                "20",
+                "--time-scale",
+                "300",
+            ])
+            .arg("--kubeconfig-out")
+            .arg(dir.path().join("kubeconfig"))
+            .arg("--request-log")
+            .arg(dir.path().join("requests.jsonl"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("https://"), "kubesim printed {first:?}");
+        Sim {
+            child,
+            dir,
+            url: first.trim().to_owned(),
+        }
+    }
+
+    /// Stops the simulator (its files stay until the `Sim` is dropped).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn kubeconfig(&self) -> String {
+        self.dir.path().join("kubeconfig").display().to_string()
+    }
+
+    /// The bearer token kubesim accepts (to prove it is never printed).
+    pub fn token(&self) -> String {
+        let text = std::fs::read_to_string(self.kubeconfig()).unwrap();
+        let token = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("token: "))
+            .expect("kubesim's kubeconfig has a token");
+        token.trim_matches(['\'', '"']).to_owned()
+    }
+
+    /// Every request kubesim answered so far.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// `shiplog deploy --kubeconfig <this sim> args…`.
+    pub fn deploy(&self, args: &[&str]) -> (i32, String, String) {
+        self.deploy_with(args, &[])
+    }
+
+    /// [`Sim::deploy`] with environment variables.
+    pub fn deploy_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let kubeconfig = self.kubeconfig();
+        let mut all = vec!["deploy", "--kubeconfig", &kubeconfig];
+        all.extend_from_slice(args);
+        shiplog_with(&all, env)
+    }
+
+    /// Reads an object back through the crate's own client.
+    pub fn get(&self, path: &str) -> Value {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (_, host) =
+                shiplog_action::native::cluster::connect(Path::new(&self.kubeconfig()), None)
+                    .await
+                    .unwrap();
+            let kube = shiplog_action::kube::client::Kube::new(host, Default::default());
+            kube.json(&shiplog_action::kube::request::Request::get(
+                path.to_owned(),
+            ))
+            .await
+            .unwrap()
+        })
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Writes `text` to `name` in `dir`; its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
