@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the one command that proves `main` works. Formatting, clippy with
-//! warnings denied, the model and the deploy engine's core built for wasm32, the console built with trunk (the browser tests
-//! drive it), then every test on SQLite and the server's tests again on a throwaway PostgreSQL.
+//! warnings denied, the model and the deploy engine's core built for wasm32, the console built
+//! with trunk (the browser tests drive it), then every test on SQLite and the server's tests
+//! again on a throwaway PostgreSQL.
 
 use crate::console;
 use crate::postgres::TempPostgres;

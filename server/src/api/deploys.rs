@@ -113,7 +113,7 @@ pub async fn history(
     State(state): State<AppState>,
     _: ReadAccess,
     QueryPairs(pairs): QueryPairs,
-) -> Result<Json<Page<Deploy>>, AppError> {
+) -> Result<Json<Page<Box<serde_json::value::RawValue>>>, AppError> {
     let query = HistoryQuery::from_pairs(pairs)?;
     Ok(Json(state.store.history(&query).await?))
 }

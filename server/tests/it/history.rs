@@ -85,8 +85,8 @@ async fn free_text_matches_case_insensitively_and_literally() {
     let (state, _db) = fixture().await;
     let mut special = new_deploy("billing", "prod", 500);
     special["commit"]["message"] = "Raise limit to 100% for Über_users".into();
-    create(&state, &special).await;
-    create(&state, &new_deploy("api", "prod", 501)).await;
+    let special_id = create(&state, &special).await;
+    let other_id = create(&state, &new_deploy("api", "prod", 501)).await;
     for (q, expected) in [
         ("über_users", 1),
         ("100%", 1),
@@ -99,6 +99,12 @@ async fn free_text_matches_case_insensitively_and_literally() {
         let (status, page) = get(&state, &uri).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(items(&page).len(), expected, "q={q}: {page}");
+    }
+    // Pages carry each deploy exactly as `GET /api/v1/deploys/{id}` returns it.
+    let (_, page) = get(&state, "/api/v1/deploys").await;
+    for (item, id) in items(&page).iter().zip([other_id, special_id]) {
+        assert_eq!(item["id"], id);
+        assert_eq!(item, &get(&state, &format!("/api/v1/deploys/{id}")).await.1);
     }
 }
 
