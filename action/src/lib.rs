@@ -25,6 +25,7 @@ pub mod native;
 pub mod plan;
 pub mod record;
 pub mod rollout;
+pub mod slack;
 #[cfg(feature = "cli")]
 pub mod sources;
 pub mod validate;

@@ -1,14 +1,17 @@
-//! `cargo xtask bench server|console|kubesim`: the benchmarks, each with what it needs set up.
+//! `cargo xtask bench server|console|kubesim|deploy`: the benchmarks, each with what it needs set
+//! up.
 //!
 //! - `server`: ingest throughput and query latency of the history server, on SQLite and on a
 //!   throwaway PostgreSQL (`server/benches/server.rs`).
 //! - `console`: the console's wasm size and history render time (`tests/benches/console.rs`).
 //! - `kubesim`: the simulator's server-side apply throughput and kubectl's apply time
 //!   (`kubesim/benches/kubesim.rs`).
+//! - `deploy`: `shiplog deploy` against `kubectl apply --server-side` + `kubectl rollout status`
+//!   on kubesim, in wall time and API requests (`action/benches/deploy.rs`).
 
 use crate::postgres::TempPostgres;
 use crate::workspace::{cargo, exec};
-use crate::{console_bench, kubesim_bench, setup};
+use crate::{console_bench, deploy_bench, kubesim_bench, setup};
 
 /// The environment variable that hands the benchmark a PostgreSQL server.
 pub const BENCH_POSTGRES_ENV: &str = "SHIPLOG_BENCH_POSTGRES";
@@ -31,6 +34,8 @@ pub enum Target {
     Console,
     /// The Kubernetes API simulator: server-side apply throughput and kubectl apply time.
     Kubesim,
+    /// The deploy engine: `shiplog deploy` against kubectl apply + rollout status on kubesim.
+    Deploy,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -40,6 +45,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Target::Kubesim => {
             setup::run()?;
             kubesim_bench::run(&args.rest)
+        }
+        Target::Deploy => {
+            setup::run()?;
+            deploy_bench::run(&args.rest)
         }
     }
 }

@@ -5,12 +5,13 @@
 //! - `console`: builds the web console with trunk.
 //! - `test`: formatting, clippy, every test on SQLite and on a throwaway PostgreSQL.
 //! - `demo`: runs the product on its embedded defaults with sample history.
-//! - `bench server|console|kubesim`: the benchmarks.
+//! - `bench server|console|kubesim|deploy`: the benchmarks.
 
 mod bench;
 mod console;
 mod console_bench;
 mod demo;
+mod deploy_bench;
 mod kubesim_bench;
 mod postgres;
 mod setup;

@@ -175,18 +175,26 @@ pub async fn dry_run<H: Host>(
     }
 }
 
+/// What the apply did: for each manifest, in order, what changed and the object as the API
+/// server answered the apply (with its resourceVersion, from which a watch can start).
+pub struct Applied {
+    pub changes: Vec<ResourceChange>,
+    pub objects: Vec<Value>,
+}
+
 /// Applies every object, tier by tier.
 pub async fn apply<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
     manifests: &[Manifest],
     before: &[Before],
-) -> Result<Vec<ResourceChange>, DeployError> {
+) -> Result<Applied, DeployError> {
     let mut order: Vec<usize> = (0..manifests.len()).collect();
     order.sort_by_key(|i| tier(manifests[*i].kind()));
     let mut changes: Vec<Option<ResourceChange>> = vec![None; manifests.len()];
+    let mut objects = vec![Value::Null; manifests.len()];
     for group in order.chunk_by(|a, b| tier(manifests[*a].kind()) == tier(manifests[*b].kind())) {
-        let results: Vec<(usize, Result<ResourceAction, KubeError>)> = stream::iter(group)
+        let results: Vec<_> = stream::iter(group)
             .map(|i| async move {
                 let manifest = &manifests[*i];
                 let request = resource(discovery, manifest).apply(
@@ -198,7 +206,8 @@ pub async fn apply<H: Host>(
                 let outcome = kube.send(&request).await.map(|answer| {
                     let after: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
                     let previous = before[*i].as_ref().and_then(|(_, o)| resource_version(o));
-                    classify(answer.status, previous, resource_version(&after))
+                    let action = classify(answer.status, previous, resource_version(&after));
+                    (action, after)
                 });
                 (*i, outcome)
             })
@@ -208,7 +217,10 @@ pub async fn apply<H: Host>(
         let mut failures = Vec::new();
         for (i, outcome) in results {
             match outcome {
-                Ok(action) => changes[i] = Some(change(&manifests[i], action)),
+                Ok((action, after)) => {
+                    changes[i] = Some(change(&manifests[i], action));
+                    objects[i] = after;
+                }
                 Err(e) if e.is_access() => return Err(DeployError::Access(e)),
                 Err(e) => failures.push(format!("applying {}: {e}", object_name(&manifests[i]))),
             }
@@ -218,7 +230,10 @@ pub async fn apply<H: Host>(
             return Err(DeployError::Apply(failures.join("; ")));
         }
     }
-    Ok(changes.into_iter().flatten().collect())
+    Ok(Applied {
+        changes: changes.into_iter().flatten().collect(),
+        objects,
+    })
 }
 
 /// In a dry run: what the apply would do, from the dry run's answers and the live objects.

@@ -121,9 +121,15 @@ pub async fn deploy<H: Host>(
         report.resources = apply::predicted(kube, discovery, manifests, &before).await?;
         return Ok(report);
     }
-    report.resources = apply::apply(kube, discovery, manifests, &before).await?;
+    let applied = apply::apply(kube, discovery, manifests, &before).await?;
+    report.resources = applied.changes;
 
-    let workloads: Vec<&Manifest> = manifests.iter().filter(|m| is_workload(m.kind())).collect();
+    // Each workload is judged first as the apply answered it, and watched from there.
+    let workloads: Vec<(&Manifest, &serde_json::Value)> = manifests
+        .iter()
+        .zip(&applied.objects)
+        .filter(|(m, _)| is_workload(m.kind()))
+        .collect();
     let settled = watch::settle_all(kube, discovery, &workloads, options.timeout).await?;
     let failed: Vec<&Settled> = settled.iter().filter(|s| !s.is_complete()).collect();
     if failed.is_empty() {

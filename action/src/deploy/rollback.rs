@@ -77,7 +77,7 @@ async fn undo<H: Host>(
     kube.send(&failed.resource.json_patch(ns, &failed.name, &ops))
         .await
         .map_err(access)?;
-    let settled = settle(kube, &failed.resource, ns, &failed.name, timeout).await?;
+    let settled = settle(kube, &failed.resource, ns, &failed.name, None, timeout).await?;
     Ok(if settled.is_complete() {
         Ok(format!("{workload}: rolled back to revision {number}"))
     } else {

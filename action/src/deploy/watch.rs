@@ -1,7 +1,7 @@
-//! Waiting for rollouts with watches: read each workload once, then follow its changes from
-//! that resourceVersion, judging every version with [`crate::rollout::verdict`] until it is
-//! complete, has failed, or the timeout passes. A watch that ends or expires is resumed from a
-//! fresh read.
+//! Waiting for rollouts with watches: judge each workload as last seen — as the apply answered
+//! it, else as read — then follow its changes from that resourceVersion, judging every version
+//! with [`crate::rollout::verdict`] until it is complete, has failed, or the timeout passes. A
+//! watch that ends or expires is resumed from a fresh read.
 
 use std::pin::pin;
 use std::time::Duration;
@@ -63,16 +63,24 @@ fn step(line: &[u8]) -> Step {
     }
 }
 
-/// Follows one object until its verdict is final.
+/// Follows one object until its verdict is final, starting from `seen` (the object as an
+/// answer of the API server showed it) when it carries a resourceVersion, else from a read.
 async fn follow<H: Host>(
     kube: &Kube<H>,
     resource: &ApiResource,
     namespace: Option<&str>,
     name: &str,
+    mut seen: Option<Value>,
     last: &std::cell::RefCell<Verdict>,
 ) -> Result<Verdict, KubeError> {
     loop {
-        let object = kube.json(&resource.get(namespace, name)).await?;
+        let object = match seen
+            .take()
+            .filter(|o| o["metadata"]["resourceVersion"].is_string())
+        {
+            Some(object) => object,
+            None => kube.json(&resource.get(namespace, name)).await?,
+        };
         let judged = verdict(&resource.kind, &object);
         if !matches!(judged, Verdict::Progressing(_)) {
             return Ok(judged);
@@ -116,16 +124,18 @@ async fn follow<H: Host>(
     }
 }
 
-/// Waits for `workload` (a Deployment, StatefulSet, DaemonSet or Job) for at most `timeout`.
+/// Waits for `workload` (a Deployment, StatefulSet, DaemonSet or Job) for at most `timeout`,
+/// from `seen` (see [`follow`]) if given.
 pub async fn settle<H: Host>(
     kube: &Kube<H>,
     resource: &ApiResource,
     namespace: Option<&str>,
     name: &str,
+    seen: Option<Value>,
     timeout: Duration,
 ) -> Result<Settled, DeployError> {
     let last = std::cell::RefCell::new(Verdict::Progressing("not observed yet".into()));
-    let following = pin!(follow(kube, resource, namespace, name, &last));
+    let following = pin!(follow(kube, resource, namespace, name, seen, &last));
     let verdict = match select(following, pin!(kube.host().sleep(timeout))).await {
         Either::Left((Ok(verdict), _)) => verdict,
         Either::Left((Err(e), _)) => {
@@ -143,18 +153,19 @@ pub async fn settle<H: Host>(
     })
 }
 
-/// Waits for every workload at once.
+/// Waits for every workload at once, each from the object as the apply answered it.
 pub async fn settle_all<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
-    workloads: &[&Manifest],
+    workloads: &[(&Manifest, &Value)],
     timeout: Duration,
 ) -> Result<Vec<Settled>, DeployError> {
-    join_all(workloads.iter().map(|m| {
+    join_all(workloads.iter().map(|(m, applied)| {
         let resource = discovery
             .resource(m.api_version(), m.kind())
             .expect("validated kinds are served");
-        settle(kube, resource, m.namespace(), m.name(), timeout)
+        let seen = Some((*applied).clone());
+        settle(kube, resource, m.namespace(), m.name(), seen, timeout)
     }))
     .await
     .into_iter()
@@ -164,6 +175,45 @@ pub async fn settle_all<H: Host>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_applied_object_replaces_the_first_read() {
+        use crate::kube::client::tests::{Scripted, answer};
+        use crate::kube::retry::Backoff;
+        let deployments = Discovery::builtin("apps/v1", "Deployment", "deployments");
+        let done = serde_json::json!({"metadata": {"generation": 2, "resourceVersion": "7"},
+            "spec": {"replicas": 1}, "status": {"observedGeneration": 2, "replicas": 1,
+            "updatedReplicas": 1, "availableReplicas": 1}});
+        let kube = Kube::new(Scripted::default(), Backoff::default());
+        let settle = |seen: Option<Value>| {
+            let settling = settle(
+                &kube,
+                &deployments,
+                Some("prod"),
+                "api",
+                seen,
+                Duration::MAX,
+            );
+            futures_util::FutureExt::now_or_never(settling)
+                .expect("scripted futures never wait")
+                .unwrap()
+        };
+        assert!(settle(Some(done.clone())).is_complete());
+        assert!(kube.host().sent.borrow().is_empty(), "no request");
+
+        let mut unversioned = done.clone();
+        unversioned["metadata"]["resourceVersion"].take();
+        kube.host()
+            .answers
+            .borrow_mut()
+            .push_back(answer(200, &done.to_string()));
+        assert!(settle(Some(unversioned)).is_complete());
+        assert_eq!(
+            *kube.host().sent.borrow(),
+            ["GET /apis/apps/v1/namespaces/prod/deployments/api"],
+            "an object without a resourceVersion is read again"
+        );
+    }
 
     #[test]
     fn watch_events_are_judged_resumed_or_restarted() {
