@@ -298,27 +298,7 @@ fn start(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
             });
             if crash {
                 ctl.pod_since.insert(key.clone(), Instant::now());
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Pulled",
-                    &format!("Container image \"{image}\" already present on machine"),
-                    "kubelet",
-                );
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Created",
-                    &format!("Created container: {container}"),
-                    "kubelet",
-                );
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Started",
-                    &format!("Started container {container}"),
-                    "kubelet",
-                );
+                container_started(ctl, pod, &image, &container);
                 ctl.event(
                     pod,
                     "Warning",
@@ -375,27 +355,7 @@ fn start(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
                     c["name"].as_str().unwrap_or(""),
                     c["image"].as_str().unwrap_or(""),
                 );
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Pulled",
-                    &format!("Container image \"{image}\" already present on machine"),
-                    "kubelet",
-                );
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Created",
-                    &format!("Created container: {name}"),
-                    "kubelet",
-                );
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Started",
-                    &format!("Started container {name}"),
-                    "kubelet",
-                );
+                container_started(ctl, pod, image, name);
             }
             ctl.pod_since.insert(key.clone(), Instant::now());
             if job_owned(pod) {
@@ -407,6 +367,26 @@ fn start(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
 
 /// Whether `container` of `pod` already reports a failure (reported once, like a kubelet
 /// between back-offs).
+/// The events a kubelet records when it starts a container whose image is present.
+fn container_started(ctl: &mut Ctl, pod: &Value, image: &str, container: &str) {
+    let pulled = format!("Container image \"{image}\" already present on machine");
+    ctl.event(pod, "Normal", "Pulled", &pulled, "kubelet");
+    ctl.event(
+        pod,
+        "Normal",
+        "Created",
+        &format!("Created container: {container}"),
+        "kubelet",
+    );
+    ctl.event(
+        pod,
+        "Normal",
+        "Started",
+        &format!("Started container {container}"),
+        "kubelet",
+    );
+}
+
 fn already_failing(pod: &Value, container: &str) -> bool {
     meta::array_at(pod, &["status", "containerStatuses"])
         .iter()
