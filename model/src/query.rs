@@ -124,7 +124,8 @@ impl HistoryQuery {
     }
 }
 
-fn parse_time(key: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
+/// Parses the RFC 3339 time of query parameter `key`, naming it when the text is not one.
+pub fn parse_time(key: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| FieldError::new(key, "must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))

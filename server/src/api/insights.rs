@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
+use shiplog_model::query::parse_time;
 use shiplog_model::{ErrorBody, FieldError, Insights};
 
 use crate::AppState;
@@ -54,8 +55,8 @@ fn parse(pairs: Vec<(String, String)>, now: DateTime<Utc>) -> Result<SampleFilte
             continue;
         }
         match key.as_str() {
-            "since" => since = Some(time(&key, &value)?),
-            "until" => until = Some(time(&key, &value)?),
+            "since" => since = Some(parse_time(&key, &value)?),
+            "until" => until = Some(parse_time(&key, &value)?),
             "namespace" => namespace = Some(value),
             "app" => app = Some(value),
             _ => return Err(FieldError::new(key, "is not a known parameter")),
@@ -87,12 +88,6 @@ fn parse(pairs: Vec<(String, String)>, now: DateTime<Utc>) -> Result<SampleFilte
         namespace,
         app,
     })
-}
-
-fn time(key: &str, value: &str) -> Result<DateTime<Utc>, FieldError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| FieldError::new(key, "must be an RFC 3339 time such as 2026-01-31T12:00:00Z"))
 }
 
 #[cfg(test)]
