@@ -7,34 +7,43 @@ use crate::common::*;
 #[tokio::test]
 async fn insights_count_failures_and_restores_per_namespace_and_app() {
     let (state, _db) = fixture().await;
-    record(
-        &state,
-        new_deploy("api", "prod", 1),
-        "2026-01-01T10:00:00Z",
-        "succeeded",
-    )
-    .await;
-    record(
-        &state,
-        new_deploy("api", "prod", 2),
-        "2026-01-02T10:00:00Z",
-        "failed",
-    )
-    .await;
-    record(
-        &state,
-        new_deploy("api", "prod", 3),
-        "2026-01-03T10:00:00Z",
-        "succeeded",
-    )
-    .await;
-    record(
-        &state,
-        new_deploy("api", "dev", 4),
-        "2026-01-03T11:00:00Z",
-        "succeeded",
-    )
-    .await;
+    let deploys = [
+        (
+            "prod",
+            1,
+            "2026-01-01T10:00:00Z",
+            "2026-01-01T10:01:00Z",
+            "succeeded",
+        ),
+        (
+            "prod",
+            2,
+            "2026-01-02T10:00:00Z",
+            "2026-01-02T10:02:00Z",
+            "failed",
+        ),
+        (
+            "prod",
+            3,
+            "2026-01-03T10:00:00Z",
+            "2026-01-03T10:01:00Z",
+            "succeeded",
+        ),
+        (
+            "dev",
+            4,
+            "2026-01-03T11:00:00Z",
+            "2026-01-03T11:01:00Z",
+            "succeeded",
+        ),
+    ];
+    for (namespace, run, started, finished, status) in deploys {
+        let mut body = new_deploy("api", namespace, run);
+        body["started_at"] = started.into();
+        let id = create(&state, &body).await;
+        let end = serde_json::json!({"status": status, "finished_at": finished});
+        assert_eq!(patch(&state, id, &end).await.0, StatusCode::OK);
+    }
 
     let uri = "/api/v1/insights?since=2026-01-01T00:00:00Z&until=2026-01-11T00:00:00Z";
     let (status, insights) = get(&state, uri).await;
@@ -45,7 +54,9 @@ async fn insights_count_failures_and_restores_per_namespace_and_app() {
     assert_eq!(prod["deploys"], 3);
     assert_eq!(prod["failures"], 1);
     assert!((prod["change_failure_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
-    assert!(prod["median_time_to_restore_secs"].as_f64().unwrap() > 0.0);
+    // Broken when the failure ended (Jan 2 10:02), restored when the fix ended (Jan 3 10:01).
+    assert_eq!(prod["median_time_to_restore_secs"], 86_340.0);
+    assert_eq!(prod["median_duration_secs"], 60.0);
 
     let (status, only_dev) = get(&state, &format!("{uri}&namespace=dev")).await;
     assert_eq!(status, StatusCode::OK);
