@@ -1,10 +1,9 @@
 //! Reading a kubeconfig: which cluster to talk to, how to trust it and how to authenticate,
-//! for the current context or the one given with `--context`. Pure: file references are kept
-//! as paths (resolved against the kubeconfig's directory) for the host to read, and exec
-//! credential plugins are described for the host to run ([`ExecConfig`]); their answer is
-//! parsed here ([`exec_credential`]).
-//!
-//! Not for: merging several kubeconfig files (`KUBECONFIG=a:b`): the first file is used.
+//! for the current context or the one given with `--context`, from one file ([`resolve`]) or
+//! several merged as kubectl merges `KUBECONFIG=a:b` ([`resolve_merged`]). Pure: file
+//! references are kept as paths (resolved against the directory of the kubeconfig that
+//! defines them) for the host to read, and exec credential plugins are described for the host
+//! to run ([`ExecConfig`]); their answer is parsed here ([`exec_credential`]).
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -86,6 +85,9 @@ pub struct ClusterAccess {
 pub enum KubeconfigError {
     #[error("not a valid kubeconfig: {0}")]
     Syntax(String),
+    /// One of several merged files ([`resolve_merged`]) is not valid.
+    #[error("{file} is not a valid kubeconfig: {message}")]
+    FileSyntax { file: String, message: String },
     #[error("no context given and the kubeconfig has no current-context")]
     NoContext,
     #[error("context \"{0}\" is not in the kubeconfig")]
@@ -120,10 +122,49 @@ struct File {
     current_context: String,
 }
 
-fn entry<'a>(list: &'a [Named], key: &str, name: &str) -> Option<&'a Value> {
-    list.iter()
-        .find(|n| n.name == name)
-        .and_then(|n| n.rest.get(key))
+/// A parsed kubeconfig file and the directory its relative file references are resolved
+/// against.
+struct Loaded<'a> {
+    dir: &'a str,
+    file: File,
+}
+
+/// One of the lists of a kubeconfig file.
+#[derive(Clone, Copy)]
+enum List {
+    Clusters,
+    Users,
+    Contexts,
+}
+
+impl List {
+    fn of(self, file: &File) -> &[Named] {
+        match self {
+            List::Clusters => &file.clusters,
+            List::Users => &file.users,
+            List::Contexts => &file.contexts,
+        }
+    }
+
+    /// The key holding an entry's content (`cluster`, `user`, `context`).
+    fn key(self) -> &'static str {
+        match self {
+            List::Clusters => "cluster",
+            List::Users => "user",
+            List::Contexts => "context",
+        }
+    }
+}
+
+/// The entry `name` of `list` and the directory of the file that defines it: the first file
+/// that has the name wins, entirely (as kubectl merges: a later file's fields for the same
+/// name are not merged in).
+fn entry<'a>(files: &'a [Loaded<'a>], list: List, name: &str) -> Option<(&'a Value, &'a str)> {
+    let (named, dir) = files.iter().find_map(|loaded| {
+        let named = list.of(&loaded.file).iter().find(|n| n.name == name)?;
+        Some((named, loaded.dir))
+    })?;
+    Some((named.rest.get(list.key())?, dir))
 }
 
 /// Resolves `path` (from a kubeconfig in `base_dir`) the way kubectl does: relative to the
@@ -193,6 +234,10 @@ fn exec_config(exec: &Value) -> Option<ExecConfig> {
     })
 }
 
+fn parse(text: &str) -> Result<File, String> {
+    serde_norway::from_str(text).map_err(|e| e.to_string())
+}
+
 /// The access for `context` (or the current context) of the kubeconfig `text`, whose
 /// relative file references are resolved against `base_dir`.
 pub fn resolve(
@@ -200,14 +245,61 @@ pub fn resolve(
     context: Option<&str>,
     base_dir: &str,
 ) -> Result<ClusterAccess, KubeconfigError> {
-    let file: File =
-        serde_norway::from_str(text).map_err(|e| KubeconfigError::Syntax(e.to_string()))?;
-    let context_name = match context {
+    let file = parse(text).map_err(KubeconfigError::Syntax)?;
+    access(
+        &[Loaded {
+            dir: base_dir,
+            file,
+        }],
+        context,
+    )
+}
+
+/// One of several kubeconfig files to merge.
+#[derive(Debug, Clone, Copy)]
+pub struct KubeconfigSource<'a> {
+    /// How errors name the file (its path).
+    pub name: &'a str,
+    /// The directory its relative file references are resolved against (the file's own).
+    pub dir: &'a str,
+    pub text: &'a str,
+}
+
+/// The access for `context` (or the current context) of several kubeconfig files merged the
+/// way kubectl merges `KUBECONFIG=a:b`, in that order: a cluster, user or context comes
+/// whole from the first file that defines its name; `current-context` from the first file
+/// that sets it; relative file references are resolved against the directory of the file
+/// that defined the entry holding them.
+pub fn resolve_merged(
+    files: &[KubeconfigSource<'_>],
+    context: Option<&str>,
+) -> Result<ClusterAccess, KubeconfigError> {
+    let loaded = files
+        .iter()
+        .map(|source| {
+            Ok(Loaded {
+                dir: source.dir,
+                file: parse(source.text).map_err(|message| KubeconfigError::FileSyntax {
+                    file: source.name.to_owned(),
+                    message,
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>, KubeconfigError>>()?;
+    access(&loaded, context)
+}
+
+/// The access for `context` (or the first current context) of `files`, merged.
+fn access(files: &[Loaded<'_>], context: Option<&str>) -> Result<ClusterAccess, KubeconfigError> {
+    let current = files
+        .iter()
+        .map(|loaded| loaded.file.current_context.as_str())
+        .find(|name| !name.is_empty());
+    let context_name = match context.or(current) {
         Some(name) => name.to_owned(),
-        None if file.current_context.is_empty() => return Err(KubeconfigError::NoContext),
-        None => file.current_context.clone(),
+        None => return Err(KubeconfigError::NoContext),
     };
-    let ctx = entry(&file.contexts, "context", &context_name)
+    let (ctx, _) = entry(files, List::Contexts, &context_name)
         .ok_or_else(|| KubeconfigError::UnknownContext(context_name.clone()))?;
     let missing = |what, name: &str| KubeconfigError::Missing {
         what,
@@ -215,14 +307,13 @@ pub fn resolve(
         context: context_name.clone(),
     };
     let cluster_name = ctx["cluster"].as_str().unwrap_or_default();
-    let cluster = entry(&file.clusters, "cluster", cluster_name)
+    let (cluster, cluster_dir) = entry(files, List::Clusters, cluster_name)
         .ok_or_else(|| missing("cluster", cluster_name))?;
     let user_name = ctx["user"].as_str().unwrap_or_default();
-    let no_user = Value::Null;
-    let user = if user_name.is_empty() {
-        &no_user
+    let (user, user_dir) = if user_name.is_empty() {
+        (&Value::Null, "")
     } else {
-        entry(&file.users, "user", user_name).ok_or_else(|| missing("user", user_name))?
+        entry(files, List::Users, user_name).ok_or_else(|| missing("user", user_name))?
     };
     let server = cluster["server"]
         .as_str()
@@ -233,8 +324,8 @@ pub fn resolve(
     let cluster_owner = format!("cluster \"{cluster_name}\"");
     let user_owner = format!("user \"{user_name}\"");
     let client_cert = match (
-        material(user, "client-certificate", &user_owner, base_dir)?,
-        material(user, "client-key", &user_owner, base_dir)?,
+        material(user, "client-certificate", &user_owner, user_dir)?,
+        material(user, "client-key", &user_owner, user_dir)?,
     ) {
         (Some(cert), Some(key)) => Some((cert, key)),
         _ => None,
@@ -246,7 +337,7 @@ pub fn resolve(
             cluster,
             "certificate-authority",
             &cluster_owner,
-            base_dir,
+            cluster_dir,
         )?,
         insecure_skip_tls_verify: cluster["insecure-skip-tls-verify"].as_bool() == Some(true),
         credentials: Credentials {
@@ -257,7 +348,7 @@ pub fn resolve(
             token_file: user["tokenFile"]
                 .as_str()
                 .filter(|t| !t.is_empty())
-                .map(|p| relative_to(base_dir, p)),
+                .map(|p| relative_to(user_dir, p)),
             client_cert,
             exec: exec_config(&user["exec"]),
         },
@@ -413,6 +504,143 @@ contexts:
             resolve("clusters: []\n", None, ""),
             Err(KubeconfigError::NoContext)
         ));
+    }
+
+    fn source<'a>(name: &'a str, dir: &'a str, text: &'a str) -> KubeconfigSource<'a> {
+        KubeconfigSource { name, dir, text }
+    }
+
+    /// No current context; `dev` defined again, with another cluster; `alice` defined again
+    /// with another token and an extra field; a cluster and a user of its own, with relative
+    /// files.
+    const SECOND: &str = r#"
+clusters:
+- name: aks
+  cluster: {server: "https://other.example", insecure-skip-tls-verify: true}
+- name: kind
+  cluster: {server: "https://127.0.0.1:7443", certificate-authority: certs/ca.pem}
+users:
+- name: alice
+  user: {token: other-token, tokenFile: alice.token}
+- name: carol
+  user: {client-certificate: carol.crt, client-key: keys/carol.key}
+contexts:
+- name: dev
+  context: {cluster: kind, user: carol}
+- name: kind
+  context: {cluster: kind, user: carol, namespace: ci}
+- name: mixed
+  context: {cluster: local, user: carol}
+current-context: kind
+"#;
+
+    #[test]
+    fn the_first_file_that_defines_a_name_wins_it_whole() {
+        let files = [
+            source("/a/config", "/a", CONFIG),
+            source("/b/config", "/b", SECOND),
+        ];
+        let dev = resolve_merged(&files, None).unwrap();
+        assert_eq!(dev.context, "dev", "current-context of the first file");
+        assert_eq!(dev.server, "https://aks.example:443");
+        assert!(!dev.insecure_skip_tls_verify, "no field of the second aks");
+        assert_eq!(dev.credentials.token, Some(Secret("s3cret".into())));
+        assert_eq!(
+            dev.credentials.token_file, None,
+            "no field of the second alice"
+        );
+        let reversed = [files[1], files[0]];
+        let kind = resolve_merged(&reversed, None).unwrap();
+        assert_eq!(
+            (kind.context.as_str(), kind.namespace.as_deref()),
+            ("kind", Some("ci"))
+        );
+        let dev = resolve_merged(&reversed, Some("dev")).unwrap();
+        assert_eq!(dev.server, "https://127.0.0.1:7443");
+    }
+
+    #[test]
+    fn current_context_comes_from_the_first_file_that_sets_it() {
+        let files = [
+            source("/a/config", "/a", "clusters: []\n"),
+            source("/b/config", "/b", SECOND),
+            source("/c/config", "/c", CONFIG),
+        ];
+        let access = resolve_merged(&files, None).unwrap();
+        assert_eq!(access.context, "kind");
+        assert!(matches!(
+            resolve_merged(&files[..1], None),
+            Err(KubeconfigError::NoContext)
+        ));
+        assert!(matches!(
+            resolve_merged(&[], None),
+            Err(KubeconfigError::NoContext)
+        ));
+    }
+
+    #[test]
+    fn relative_files_are_resolved_against_the_file_that_defines_the_entry() {
+        // Context and cluster `local` from the first file, user `carol` from the second.
+        let files = [
+            source("/a/config", "/home/me/.kube", CONFIG),
+            source("/b/config", "/srv/ci/kube", SECOND),
+        ];
+        let mixed = resolve_merged(&files, Some("mixed")).unwrap();
+        assert_eq!(
+            mixed.certificate_authority,
+            Some(Material::File("/home/me/.kube/ca.crt".into()))
+        );
+        assert_eq!(
+            mixed.credentials.client_cert,
+            Some((
+                Material::File("/srv/ci/kube/carol.crt".into()),
+                Material::File("/srv/ci/kube/keys/carol.key".into())
+            ))
+        );
+        let kind = resolve_merged(&files, Some("kind")).unwrap();
+        assert_eq!(
+            kind.certificate_authority,
+            Some(Material::File("/srv/ci/kube/certs/ca.pem".into()))
+        );
+        assert_eq!(
+            resolve_merged(&files, Some("local")).unwrap(),
+            resolve(CONFIG, Some("local"), "/home/me/.kube").unwrap(),
+            "one file's entries resolve as that file alone does"
+        );
+    }
+
+    #[test]
+    fn empty_files_are_empty_kubeconfigs() {
+        let files = [
+            source("/a/config", "/a", ""),
+            source("/b/config", "/b", "# nothing yet\n"),
+            source("/c/config", "/c", CONFIG),
+        ];
+        assert_eq!(resolve_merged(&files, None).unwrap().context, "dev");
+    }
+
+    #[test]
+    fn references_may_cross_files_but_must_exist_in_one() {
+        let files = [
+            source(
+                "/a/config",
+                "/a",
+                "contexts:\n- name: x\n  context: {cluster: kind, user: nobody}\n",
+            ),
+            source("/b/config", "/b", SECOND),
+        ];
+        assert_eq!(
+            resolve_merged(&files, Some("x")).unwrap_err().to_string(),
+            "user \"nobody\" (used by context \"x\") is not in the kubeconfig"
+        );
+        let broken = [files[1], source("/c/config", "/c", "clusters: [")];
+        assert!(
+            resolve_merged(&broken, None)
+                .unwrap_err()
+                .to_string()
+                .starts_with("/c/config is not a valid kubeconfig: "),
+            "the broken file is named"
+        );
     }
 
     #[test]

@@ -22,10 +22,11 @@ pub mod kubeconfig;
 pub mod manifest;
 #[cfg(feature = "cli")]
 pub mod native;
+pub mod pipeline;
 pub mod plan;
 pub mod record;
 pub mod rollout;
+pub mod runner;
 pub mod slack;
-#[cfg(feature = "cli")]
 pub mod sources;
 pub mod validate;

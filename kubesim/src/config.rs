@@ -26,6 +26,11 @@ pub struct Config {
     /// Write a kubeconfig for this server (URL, CA, token, context) to this file.
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,
+    /// Write a second kubeconfig to this file, which authenticates with a client certificate
+    /// signed by kubesim's CA (`client-certificate-data` and `client-key-data`, user
+    /// `kubesim-admin` in group `system:masters`) instead of the token. HTTPS only.
+    #[arg(long, value_name = "PATH")]
+    pub cert_kubeconfig_out: Option<PathBuf>,
     /// The default namespace of the written kubeconfig's context.
     #[arg(long, default_value = "default")]
     pub namespace: String,

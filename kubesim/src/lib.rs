@@ -9,6 +9,7 @@
 //! program behind `main`: certificates, kubeconfig, listener, controllers, persistence.
 
 pub mod api;
+pub mod client_auth;
 pub mod config;
 pub mod controllers;
 pub mod defaults;
@@ -165,20 +166,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
     );
 
-    let (url, ca_pem, tls_config) = if config.insecure_http {
-        (format!("http://{host}"), None, None)
+    let (url, certs) = if config.insecure_http {
+        (format!("http://{host}"), None)
     } else {
-        let certs = tls::generate(addr)?;
-        (
-            format!("https://{host}"),
-            Some(certs.ca_pem),
-            Some(certs.server),
-        )
+        (format!("https://{host}"), Some(tls::generate(addr)?))
     };
+    let ca_pem = certs.as_ref().map(|c| c.ca_pem.as_str());
     if let Some(path) = &config.kubeconfig_out {
+        let user = kubeconfig::User::Token(&token);
         kubeconfig::write(
             path,
-            &kubeconfig::render(&url, ca_pem.as_deref(), &token, &config.namespace),
+            &kubeconfig::render(&url, ca_pem, user, &config.namespace),
+        )?;
+    }
+    if let Some(path) = &config.cert_kubeconfig_out {
+        let Some(certs) = &certs else {
+            anyhow::bail!("--cert-kubeconfig-out needs HTTPS (it cannot go with --insecure-http)");
+        };
+        let (cert, key) = &certs.client_pem;
+        let user = kubeconfig::User::ClientCertificate { cert, key };
+        kubeconfig::write(
+            path,
+            &kubeconfig::render(&url, ca_pem, user, &config.namespace),
         )?;
     }
 
@@ -205,10 +214,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = shutdown_tx.send(true);
     });
-    match tls_config {
-        Some(tls_config) => {
-            let listener = tls::TlsListener::new(listener, tls_config)?;
-            axum::serve(listener, router)
+    match certs {
+        Some(certs) => {
+            let listener = tls::TlsListener::new(listener, certs.server, certs.clients)?;
+            let service = router.into_make_service_with_connect_info::<client_auth::Peer>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(graceful)
                 .await?;
         }

@@ -1,5 +1,6 @@
-//! What wraps every request: the request log (outermost, so it records every answer), bearer
-//! token authentication, and fault injection (latency, error statuses, dropped connections).
+//! What wraps every request: the request log (outermost, so it records every answer),
+//! authentication (a bearer token or a client certificate), and fault injection (latency,
+//! error statuses, dropped connections).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,10 +16,12 @@ use rand::Rng as _;
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
+use crate::client_auth::{ClientCert, Peer};
 use crate::config::{FaultAction, FaultRule};
 use crate::error::ApiError;
 
-/// Requires `Authorization: Bearer <token>`.
+/// Requires `Authorization: Bearer <token>` or a client certificate signed by kubesim's CA
+/// (either is enough, as for the API server's union of authenticators).
 pub async fn auth(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
     let sent = request
         .headers()
@@ -26,7 +29,11 @@ pub async fn auth(State(token): State<Arc<String>>, request: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if bool::from(sent.as_bytes().ct_eq(token.as_bytes())) {
+    let certified = request
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .is_some_and(|peer| peer.client_cert == ClientCert::Verified);
+    if certified || bool::from(sent.as_bytes().ct_eq(token.as_bytes())) {
         next.run(request).await
     } else {
         ApiError::unauthorized().into_response()

@@ -31,6 +31,7 @@ pub enum Kind {
     ReplicaSet,
     StatefulSet,
     DaemonSet,
+    ControllerRevision,
     Job,
     CronJob,
     Ingress,
@@ -85,7 +86,7 @@ const fn workload(mut d: ResourceDef, scale: bool) -> ResourceDef {
     d
 }
 
-static DEFS: [ResourceDef; 14] = [
+static DEFS: [ResourceDef; 15] = [
     {
         let mut d = def(
             Kind::Namespace,
@@ -174,6 +175,14 @@ static DEFS: [ResourceDef; 14] = [
         ),
         false,
     ),
+    def(
+        Kind::ControllerRevision,
+        "apps",
+        "controllerrevisions",
+        "controllerrevision",
+        true,
+        &[],
+    ),
     workload(def(Kind::Job, "batch", "jobs", "job", true, &[]), false),
     workload(
         def(Kind::CronJob, "batch", "cronjobs", "cronjob", true, &["cj"]),
@@ -233,6 +242,7 @@ impl Kind {
             Kind::ReplicaSet => "ReplicaSet",
             Kind::StatefulSet => "StatefulSet",
             Kind::DaemonSet => "DaemonSet",
+            Kind::ControllerRevision => "ControllerRevision",
             Kind::Job => "Job",
             Kind::CronJob => "CronJob",
             Kind::Ingress => "Ingress",

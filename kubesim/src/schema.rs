@@ -38,6 +38,7 @@ Deployment = spec:DeploymentSpec
 ReplicaSet = spec:ReplicaSetSpec
 StatefulSet = spec:StatefulSetSpec
 DaemonSet = spec:DaemonSetSpec
+ControllerRevision = data:* revision
 Job = spec:JobSpec
 CronJob = spec:CronJobSpec
 Ingress = spec:IngressSpec

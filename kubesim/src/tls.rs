@@ -1,6 +1,8 @@
-//! HTTPS: a CA and a server certificate generated at start-up (never written anywhere but
-//! the kubeconfig), and a listener that completes TLS handshakes off the accept loop so one
-//! slow client never holds up the others.
+//! HTTPS: a CA generated at start-up (never written anywhere but the kubeconfigs), the server
+//! certificate and a client certificate it signs, and a listener that completes TLS
+//! handshakes off the accept loop so one slow client never holds up the others, and tells
+//! the application what each connection's client certificate proved
+//! ([`crate::client_auth`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -17,73 +19,141 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::client_auth::{ClientCertificates, Peer};
+
+/// The user (certificate common name) of the client certificate kubesim issues.
+pub const CLIENT_USER: &str = "kubesim-admin";
+/// Its group (certificate organization), the one Kubernetes grants everything.
+pub const CLIENT_GROUP: &str = "system:masters";
+
+/// kubesim's certificate authority.
+pub struct Authority {
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Authority {
+    /// A new CA with a fresh key.
+    pub fn new() -> anyhow::Result<Self> {
+        let key = KeyPair::generate().context("generating the CA key")?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(
+            DnType::CommonName,
+            "kubesim CA (simulator, not a real cluster)",
+        );
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(params, key).context("signing the CA")?;
+        Ok(Self { ca })
+    }
+
+    /// The CA certificate, PEM (for `certificate-authority-data`).
+    pub fn pem(&self) -> String {
+        self.ca.pem()
+    }
+
+    /// The CA certificate, DER.
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.ca.der().clone()
+    }
+
+    /// A certificate for `usage` with `names` and the subject `dn`, and its new key.
+    fn issue(
+        &self,
+        names: Vec<String>,
+        dn: &[(DnType, &str)],
+        usage: ExtendedKeyUsagePurpose,
+    ) -> anyhow::Result<(rcgen::Certificate, KeyPair)> {
+        let key = KeyPair::generate().context("generating a key")?;
+        let mut params = CertificateParams::new(names)?;
+        for (ty, value) in dn {
+            params.distinguished_name.push(ty.clone(), *value);
+        }
+        params.extended_key_usages = vec![usage];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        let cert = params
+            .signed_by(&key, &self.ca)
+            .context("signing a certificate")?;
+        Ok((cert, key))
+    }
+
+    /// A client certificate for `user` in `group` (common name and organization, as the API
+    /// server reads them): the certificate and its key (PKCS #8), PEM.
+    pub fn client_certificate(&self, user: &str, group: &str) -> anyhow::Result<(String, String)> {
+        let (cert, key) = self.issue(
+            Vec::new(),
+            &[
+                (DnType::OrganizationName, group),
+                (DnType::CommonName, user),
+            ],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+}
+
 /// The generated certificates.
 pub struct Certificates {
     /// PEM of the CA, for `certificate-authority-data`.
     pub ca_pem: String,
     pub server: rustls::ServerConfig,
+    /// Judges the client certificates the server requests.
+    pub clients: Arc<ClientCertificates>,
+    /// A client certificate for [`CLIENT_USER`] in [`CLIENT_GROUP`] and its key, PEM.
+    pub client_pem: (String, String),
 }
 
-/// Generates a CA and a certificate for `localhost`, `127.0.0.1` and `addr`'s IP.
+/// Generates a CA, a certificate for `localhost`, `127.0.0.1` and `addr`'s IP, and a client
+/// certificate.
 pub fn generate(addr: SocketAddr) -> anyhow::Result<Certificates> {
-    let ca_key = KeyPair::generate().context("generating the CA key")?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(
-        DnType::CommonName,
-        "kubesim CA (simulator, not a real cluster)",
-    );
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).context("signing the CA")?;
-    let issuer = Issuer::new(ca_params, ca_key);
-
+    let authority = Authority::new()?;
     let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     if !addr.ip().is_unspecified() && !names.contains(&addr.ip().to_string()) {
         names.push(addr.ip().to_string());
     }
-    let server_key = KeyPair::generate().context("generating the server key")?;
-    let mut params = CertificateParams::new(names)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "kubesim");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    let server_cert = params
-        .signed_by(&server_key, &issuer)
-        .context("signing the server certificate")?;
-
+    let (server_cert, server_key) = authority.issue(
+        names,
+        &[(DnType::CommonName, "kubesim")],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    )?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
-    let chain: Vec<CertificateDer<'static>> =
-        vec![server_cert.der().clone(), ca_cert.der().clone()];
+    let chain: Vec<CertificateDer<'static>> = vec![server_cert.der().clone(), authority.der()];
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let clients = Arc::new(ClientCertificates::new(authority.der(), provider.clone())?);
     let mut server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
-        .with_no_client_auth()
+        .with_client_cert_verifier(clients.clone())
         .with_single_cert(chain, key)
         .context("TLS server configuration")?;
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Certificates {
-        ca_pem: ca_cert.pem(),
+        ca_pem: authority.pem(),
         server,
+        clients,
+        client_pem: authority.client_certificate(CLIENT_USER, CLIENT_GROUP)?,
     })
 }
 
-/// Accepts TCP connections and hands out those whose TLS handshake completed.
+/// Accepts TCP connections and hands out those whose TLS handshake completed, with what
+/// their client certificate proved.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, Peer)>,
     local: SocketAddr,
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, config: rustls::ServerConfig) -> std::io::Result<Self> {
+    pub fn new(
+        tcp: TcpListener,
+        config: rustls::ServerConfig,
+        clients: Arc<ClientCertificates>,
+    ) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let (tx, ready) = mpsc::channel(64);
@@ -97,13 +167,18 @@ impl TlsListener {
                         continue;
                     }
                 };
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                let (acceptor, tx, clients) = (acceptor.clone(), tx.clone(), clients.clone());
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
                     match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
                         .await
                     {
                         Ok(Ok(tls)) => {
+                            let client_cert = clients.check(tls.get_ref().1.peer_certificates());
+                            let peer = Peer {
+                                addr: peer,
+                                client_cert,
+                            };
                             // The server is gone when this fails; nothing to do.
                             let _ = tx.send((tls, peer)).await;
                         }
@@ -119,7 +194,7 @@ impl TlsListener {
 
 impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+    type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.ready.recv().await {
@@ -129,6 +204,9 @@ impl axum::serve::Listener for TlsListener {
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        Ok(Peer {
+            addr: self.local,
+            client_cert: crate::client_auth::ClientCert::Absent,
+        })
     }
 }

@@ -252,6 +252,20 @@ pub fn validate(kind: Kind, obj: &Value, old: Option<&Value>) -> Result<(), ApiE
         }
         Kind::Pod => pod_spec_errors(obj.get("spec"), "spec", &mut errors),
         Kind::Service => service_errors(obj, &mut errors),
+        Kind::ControllerRevision => {
+            if obj.get("data").is_none() {
+                errors.push(FieldError::required("data", "data is mandatory"));
+            }
+            if let Some(revision) = meta::i64_at(obj, &["revision"])
+                && revision < 0
+            {
+                errors.push(FieldError::invalid(
+                    "revision",
+                    revision,
+                    "must be greater than or equal to 0",
+                ));
+            }
+        }
         _ => {}
     }
     if let Some(old) = old {
@@ -278,6 +292,13 @@ fn immutable_errors(kind: Kind, obj: &Value, old: &Value, errors: &mut Vec<Field
                 "field is immutable",
             ));
         }
+    }
+    if kind == Kind::ControllerRevision && obj.get("data") != old.get("data") {
+        errors.push(FieldError::invalid(
+            "data",
+            obj.get("data").unwrap_or(&Value::Null),
+            "field is immutable",
+        ));
     }
     if kind == Kind::Service {
         let (new, was) = (
@@ -323,6 +344,43 @@ mod tests {
         assert_eq!(
             err.message,
             "Deployment.apps \"d\" is invalid: [spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"b\"}: `selector` does not match template `labels`, spec.template.spec.containers[0].image: Required value]"
+        );
+    }
+
+    #[test]
+    fn controller_revisions_need_data_that_never_changes() {
+        let revision = |image: &str| {
+            json!({"metadata": {"name": "db-abc"}, "revision": 1,
+                "data": {"spec": {"template": {"$patch": "replace", "spec": {"image": image}}}}})
+        };
+        let err = validate(
+            Kind::ControllerRevision,
+            &json!({"metadata": {"name": "db-abc"}, "revision": -1}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "ControllerRevision.apps \"db-abc\" is invalid: [data: Required value: data is mandatory, revision: Invalid value: -1: must be greater than or equal to 0]"
+        );
+        assert!(
+            validate(
+                Kind::ControllerRevision,
+                &revision("a"),
+                Some(&revision("a"))
+            )
+            .is_ok()
+        );
+        let err = validate(
+            Kind::ControllerRevision,
+            &revision("b"),
+            Some(&revision("a")),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.ends_with("field is immutable"),
+            "{}",
+            err.message
         );
     }
 

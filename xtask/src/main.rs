@@ -3,6 +3,7 @@
 //!
 //! - `setup`: installs what the tests need (idempotent).
 //! - `console`: builds the web console with trunk.
+//! - `dist`: builds the GitHub Action into `action/dist`.
 //! - `test`: formatting, clippy, every test on SQLite and on a throwaway PostgreSQL.
 //! - `demo`: runs the product on its embedded defaults with sample history.
 //! - `bench server|console|kubesim|deploy`: the benchmarks.
@@ -12,6 +13,7 @@ mod console;
 mod console_bench;
 mod demo;
 mod deploy_bench;
+mod dist;
 mod kubesim_bench;
 mod postgres;
 mod setup;
@@ -36,6 +38,8 @@ enum Command {
     Setup,
     /// Build the web console into console/dist (served by shiplog-server).
     Console,
+    /// Build the GitHub Action (wasm + Node glue) into action/dist.
+    Dist(dist::Args),
     /// Check formatting and lints, then run every test on SQLite and on PostgreSQL.
     Test(test::Args),
     /// Start the server on SQLite with sample history and keep it up until Ctrl-C.
@@ -49,6 +53,7 @@ fn main() {
     let result = match cli.command {
         Command::Setup => setup::run(),
         Command::Console => setup::run().and_then(|()| console::build()),
+        Command::Dist(args) => dist::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),

@@ -1,12 +1,17 @@
 //! `cargo xtask test`: the one command that proves `main` works. Formatting, clippy with
 //! warnings denied, the model and the deploy engine's core built for wasm32, the console built
-//! with trunk (the browser tests drive it), then every test on SQLite and the server's tests
+//! with trunk (the browser tests drive it), `action/dist` checked against its sources and
+//! built afresh for the Action's end-to-end tests, then every test on SQLite and the server's tests
 //! again on a throwaway PostgreSQL.
 
 use crate::console;
+use crate::dist;
 use crate::postgres::TempPostgres;
 use crate::setup;
-use crate::workspace::{cargo, exec};
+use crate::workspace::{cargo, exec, root};
+
+/// The environment variable the Action's end-to-end tests read to find the dist to run.
+pub const ACTION_DIST_ENV: &str = "SHIPLOG_ACTION_DIST";
 
 /// The environment variable the server's tests read to pick PostgreSQL instead of SQLite.
 pub const TEST_DATABASE_ENV: &str = "SHIPLOG_TEST_POSTGRES";
@@ -36,20 +41,27 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    // The deploy engine's core must stay buildable for the GitHub Action's WebAssembly.
+    // The GitHub Action (and with it the deploy engine's core) as WebAssembly, linted.
     exec(cargo().args([
-        "build",
+        "clippy",
         "--package",
-        "shiplog-action",
-        "--no-default-features",
+        "shiplog-node",
         "--target",
         "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
     ]))?;
+    // The committed Action must be built from these sources; the tests run a fresh build.
+    dist::check_fresh()?;
+    let action = root().join("target").join("action-dist");
+    dist::build(&action)?;
     console::build()?;
     exec(
         cargo()
             .args(["test", "--workspace"])
             .env("PATH", setup::path_with_tools())
+            .env(ACTION_DIST_ENV, &action)
             .env_remove(TEST_DATABASE_ENV),
     )?;
     if args.sqlite_only {

@@ -9,6 +9,7 @@
 mod apply;
 mod diagnose;
 mod prepare;
+mod revisions;
 mod rollback;
 mod watch;
 

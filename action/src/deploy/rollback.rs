@@ -1,17 +1,20 @@
-//! `--rollback-on-failure`: what `kubectl rollout undo` does for a Deployment — put back the
-//! pod template of the previous revision (the ReplicaSet with the highest revision below the
-//! current one) — then wait for that rollout. Other kinds keep no history to go back to.
+//! `--rollback-on-failure`: what `kubectl rollout undo` does — put back the pod template of
+//! the previous revision ([`super::revisions`]: a Deployment's ReplicaSets, a StatefulSet's
+//! or DaemonSet's ControllerRevisions) — then wait for that rollout. A StatefulSet's pods
+//! that are stuck on the failed revision are deleted after the template is restored, as the
+//! Kubernetes documentation prescribes, or the StatefulSet would wait for them forever.
+//! Other kinds keep no history to go back to.
 
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::DeployError;
-use super::diagnose::{owned_by, revision};
+use super::revisions::{History, Previous, stuck_pods};
 use super::watch::{Settled, settle};
 use crate::host::Host;
-use crate::kube::client::Kube;
+use crate::kube::client::{Kube, KubeError};
 use crate::kube::discovery::Discovery;
 use crate::kube::request::label_selector;
 
@@ -23,21 +26,25 @@ pub struct Restored {
     pub notes: Vec<String>,
 }
 
-/// The previous revision's number and pod template (without the ReplicaSet's
-/// `pod-template-hash` label), if there is one.
-pub fn previous_template(deployment: &Value, replica_sets: &[Value]) -> Option<(i64, Value)> {
-    let current = revision(deployment)?;
-    let previous = replica_sets
-        .iter()
-        .filter(|rs| owned_by(rs, deployment))
-        .filter_map(|rs| Some((revision(rs)?, rs)))
-        .filter(|(n, _)| *n < current)
-        .max_by_key(|(n, _)| *n)?;
-    let mut template = previous.1["spec"]["template"].clone();
-    if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
-        labels.remove("pod-template-hash");
+/// Deletes `statefulset`'s pods stuck on the revision `leaving`; their names.
+async fn replace_stuck_pods<H: Host>(
+    kube: &Kube<H>,
+    namespace: Option<&str>,
+    statefulset: &serde_json::Value,
+    selector: &str,
+    leaving: &str,
+) -> Result<Vec<String>, KubeError> {
+    let pods = Discovery::builtin("v1", "Pod", "pods");
+    let list = kube.json(&pods.list(namespace, selector)).await?;
+    let items = list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let stuck = stuck_pods(statefulset, items, leaving);
+    for name in &stuck {
+        match kube.send(&pods.delete(namespace, name)).await {
+            Err(e) if !e.is_not_found() => return Err(e),
+            _ => {}
+        }
     }
-    Some((previous.0, template))
+    Ok(stuck)
 }
 
 async fn undo<H: Host>(
@@ -47,28 +54,29 @@ async fn undo<H: Host>(
     timeout: Duration,
 ) -> Result<Result<String, String>, DeployError> {
     let workload = failed.workload();
-    if failed.resource.kind != "Deployment" {
+    let Some(history) = History::of(&failed.resource.kind) else {
         return Ok(Err(format!(
-            "{workload}: only Deployments can be rolled back"
+            "{workload}: only Deployments, StatefulSets and DaemonSets can be rolled back"
         )));
-    }
+    };
     let ns = failed.namespace.as_deref();
     let access = |e| DeployError::from_kube(e, || format!("rolling back {workload}"));
-    let deployment = kube
+    let object = kube
         .json(&failed.resource.get(ns, &failed.name))
         .await
         .map_err(access)?;
-    let selector = label_selector(&deployment["spec"]["selector"]["matchLabels"]);
-    let replica_sets = discovery
-        .resource("apps/v1", "ReplicaSet")
-        .cloned()
-        .unwrap_or_else(|| Discovery::builtin("apps/v1", "ReplicaSet", "replicasets"));
+    let selector = label_selector(&object["spec"]["selector"]["matchLabels"]);
     let list = kube
-        .json(&replica_sets.list(ns, &selector))
+        .json(&history.resource(discovery).list(ns, &selector))
         .await
         .map_err(access)?;
-    let sets = list["items"].as_array().cloned().unwrap_or_default();
-    let Some((number, template)) = previous_template(&deployment, &sets) else {
+    let records = list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let Some(Previous {
+        number,
+        template,
+        leaving,
+    }) = history.previous(&object, records)
+    else {
         return Ok(Err(format!(
             "{workload}: there is no previous revision to roll back to"
         )));
@@ -77,9 +85,21 @@ async fn undo<H: Host>(
     kube.send(&failed.resource.json_patch(ns, &failed.name, &ops))
         .await
         .map_err(access)?;
+    let mut done = format!("{workload}: rolled back to revision {number}");
+    if let (Some(leaving), "StatefulSet") = (leaving, failed.resource.kind.as_str()) {
+        let replaced = replace_stuck_pods(kube, ns, &object, &selector, &leaving)
+            .await
+            .map_err(access)?;
+        if !replaced.is_empty() {
+            done = format!(
+                "{done} (deleted pods stuck on the failed revision: {})",
+                replaced.join(", ")
+            );
+        }
+    }
     let settled = settle(kube, &failed.resource, ns, &failed.name, None, timeout).await?;
     Ok(if settled.is_complete() {
-        Ok(format!("{workload}: rolled back to revision {number}"))
+        Ok(done)
     } else {
         Err(format!(
             "{workload}: the rollback to revision {number} did not complete"
@@ -114,28 +134,103 @@ pub async fn roll_back<H: Host>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::diagnose::REVISION;
+    use crate::kube::client::tests::{Scripted, answer};
+    use crate::kube::retry::Backoff;
+    use crate::rollout::Verdict;
 
-    fn rs(revision: &str, owner: &str, image: &str) -> Value {
-        json!({"metadata": {"annotations": {REVISION: revision}, "ownerReferences": [{"uid": owner}]},
-            "spec": {"template": {"metadata": {"labels": {"app": "api", "pod-template-hash": "abc"}},
-                "spec": {"containers": [{"name": "api", "image": image}]}}}})
+    #[test]
+    fn a_statefulset_gets_its_previous_template_back_and_its_stuck_pods_deleted() {
+        let sts = json!({"metadata": {"name": "db", "uid": "s1", "generation": 3, "resourceVersion": "9"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "db"}}},
+            "status": {"observedGeneration": 3, "readyReplicas": 2, "updatedReplicas": 2,
+                "currentRevision": "db-a", "updateRevision": "db-a"}});
+        let revision = |name: &str, number: i64, image: &str| {
+            json!({"metadata": {"name": name, "ownerReferences": [{"uid": "s1", "controller": true}]},
+                "revision": number, "data": {"spec": {"template": {"$patch": "replace",
+                    "spec": {"containers": [{"name": "db", "image": image}]}}}}})
+        };
+        let pod = |name: &str, revision: &str, ready: &str| {
+            json!({"metadata": {"name": name, "labels": {"controller-revision-hash": revision},
+                "ownerReferences": [{"uid": "s1", "controller": true}]},
+                "status": {"conditions": [{"type": "Ready", "status": ready}]}})
+        };
+        let host = Scripted::default();
+        host.answers.borrow_mut().extend([
+            answer(200, &sts.to_string()),
+            answer(
+                200,
+                &json!({"items": [revision("db-a", 1, "db:v1"), revision("db-b", 2, "db:broken")]})
+                    .to_string(),
+            ),
+            answer(200, "{}"),
+            answer(
+                200,
+                &json!({"items": [pod("db-0", "db-a", "True"), pod("db-1", "db-b", "False")]})
+                    .to_string(),
+            ),
+            answer(
+                404,
+                r#"{"kind":"Status","reason":"NotFound","message":"gone"}"#,
+            ),
+            answer(200, &sts.to_string()),
+        ]);
+        let kube = Kube::new(host, Backoff::default());
+        let failed = Settled {
+            resource: Discovery::builtin("apps/v1", "StatefulSet", "statefulsets"),
+            name: "db".into(),
+            namespace: Some("prod".into()),
+            verdict: Verdict::Progressing("1 of 2 pods are ready".into()),
+        };
+        let restored = futures_util::FutureExt::now_or_never(roll_back(
+            &kube,
+            &Discovery::default(),
+            &[&failed],
+            Duration::MAX,
+        ))
+        .expect("scripted futures never wait")
+        .unwrap();
+        assert!(restored.all);
+        assert_eq!(
+            restored.notes,
+            [
+                "StatefulSet/db: rolled back to revision 1 (deleted pods stuck on the failed revision: db-1)"
+            ]
+        );
+        assert_eq!(
+            *kube.host().sent.borrow(),
+            [
+                "GET /apis/apps/v1/namespaces/prod/statefulsets/db",
+                "GET /apis/apps/v1/namespaces/prod/controllerrevisions?labelSelector=app%3Ddb",
+                "PATCH /apis/apps/v1/namespaces/prod/statefulsets/db?fieldManager=shiplog",
+                "GET /api/v1/namespaces/prod/pods?labelSelector=app%3Ddb",
+                "DELETE /api/v1/namespaces/prod/pods/db-1",
+                "GET /apis/apps/v1/namespaces/prod/statefulsets/db",
+            ]
+        );
     }
 
     #[test]
-    fn the_previous_revision_is_the_highest_below_the_current() {
-        let deployment = json!({"metadata": {"uid": "d1", "annotations": {REVISION: "3"}}});
-        let sets = [
-            rs("1", "d1", "api:v1"),
-            rs("3", "d1", "api:v3"),
-            rs("2", "d1", "api:v2"),
-            rs("2", "someone-else", "other:v9"),
-        ];
-        let (number, template) = previous_template(&deployment, &sets).unwrap();
-        assert_eq!(number, 2);
-        assert_eq!(template["spec"]["containers"][0]["image"], "api:v2");
-        assert_eq!(template["metadata"]["labels"], json!({"app": "api"}));
-        let first = json!({"metadata": {"uid": "d1", "annotations": {REVISION: "1"}}});
-        assert_eq!(previous_template(&first, &sets), None);
+    fn kinds_without_history_are_reported_not_rolled_back() {
+        let kube = Kube::new(Scripted::default(), Backoff::default());
+        let failed = Settled {
+            resource: Discovery::builtin("batch/v1", "Job", "jobs"),
+            name: "migrate".into(),
+            namespace: None,
+            verdict: Verdict::Progressing("running".into()),
+        };
+        let restored = futures_util::FutureExt::now_or_never(roll_back(
+            &kube,
+            &Discovery::default(),
+            &[&failed],
+            Duration::MAX,
+        ))
+        .expect("scripted futures never wait")
+        .unwrap();
+        assert!(!restored.all);
+        assert_eq!(
+            restored.notes,
+            ["Job/migrate: only Deployments, StatefulSets and DaemonSets can be rolled back"]
+        );
+        assert!(kube.host().sent.borrow().is_empty());
     }
 }

@@ -9,6 +9,7 @@ pub enum Method {
     Get,
     Post,
     Patch,
+    Delete,
 }
 
 impl Method {
@@ -17,6 +18,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
     }
 
@@ -156,6 +158,16 @@ impl ApiResource {
         Request::with_body(Method::Patch, path, JSON_PATCH, ops)
     }
 
+    /// Deletes one object (with the server's default propagation).
+    pub fn delete(&self, namespace: Option<&str>, name: &str) -> Request {
+        Request {
+            method: Method::Delete,
+            path: self.item(namespace, name),
+            content_type: None,
+            body: None,
+        }
+    }
+
     /// A list filtered by a label selector (empty: everything).
     pub fn list(&self, namespace: Option<&str>, label_selector: &str) -> Request {
         let pairs: Vec<(&str, &str)> = if label_selector.is_empty() {
@@ -240,6 +252,16 @@ mod tests {
             "/api/v1/namespaces/prod"
         );
         assert_eq!(namespaces.collection(None), "/api/v1/namespaces");
+        let delete = deployments().delete(Some("prod"), "api");
+        assert_eq!(
+            (delete.method.as_str(), delete.path.as_str(), delete.body),
+            (
+                "DELETE",
+                "/apis/apps/v1/namespaces/prod/deployments/api",
+                None
+            )
+        );
+        assert!(delete.method.is_idempotent());
     }
 
     #[test]

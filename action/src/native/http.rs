@@ -10,6 +10,8 @@ use crate::kube::request::{Method, Request};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Sent with every request: GitHub's API refuses requests without a `User-Agent`.
+pub const USER_AGENT: &str = concat!("shiplog/", env!("CARGO_PKG_VERSION"));
 
 /// One HTTP(S) server.
 pub struct HttpHost {
@@ -55,11 +57,13 @@ impl HttpHost {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
         };
         let mut builder = self
             .client
             .request(method, format!("{}{}", self.base, request.path))
-            .header(reqwest::header::ACCEPT, "application/json");
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::USER_AGENT, USER_AGENT);
         if let Some(token) = &self.token {
             builder = builder.bearer_auth(token);
         }

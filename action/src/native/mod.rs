@@ -3,4 +3,6 @@
 //! ([`cluster`]). Nothing here decides anything; it only does I/O for the engine.
 
 pub mod cluster;
+pub mod files;
 pub mod http;
+pub mod platform;

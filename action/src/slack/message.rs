@@ -196,14 +196,10 @@ fn link_within(url: Option<&str>, label: &str, max: usize) -> String {
         .unwrap_or_else(|| escape_within(label, max))
 }
 
-fn commit_field(deploy: &Deploy) -> String {
+fn commit_field(commit: &shiplog_model::Commit) -> String {
     let room = field_room("Commit");
-    let sha = link_within(
-        deploy.commit.url.as_deref(),
-        deploy.commit.short_sha(),
-        room,
-    );
-    let title = deploy.commit.title();
+    let sha = link_within(commit.url.as_deref(), commit.short_sha(), room);
+    let title = commit.title();
     let value = if title.is_empty() {
         sha
     } else {
@@ -233,7 +229,7 @@ fn fact_fields(deploy: &Deploy, deploy_page: Option<&str>) -> Vec<String> {
     }
     fields.push(field("By", &escape_within(&deploy.actor, field_room("By"))));
     if !deploy.commit.sha.is_empty() {
-        fields.push(commit_field(deploy));
+        fields.push(commit_field(&deploy.commit));
     }
     if let Some(duration) = deploy.duration() {
         fields.push(field("Duration", &human_duration(duration.num_seconds())));
@@ -387,6 +383,93 @@ pub fn failure_thread(deploy: &Deploy, deploy_page: Option<&str>) -> Option<Mess
         escape(&deploy.environment)
     );
     Some(Message::new(&fallback, blocks))
+}
+
+/// A step of a job that failed, with the link to its log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedStep {
+    pub name: String,
+    pub log_url: Option<String>,
+}
+
+/// A job whose steps failed: what the post step alerts about, whether or not a deploy ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailure {
+    pub repo: String,
+    pub job: String,
+    pub steps: Vec<FailedStep>,
+    pub run_url: Option<String>,
+    pub actor: String,
+    pub commit: shiplog_model::Commit,
+    pub git_ref: Option<String>,
+    /// The console's page of the deploy this job made, if any.
+    pub deploy_page: Option<String>,
+}
+
+/// The alert about a failed job: which step failed (linked to its log), who, which commit.
+pub fn job_failure(job: &JobFailure) -> Message {
+    let first = job.steps.first().map_or("a step", |s| s.name.as_str());
+    let headline = format!("❌ {}: job {} failed at step {first}", job.repo, job.job);
+    let steps: Vec<String> = job
+        .steps
+        .iter()
+        .map(|step| {
+            let name = escape_within(&step.name, HEADING);
+            match &step.log_url {
+                Some(url) => format!("• {} ({})", name, link(url, "log")),
+                None => format!("• {name}"),
+            }
+        })
+        .collect();
+    let label = "*Failed steps*\n";
+    let steps = fit_lines(&steps, limits::SECTION_TEXT - width(label));
+    let mut fields = vec![field("By", &escape_within(&job.actor, field_room("By")))];
+    if !job.commit.sha.is_empty() {
+        fields.push(commit_field(&job.commit));
+    }
+    let links: Vec<String> = [
+        (job.run_url.as_deref(), "Workflow run"),
+        (job.deploy_page.as_deref(), "Deploy page"),
+    ]
+    .into_iter()
+    .filter_map(|(url, label)| url.map(|url| link(url, label)))
+    .filter(|l| width(l) <= field_room("Links") / 2)
+    .collect();
+    if !links.is_empty() {
+        fields.push(field("Links", &links.join(" · ")));
+    }
+    let context: Vec<String> = [Some(&job.repo), job.git_ref.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|s| escape_within(s, limits::SECTION_TEXT))
+        .collect();
+    Message::new(
+        &escape(&headline),
+        vec![
+            Block::header(&headline),
+            Block::section(&format!("{label}{steps}")),
+            Block::fields(&fields),
+            Block::context(&context),
+        ],
+    )
+}
+
+/// As many whole lines as fit in `max`, then how many were left out.
+fn fit_lines(lines: &[String], max: usize) -> String {
+    let mut text = String::new();
+    for (shown, line) in lines.iter().enumerate() {
+        let more = format!("\n… and {} more", lines.len() - shown);
+        let needed = width(&text) + usize::from(!text.is_empty()) + width(line);
+        if needed + width(&more) > max && shown + 1 < lines.len() || needed > max {
+            text.push_str(&more);
+            break;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
+    text
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ fn a_bad_image_fails_naming_the_pod_and_rollback_restores_the_previous_image() {
 
     let (code, stdout, stderr) = sim.deploy(&["--manifests", FIXTURE, "--images", &broken]);
     assert_eq!(code, 1, "{stdout}{stderr}");
-    let reason = stderr.lines().next().unwrap();
+    let reason = stderr.lines().find(|l| l.starts_with("shiplog: ")).unwrap();
     assert!(
         reason.starts_with(&format!(
             "shiplog: Deployment/frontend: image {broken} cannot be pulled (ImagePullBackOff) — pod frontend-"
@@ -164,6 +164,86 @@ fn a_bad_image_fails_naming_the_pod_and_rollback_restores_the_previous_image() {
     assert_no_secret(&sim, &[&stderr]);
 }
 
+/// A StatefulSet (two pods) or DaemonSet (one pod on kubesim's one node), `kind`, named
+/// `db` and running `ghcr.io/acme/db:v1`.
+fn pod_set(kind: &str) -> String {
+    let extra = if kind == "StatefulSet" {
+        "  serviceName: db\n  replicas: 2\n"
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: db}}\nspec:\n{extra}  selector: {{matchLabels: {{app: db}}}}\n  template:\n    metadata: {{labels: {{app: db}}}}\n    spec:\n      containers: [{{name: db, image: \"ghcr.io/acme/db:v1\"}}]\n"
+    )
+}
+
+/// Deploys `kind` with a good image, then with a broken one and `--rollback-on-failure`:
+/// the deploy fails (exit 1, status rolled back) and every pod runs the good image again.
+/// Returns the rollback's note.
+fn a_broken_pod_set_is_rolled_back(kind: &str, plural: &str) -> String {
+    let sim = Sim::start(&["--image-rule", "*:broken=ImagePullBackOff"]);
+    let manifests = write(sim.dir.path(), "db.yaml", &pod_set(kind));
+    let (code, stdout, stderr) = sim.deploy(&["--manifests", &manifests]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    let (code, stdout, stderr) = sim.deploy(&[
+        "--manifests",
+        &manifests,
+        "--images",
+        "ghcr.io/acme/db:broken",
+        "--rollback-on-failure",
+        "--timeout",
+        "3s",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["status"], "rolled_back", "{stdout}");
+    let details: Vec<&str> = report["failure"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    let note = details
+        .iter()
+        .find(|d| d.starts_with(&format!("{kind}/db: rolled back to revision 1")))
+        .unwrap_or_else(|| panic!("no rollback note in {details:?}"))
+        .to_string();
+    let object = sim.get(&format!("/apis/apps/v1/namespaces/default/{plural}/db"));
+    assert_eq!(
+        object["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/acme/db:v1"
+    );
+    let pods = sim.get("/api/v1/namespaces/default/pods?labelSelector=app%3Ddb");
+    let images: Vec<&str> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["spec"]["containers"][0]["image"].as_str().unwrap())
+        .collect();
+    let expected = if kind == "StatefulSet" { 2 } else { 1 };
+    assert_eq!(images, vec!["ghcr.io/acme/db:v1"; expected]);
+    assert_no_secret(&sim, &[&stdout, &stderr]);
+    note
+}
+
+#[test]
+fn a_statefulset_with_a_bad_image_is_rolled_back_replacing_its_stuck_pod() {
+    let note = a_broken_pod_set_is_rolled_back("StatefulSet", "statefulsets");
+    assert_eq!(
+        note,
+        "StatefulSet/db: rolled back to revision 1 (deleted pods stuck on the failed revision: db-1)"
+    );
+}
+
+#[test]
+fn a_daemonset_with_a_bad_image_is_rolled_back() {
+    let note = a_broken_pod_set_is_rolled_back("DaemonSet", "daemonsets");
+    assert_eq!(note, "DaemonSet/db: rolled back to revision 1");
+}
+
 #[test]
 fn a_missing_config_map_is_named() {
     let sim = Sim::start(&[]);
@@ -187,7 +267,7 @@ spec:
     );
     let (code, _, stderr) = sim.deploy(&["--manifests", &manifests, "--timeout", "30s"]);
     assert_eq!(code, 1, "{stderr}");
-    let reason = stderr.lines().next().unwrap();
+    let reason = stderr.lines().find(|l| l.starts_with("shiplog: ")).unwrap();
     assert!(reason.contains("CreateContainerConfigError"), "{stderr}");
     assert!(reason.contains("api-settings"), "{stderr}");
 }
@@ -269,7 +349,7 @@ fn an_unreachable_cluster_exits_3_promptly_and_a_wrong_token_is_refused() {
     let (code, _, stderr) = sim.deploy(&["--manifests", FIXTURE]);
     assert_eq!(code, 3, "{stderr}");
     assert!(
-        stderr.starts_with(&format!(
+        stderr.contains(&format!(
             "shiplog: {} (context kubesim): the cluster is unreachable",
             sim.url
         )),

@@ -93,6 +93,8 @@ impl Sim {
             ])
             .arg("--kubeconfig-out")
             .arg(dir.path().join("kubeconfig"))
+            .arg("--cert-kubeconfig-out")
+            .arg(dir.path().join("kubeconfig-cert"))
             .arg("--request-log")
             .arg(dir.path().join("requests.jsonl"))
             .args(extra)
@@ -120,6 +122,16 @@ impl Sim {
 
     pub fn kubeconfig(&self) -> String {
         self.dir.path().join("kubeconfig").display().to_string()
+    }
+
+    /// The kubeconfig that authenticates with kubesim's client certificate instead of the
+    /// token (`client-certificate-data`, `client-key-data`).
+    pub fn cert_kubeconfig(&self) -> String {
+        self.dir
+            .path()
+            .join("kubeconfig-cert")
+            .display()
+            .to_string()
     }
 
     /// The bearer token kubesim accepts (to prove it is never printed).
@@ -161,10 +173,9 @@ impl Sim {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (_, host) =
-                shiplog_action::native::cluster::connect(Path::new(&self.kubeconfig()), None)
-                    .await
-                    .unwrap();
+            let (_, host) = shiplog_action::native::cluster::connect(&self.kubeconfig(), None)
+                .await
+                .unwrap();
             let kube = shiplog_action::kube::client::Kube::new(host, Default::default());
             kube.json(&shiplog_action::kube::request::Request::get(
                 path.to_owned(),

@@ -2,6 +2,7 @@
 //! the `shiplog` binary would use it: webhook and bot mode, update in place, thread replies,
 //! permalinks, rate limits, server errors, Slack's limits and hostile record text.
 
+#[path = "../support/slack_standin.rs"]
 mod standin;
 
 use std::time::{Duration, Instant};

@@ -91,6 +91,12 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Images", "string", 1),
             ("Selector", "string", 1),
         ],
+        Kind::ControllerRevision => &[
+            NAME,
+            ("Controller", "string", 0),
+            ("Revision", "integer", 0),
+            AGE,
+        ],
         Kind::Job => &[
             NAME,
             ("Status", "string", 0),
@@ -219,6 +225,29 @@ fn pod_status(pod: &Value) -> (String, String, String) {
         reason = "Terminating".into();
     }
     (format!("{ready}/{total}"), reason, restarts.to_string())
+}
+
+/// The controller named in `obj`'s owner references as `statefulset.apps/web`, or `<none>`.
+fn controller_name(obj: &Value) -> String {
+    meta::array_at(obj, &["metadata", "ownerReferences"])
+        .iter()
+        .find(|r| r["controller"].as_bool() == Some(true))
+        .map_or_else(
+            || "<none>".into(),
+            |r| {
+                let kind = r["kind"].as_str().unwrap_or("").to_lowercase();
+                let group = r["apiVersion"]
+                    .as_str()
+                    .and_then(|v| v.split_once('/'))
+                    .map_or("", |(group, _)| group);
+                let name = r["name"].as_str().unwrap_or("");
+                if group.is_empty() {
+                    format!("{kind}/{name}")
+                } else {
+                    format!("{kind}.{group}/{name}")
+                }
+            },
+        )
 }
 
 fn job_status(job: &Value) -> &'static str {
@@ -393,6 +422,12 @@ pub fn cells(kind: Kind, obj: &Value, now: i64) -> Vec<Value> {
                 json!(selector_string(meta::at(obj, &["spec", "selector"]))),
             ]
         }
+        Kind::ControllerRevision => vec![
+            name,
+            json!(controller_name(obj)),
+            json!(num(obj, &["revision"])),
+            age,
+        ],
         Kind::Job => {
             let (containers, images) = containers_and_images(template_spec);
             let start = meta::str_at(obj, &["status", "startTime"]).and_then(meta::parse_time);
@@ -511,6 +546,15 @@ mod tests {
         for kind in Kind::all() {
             assert_eq!(cells(kind, &obj, 0).len(), columns(kind).len(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn controller_revisions_name_their_controller_with_its_group() {
+        let owned = json!({"metadata": {"ownerReferences": [
+            {"apiVersion": "v1", "kind": "Pod", "name": "other", "controller": false},
+            {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "controller": true}]}});
+        assert_eq!(controller_name(&owned), "statefulset.apps/db");
+        assert_eq!(controller_name(&json!({})), "<none>");
     }
 
     #[test]

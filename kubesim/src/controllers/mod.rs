@@ -7,6 +7,7 @@
 //! - [`deployment`]: Deployment → ReplicaSets, replica by replica, with conditions.
 //! - [`replicaset`]: ReplicaSet → Pods.
 //! - [`workloads`]: StatefulSet, DaemonSet and Job → Pods, with their status.
+//! - [`history`]: the ControllerRevisions of StatefulSets and DaemonSets.
 //! - [`kubelet`]: Pod status, image-rule failures, missing ConfigMaps/Secrets
 //!   ([`config_refs`]).
 //! - [`events`]: the Events all of them record.
@@ -16,6 +17,7 @@
 mod config_refs;
 mod deployment;
 pub mod events;
+mod history;
 mod kubelet;
 mod replicaset;
 mod workloads;
@@ -200,7 +202,12 @@ impl Ctl {
     /// Deletes the dependents of deleted owners (background propagation).
     fn collect_garbage(&mut self) {
         for (namespace, uid) in std::mem::take(&mut self.deleted_owners) {
-            for kind in [Kind::ReplicaSet, Kind::Pod, Kind::Job] {
+            for kind in [
+                Kind::ReplicaSet,
+                Kind::ControllerRevision,
+                Kind::Pod,
+                Kind::Job,
+            ] {
                 let (items, _) = self.store().list(kind, Some(&namespace), None);
                 for item in items {
                     let owned = meta::array_at(&item, &["metadata", "ownerReferences"])

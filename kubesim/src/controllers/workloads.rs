@@ -1,30 +1,26 @@
 //! StatefulSet, DaemonSet and Job controllers: pods from the template (ordinal pods one at a
 //! time for StatefulSets, one pod on the one node for DaemonSets, pods until the completions
-//! for Jobs), template changes rolled out by replacing pods, and the status fields
+//! for Jobs), template changes rolled out by replacing pods, the ControllerRevisions of
+//! StatefulSets and DaemonSets ([`super::history`]), and the status fields
 //! `kubectl rollout status` and `kubectl get` read.
 
 use serde_json::{Value, json};
 
 use super::replicaset::{create_pod, delete_pod, pod_from_template};
-use super::{Ctl, owned, pod_ready};
+use super::{Ctl, history, owned, pod_ready};
 use crate::meta;
 use crate::registry;
 use crate::resources::Kind;
 use crate::store::ObjKey;
 
+/// The pod label naming the revision a pod was made from (for StatefulSets the revision's
+/// name, for DaemonSets its hash; on DaemonSets' revisions too).
 const REVISION_LABEL: &str = "controller-revision-hash";
+/// The label that carries the hash on a StatefulSet's revisions.
+const STATEFULSET_HASH_LABEL: &str = "controller.kubernetes.io/hash";
 
 fn generation(obj: &Value) -> i64 {
     meta::i64_at(obj, &["metadata", "generation"]).unwrap_or(1)
-}
-
-/// `{name}-{hash of the template}`, the revision pods carry in `controller-revision-hash`.
-fn revision_of(obj: &Value) -> String {
-    format!(
-        "{}-{}",
-        meta::name(obj),
-        meta::short_hash(&obj["spec"]["template"])
-    )
 }
 
 /// The template with the revision label (and `extra` labels) added.
@@ -53,7 +49,7 @@ pub fn statefulset(ctl: &mut Ctl, key: &ObjKey) {
     let desired = meta::i64_at(&sts, &["spec", "replicas"])
         .unwrap_or(1)
         .max(0) as usize;
-    let revision = revision_of(&sts);
+    let revision = history::record(ctl, &sts, STATEFULSET_HASH_LABEL, COMPONENT);
     let pods = owned(ctl.store(), Kind::Pod, &key.namespace, meta::uid(&sts));
     let pod_named = |i: usize| {
         let name = format!("{}-{i}", key.name);
@@ -117,6 +113,12 @@ pub fn statefulset(ctl: &mut Ctl, key: &ObjKey) {
         status["readyReplicas"] = json!(ready);
         status["availableReplicas"] = json!(ready);
     }
+    let live: Vec<String> = pods
+        .iter()
+        .map(|p| pod_revision(p).to_string())
+        .chain([current, revision])
+        .collect();
+    history::truncate(ctl, &sts, &live);
     registry::write_status(ctl.store(), key, status);
 }
 
@@ -133,7 +135,8 @@ pub fn daemonset(ctl: &mut Ctl, key: &ObjKey) {
     let Some(ds) = ctl.store().get(key) else {
         return;
     };
-    let revision = meta::short_hash(&ds["spec"]["template"]);
+    let current = history::record(ctl, &ds, REVISION_LABEL, COMPONENT);
+    let revision = history::template_hash(&ds);
     let pods = owned(ctl.store(), Kind::Pod, &key.namespace, meta::uid(&ds));
     match pods.as_slice() {
         [] => {
@@ -167,6 +170,12 @@ pub fn daemonset(ctl: &mut Ctl, key: &ObjKey) {
         "numberUnavailable": 1 - ready.min(1),
         "updatedNumberScheduled": updated,
     });
+    let live: Vec<String> = pods
+        .iter()
+        .map(|p| history::revision_name(&ds, pod_revision(p)))
+        .chain([current])
+        .collect();
+    history::truncate(ctl, &ds, &live);
     registry::write_status(ctl.store(), key, status);
 }
 

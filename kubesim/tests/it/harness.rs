@@ -22,6 +22,8 @@ pub struct Sim {
     pub dir: TempDir,
     pub url: String,
     pub kubeconfig: PathBuf,
+    /// The kubeconfig that authenticates with kubesim's client certificate (HTTPS only).
+    pub cert_kubeconfig: PathBuf,
 }
 
 impl Sim {
@@ -34,7 +36,12 @@ impl Sim {
     /// Like [`Sim::start`], in an existing directory (to restart on the same state).
     pub fn start_in(dir: TempDir, args: &[&str]) -> Self {
         let kubeconfig = dir.path().join("kubeconfig");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shiplog-kubesim"))
+        let cert_kubeconfig = dir.path().join("kubeconfig-cert");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog-kubesim"));
+        if !args.contains(&"--insecure-http") {
+            command.arg("--cert-kubeconfig-out").arg(&cert_kubeconfig);
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--rollout-ms", "40"])
             .arg("--kubeconfig-out")
             .arg(&kubeconfig)
@@ -56,6 +63,7 @@ impl Sim {
             dir,
             url,
             kubeconfig,
+            cert_kubeconfig,
         }
     }
 

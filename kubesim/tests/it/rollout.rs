@@ -174,6 +174,120 @@ fn rollout_undo_and_delete() {
     assert!(left.trim().is_empty(), "{left}");
 }
 
+/// A StatefulSet (`kind` `StatefulSet`) or DaemonSet named `name` running `image`.
+fn pod_set(kind: &str, name: &str, image: &str) -> String {
+    let service = if kind == "StatefulSet" {
+        format!("  serviceName: {name}\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {name}\nspec:\n{service}  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: main\n        image: {image}\n"
+    )
+}
+
+/// `(revision, image)` of every ControllerRevision selected by `app={name}`, by revision.
+fn revisions(sim: &Sim, name: &str, kind: &str) -> Vec<(i64, String)> {
+    let list: serde_json::Value = serde_json::from_str(&sim.ok(&[
+        "get",
+        "controllerrevisions",
+        "-l",
+        &format!("app={name}"),
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let mut found: Vec<(i64, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let owner = &r["metadata"]["ownerReferences"][0];
+            assert_eq!(
+                (&owner["kind"], &owner["name"], &owner["controller"]),
+                (
+                    &serde_json::json!(kind),
+                    &serde_json::json!(name),
+                    &serde_json::json!(true)
+                ),
+                "{r}"
+            );
+            let template = &r["data"]["spec"]["template"];
+            assert_eq!(template["$patch"], "replace", "{r}");
+            let image = template["spec"]["containers"][0]["image"].as_str().unwrap();
+            (r["revision"].as_i64().unwrap(), image.to_owned())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn statefulsets_and_daemonsets_roll_back_through_their_controller_revisions() {
+    let sim = Sim::start(&[]);
+    for (kind, name) in [("StatefulSet", "db"), ("DaemonSet", "agent")] {
+        let object = format!("{}/{name}", kind.to_lowercase());
+        let file = sim.manifest(&format!("{name}.yaml"), &pod_set(kind, name, "busybox:1"));
+        sim.ok(&["apply", "--server-side", "-f", &file]);
+        sim.ok(&["rollout", "status", &object, "--timeout=30s"]);
+        sim.ok(&["set", "image", &object, "main=busybox:2"]);
+        sim.ok(&["rollout", "status", &object, "--timeout=30s"]);
+        assert_eq!(
+            revisions(&sim, name, kind),
+            [(1, "busybox:1".into()), (2, "busybox:2".into())]
+        );
+        let history = sim.ok(&["rollout", "history", &object]);
+        assert!(
+            history.contains("\n1 ") && history.contains("\n2 "),
+            "{history}"
+        );
+        let table = sim.ok(&["get", "controllerrevisions", "-l", &format!("app={name}")]);
+        let header = table.lines().next().unwrap();
+        assert!(
+            header.contains("CONTROLLER") && header.contains("REVISION"),
+            "{table}"
+        );
+        assert!(
+            table.contains(&format!("{}.apps/{name}", kind.to_lowercase())),
+            "{table}"
+        );
+
+        let undo = sim.ok(&["rollout", "undo", &object]);
+        assert!(undo.contains("rolled back"), "{undo}");
+        sim.ok(&["rollout", "status", &object, "--timeout=30s"]);
+        let image = sim.ok(&[
+            "get",
+            &object,
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ]);
+        assert_eq!(image, "busybox:1");
+        // The first revision is reused as the newest, not a third one created.
+        assert_eq!(
+            revisions(&sim, name, kind),
+            [(2, "busybox:2".into()), (3, "busybox:1".into())]
+        );
+        let pods = sim.ok(&[
+            "get",
+            "pods",
+            "-l",
+            &format!("app={name}"),
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].image}",
+        ]);
+        assert_eq!(pods, "busybox:1");
+    }
+    sim.ok(&["delete", "statefulset", "db"]);
+    sim.ok(&[
+        "wait",
+        "--for=delete",
+        "controllerrevision",
+        "-l",
+        "app=db",
+        "--timeout=30s",
+    ]);
+}
+
 #[test]
 fn statefulset_daemonset_and_job_report_status() {
     let sim = Sim::start(&[]);

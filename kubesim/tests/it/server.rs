@@ -28,6 +28,77 @@ fn https_requires_the_token() {
     assert!(err.contains("Unauthorized"), "{err}");
 }
 
+/// The kubeconfig at `path` with its user's client certificate and key replaced.
+fn with_client_certificate(path: &std::path::Path, cert: &str, key: &str) -> String {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut config: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    let encode = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+    config["users"][0]["user"] = serde_json::json!({
+        "client-certificate-data": encode(cert),
+        "client-key-data": encode(key),
+    });
+    serde_norway::to_string(&config).unwrap()
+}
+
+#[test]
+fn a_client_certificate_signed_by_kubesim_authenticates_and_another_is_refused() {
+    let sim = Sim::start(&[]);
+    let config = std::fs::read_to_string(&sim.cert_kubeconfig).unwrap();
+    assert!(
+        config.contains("client-certificate-data:") && config.contains("client-key-data:"),
+        "{config}"
+    );
+    assert!(!config.contains("token"), "no token to fall back on");
+    let run = |kubeconfig: &std::path::Path, args: &[&str]| {
+        sim.kubectl_with(kubeconfig, args).output().unwrap()
+    };
+    let out = run(
+        &sim.cert_kubeconfig,
+        &["get", "ns", "default", "-o", "name"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "namespace/default\n");
+    let file = sim.manifest("d.yaml", &deployment("web", "nginx:1", 1, ""));
+    let out = run(
+        &sim.cert_kubeconfig,
+        &["apply", "--server-side", "-f", &file],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let other = shiplog_kubesim::tls::Authority::new().unwrap();
+    let (cert, key) = other
+        .client_certificate(
+            shiplog_kubesim::tls::CLIENT_USER,
+            shiplog_kubesim::tls::CLIENT_GROUP,
+        )
+        .unwrap();
+    let foreign = sim.dir.path().join("foreign-kubeconfig");
+    std::fs::write(
+        &foreign,
+        with_client_certificate(&sim.cert_kubeconfig, &cert, &key),
+    )
+    .unwrap();
+    let out = run(&foreign, &["get", "ns"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Unauthorized"), "{err}");
+    let refused = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r["status"] == 401)
+        .count();
+    assert!(refused > 0, "refused with 401, not a failed handshake");
+}
+
 #[test]
 fn insecure_http_serves_the_same_api() {
     let sim = Sim::start(&["--insecure-http"]);
@@ -62,4 +133,5 @@ fn help_says_it_is_a_simulator() {
         help.contains("SIMULATOR") && help.contains("not a real cluster"),
         "{help}"
     );
+    assert!(help.contains("--cert-kubeconfig-out <PATH>"), "{help}");
 }

@@ -1,20 +1,18 @@
 //! `shiplog deploy`: flags, reading the manifests, the cluster's kubeconfig, and the report.
 //! The deploy itself is [`shiplog_action::deploy`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use shiplog_action::check::check;
-use shiplog_action::deploy::{self, DeployError, Options, Report, Traceability, prepare};
-use shiplog_action::kube::client::Kube;
-use shiplog_action::kube::retry::Backoff;
-use shiplog_action::native::cluster::{connect, kubeconfig_path};
-use shiplog_action::native::http::HttpHost;
-use shiplog_action::record;
-use shiplog_model::{DeployStatus, Failure, ResourceAction};
+use shiplog_action::deploy::{Options, Report};
+use shiplog_action::native::cluster::kubeconfig_files;
+use shiplog_action::native::platform::Native;
+use shiplog_action::pipeline::{
+    self, DeployInputs, Kubeconfig, Outcome, ServerTarget, SlackTarget, Verdict,
+};
+use shiplog_model::{DeployStatus, ResourceAction};
 
-use crate::{FAILED, INVALID, Output, UNREACHABLE, read_manifests, report_findings};
+use crate::{Output, report_findings};
 
 #[derive(clap::Args)]
 pub struct DeployArgs {
@@ -31,7 +29,7 @@ pub struct DeployArgs {
     images: Vec<String>,
     /// The kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
-    kubeconfig: Option<PathBuf>,
+    kubeconfig: Option<String>,
     /// The kubeconfig context (default: its current context).
     #[arg(long)]
     context: Option<String>,
@@ -59,20 +57,27 @@ pub struct DeployArgs {
     /// The history server's write token.
     #[arg(long, env = "SHIPLOG_SERVER_TOKEN", hide_env_values = true)]
     server_token: Option<String>,
+    /// A Slack incoming webhook URL: one message when the deploy ends.
+    #[arg(long, env = "SHIPLOG_SLACK_WEBHOOK", hide_env_values = true)]
+    slack_webhook: Option<String>,
+    /// A Slack bot token (`chat:write`): a "deploying" message updated in place with the
+    /// outcome, the failure's details in a thread. Needs --slack-channel.
+    #[arg(
+        long,
+        env = "SHIPLOG_SLACK_TOKEN",
+        hide_env_values = true,
+        requires = "slack_channel"
+    )]
+    slack_token: Option<String>,
+    /// The Slack channel (name or id) for --slack-token.
+    #[arg(long, requires = "slack_token")]
+    slack_channel: Option<String>,
+    /// Slack's Web API base URL (for a proxy or a stand-in).
+    #[arg(long, env = "SHIPLOG_SLACK_API_URL", default_value = None, hide = true)]
+    slack_api_url: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
-}
-
-/// Splits arguments given as several lines (as workflow inputs are) into one per line.
-fn lines(arguments: &[String]) -> Vec<String> {
-    arguments
-        .iter()
-        .flat_map(|a| a.lines())
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 pub fn run(args: &DeployArgs) -> ExitCode {
@@ -80,172 +85,70 @@ pub fn run(args: &DeployArgs) -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
-    runtime.block_on(deploy_async(args))
-}
-
-fn fail(code: u8, message: &str) -> ExitCode {
-    eprintln!("shiplog: {message}");
-    ExitCode::from(code)
-}
-
-async fn deploy_async(args: &DeployArgs) -> ExitCode {
-    let files = match read_manifests(&lines(&args.manifests)) {
-        Ok(files) => files,
-        Err(e) => return fail(INVALID, &e),
-    };
-    let path = match kubeconfig_path(args.kubeconfig.as_deref()) {
-        Ok(path) => path,
-        Err(e) => return fail(UNREACHABLE, &e.to_string()),
-    };
-    let (access, host) = match connect(&path, args.context.as_deref()).await {
-        Ok(connected) => connected,
-        Err(e) => return fail(UNREACHABLE, &e.to_string()),
-    };
-    let kube = Kube::new(host, Backoff::default());
-    let discovery = match deploy::discover(&kube).await {
-        Ok(discovery) => discovery,
+    let kubeconfig = match kubeconfig_files(args.kubeconfig.as_deref()) {
+        Ok(files) => Kubeconfig::Files(files),
         Err(e) => {
-            return fail(
-                UNREACHABLE,
-                &format!("{} (context {}): {e}", access.server, access.context),
-            );
+            eprintln!("shiplog: {e}");
+            return ExitCode::from(Verdict::Unreachable.exit_code());
         }
     };
-    let namespace = args
-        .namespace
-        .clone()
-        .or(access.namespace.clone())
-        .unwrap_or_else(|| "default".into());
-    let checked = check(&files, &namespace, |v, k| discovery.serves(v, k));
-    if !checked.findings.is_empty() {
-        report_findings(
-            args.output,
-            files.len(),
-            checked.manifests.len(),
-            &checked.findings,
-        );
-        return ExitCode::from(INVALID);
-    }
-    let mut manifests = checked.manifests;
-    let trace = Traceability {
-        repository: std::env::var("GITHUB_REPOSITORY").ok(),
-        commit: std::env::var("GITHUB_SHA").ok(),
+    let inputs = DeployInputs {
+        manifests: args.manifests.clone(),
+        namespace: args.namespace.clone(),
+        images: args.images.clone(),
+        kubeconfig,
+        context: args.context.clone(),
+        options: Options {
+            create_namespace: args.create_namespace,
+            dry_run: args.dry_run,
+            timeout: args.timeout,
+            rollback_on_failure: args.rollback_on_failure,
+        },
+        app: args.app.clone(),
+        environment: args.environment.clone(),
+        server: args.server_url.as_ref().map(|url| ServerTarget {
+            url: url.clone(),
+            token: args.server_token.clone(),
+        }),
+        slack: slack_target(args),
     };
-    let images = prepare(&mut manifests, &lines(&args.images), &trace);
-    let options = Options {
-        create_namespace: args.create_namespace,
-        dry_run: args.dry_run,
-        timeout: args.timeout,
-        rollback_on_failure: args.rollback_on_failure,
-    };
-    let images_given = lines(&args.images);
-    let facts = record::Facts {
-        app: args.app.as_deref(),
-        environment: args.environment.as_deref(),
-        namespace: &namespace,
-        images: &images_given,
-        manifests: &manifests,
-    };
-    let recorder = match (&args.server_url, args.dry_run) {
-        (Some(url), false) => Recorder::start(url, args.server_token.clone(), &facts).await,
-        _ => None,
-    };
-    let outcome = deploy::deploy(&kube, &discovery, &manifests, &options).await;
-    let (code, status, resources, failure) = match outcome {
-        Ok(report) => {
-            print_report(args.output, &report, &images);
-            let code = match report.status {
-                DeployStatus::Succeeded => ExitCode::SUCCESS,
-                _ => ExitCode::from(FAILED),
-            };
-            (code, report.status, report.resources, report.failure)
-        }
-        Err(error) => {
-            let (code, reason) = match &error {
-                DeployError::Access(e) => (UNREACHABLE, format!("{}: {e}", access.server)),
-                DeployError::Rejected {
-                    problems,
-                    namespaces_created,
-                } => {
-                    for problem in problems {
-                        eprintln!("{problem}");
-                    }
-                    let changed = if namespaces_created.is_empty() {
-                        "nothing was changed".to_owned()
-                    } else {
-                        format!(
-                            "only the namespaces {} were created",
-                            namespaces_created.join(", ")
-                        )
-                    };
-                    let reason = format!(
-                        "the server-side dry run refused {} objects; {changed}",
-                        problems.len()
-                    );
-                    (INVALID, reason)
-                }
-                DeployError::Apply(message) => (FAILED, message.clone()),
-            };
-            let code = fail(code, &reason);
-            let failure = Failure {
-                reason,
-                details: match error {
-                    DeployError::Rejected { problems, .. } => problems,
-                    _ => Vec::new(),
-                },
-            };
-            (code, DeployStatus::Failed, Vec::new(), Some(failure))
-        }
-    };
-    if let Some(recorder) = recorder {
-        recorder
-            .end(&record::finish(status, resources, failure))
-            .await;
-    }
-    code
+    let outcome = runtime.block_on(pipeline::run(&Native::default(), &inputs));
+    show(args.output, &outcome);
+    ExitCode::from(outcome.verdict.exit_code())
 }
 
-/// The history record of this deploy, once started. Failures are warnings.
-struct Recorder {
-    server: Kube<HttpHost>,
-    created: shiplog_model::Created,
-}
-
-fn warn_unrecorded(message: &str) {
-    eprintln!("shiplog: warning: the deploy is not recorded in the history server: {message}");
-}
-
-impl Recorder {
-    async fn start(url: &str, token: Option<String>, facts: &record::Facts<'_>) -> Option<Self> {
-        let deploy = match record::new_deploy(facts, |name| std::env::var(name).ok()) {
-            Ok(deploy) => deploy,
-            Err(missing) => {
-                warn_unrecorded(&format!("{} not set", missing.join(", ")));
-                return None;
-            }
-        };
-        let host = match HttpHost::public(url, token) {
-            Ok(host) => host,
-            Err(e) => {
-                warn_unrecorded(&e);
-                return None;
-            }
-        };
-        let server = Kube::new(host, record::BACKOFF);
-        match record::start(&server, &deploy).await {
-            Ok(created) => Some(Recorder { server, created }),
-            Err(e) => {
-                warn_unrecorded(&format!("{url}: {e}"));
-                None
-            }
-        }
+fn slack_target(args: &DeployArgs) -> Option<SlackTarget> {
+    if let Some(url) = &args.slack_webhook {
+        return Some(SlackTarget::Webhook(url.clone()));
     }
+    Some(SlackTarget::Bot {
+        token: args.slack_token.clone()?,
+        channel: args.slack_channel.clone()?,
+        api: args.slack_api_url.clone(),
+    })
+}
 
-    async fn end(self, update: &shiplog_model::DeployUpdate) {
-        match record::end(&self.server, &self.created, update).await {
-            Ok(()) => eprintln!("recorded as {}", self.created.url),
-            Err(e) => warn_unrecorded(&format!("{}: {e}", self.created.url)),
-        }
+/// Prints what happened: the report (text or JSON), or the problems that stopped the deploy.
+fn show(output: Output, outcome: &Outcome) {
+    if !outcome.findings.is_empty() {
+        let files = outcome
+            .findings
+            .iter()
+            .map(|f| f.file.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        report_findings(output, files, 0, &outcome.findings);
+        return;
+    }
+    if let Some(report) = &outcome.report {
+        print_report(output, report, outcome);
+        return;
+    }
+    for problem in &outcome.problems {
+        eprintln!("{problem}");
+    }
+    if let Some(reason) = &outcome.reason {
+        eprintln!("shiplog: {reason}");
     }
 }
 
@@ -258,10 +161,20 @@ fn action_name(action: ResourceAction) -> &'static str {
     }
 }
 
-fn print_report(output: Output, report: &Report, images: &[String]) {
+fn print_report(output: Output, report: &Report, outcome: &Outcome) {
+    let images = &outcome.substitutions;
     if output == Output::Json {
         let mut value = serde_json::to_value(report).expect("a report serializes");
-        value["images"] = images.into();
+        value["images"] = images.as_slice().into();
+        if let Some(deploy) = &outcome.deploy
+            && outcome.deploy_url.is_some()
+        {
+            value["deploy_id"] = deploy.id.0.into();
+        }
+        value["deploy_url"] = outcome.deploy_url.as_deref().into();
+        if let Some(slack) = &outcome.slack {
+            value["slack"] = serde_json::to_value(slack).expect("a Slack message serializes");
+        }
         println!("{value:#}");
         return;
     }

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use shiplog_action::check::{Finding, check};
+use shiplog_action::native::files::LocalFiles;
+use shiplog_action::pipeline::Verdict;
 use shiplog_action::sources;
 
 #[derive(Parser)]
@@ -29,7 +31,7 @@ enum Command {
     Validate(ValidateArgs),
     /// Validate, apply (server-side) and watch the rollout of manifests; explain a failure and
     /// optionally roll back.
-    Deploy(deploy::DeployArgs),
+    Deploy(Box<deploy::DeployArgs>),
 }
 
 #[derive(clap::Args)]
@@ -52,13 +54,6 @@ enum Output {
     Json,
 }
 
-/// Exit code for a failed rollout.
-const FAILED: u8 = 1;
-/// Exit code for input that is invalid; nothing was changed.
-const INVALID: u8 = 2;
-/// Exit code for a cluster that cannot be reached or refuses the credentials.
-const UNREACHABLE: u8 = 3;
-
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate(args) => validate(&args),
@@ -66,25 +61,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads every file the `--manifests` arguments name, as (name, content).
-fn read_manifests(arguments: &[String]) -> Result<Vec<(String, String)>, String> {
-    let files = sources::resolve(arguments).map_err(|e| e.to_string())?;
-    files
-        .iter()
-        .map(|file| {
-            std::fs::read_to_string(file)
-                .map(|text| (file.display().to_string(), text))
-                .map_err(|e| format!("{}: {e}", file.display()))
-        })
-        .collect()
-}
-
 fn validate(args: &ValidateArgs) -> ExitCode {
-    let contents = match read_manifests(&args.manifests) {
+    let invalid = ExitCode::from(Verdict::Invalid.exit_code());
+    let contents = match sources::read_all(&LocalFiles, &args.manifests) {
         Ok(contents) => contents,
         Err(e) => {
             eprintln!("shiplog: {e}");
-            return ExitCode::from(INVALID);
+            return invalid;
         }
     };
     let checked = check(&contents, &args.namespace, |_, _| true);
@@ -97,7 +80,7 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     if checked.findings.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(INVALID)
+        invalid
     }
 }
 

@@ -1,0 +1,194 @@
+// The Node host of the shiplog Action: the little the WebAssembly engine cannot do itself.
+// HTTP(S) with a cluster's own CA and client certificate (fetch cannot take either), running
+// exec credential plugins, the file system, the environment, the clock and the standard
+// streams. Every decision is made in Rust; this file only performs I/O and reports errors as
+// values the engine understands ({kind: "connect" | "dropped", message}).
+
+import { spawn } from "node:child_process";
+import { randomBytes as cryptoRandomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+
+/** How long connecting may take, and a non-streaming request may stay silent. */
+const CONNECT_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 30000;
+
+export function env(name) {
+  return process.env[name];
+}
+
+export function nowMs() {
+  return Date.now();
+}
+
+// Synchronous writes keep stdout (workflow commands) and stderr in order, and nothing is
+// lost when the process exits.
+export function print(text) {
+  fs.writeSync(1, text);
+}
+
+export function printErr(text) {
+  fs.writeSync(2, text);
+}
+
+/** 0: nothing there, 1: a file, 2: a directory. */
+export function entry(path) {
+  try {
+    return fs.statSync(path).isDirectory() ? 2 : 1;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every file under `dir`, as `dir/relative/path` with forward slashes. */
+export function walk(dir) {
+  const base = dir.replace(/[\\/]+$/, "");
+  return fs
+    .readdirSync(dir, { recursive: true })
+    .map((relative) => `${base}/${String(relative).replaceAll("\\", "/")}`)
+    .filter((path) => fs.statSync(path).isFile());
+}
+
+export function readFile(path) {
+  return new Uint8Array(fs.readFileSync(path));
+}
+
+export function appendFile(path, text) {
+  fs.appendFileSync(path, text, "utf8");
+}
+
+export function randomBytes(count) {
+  return new Uint8Array(cryptoRandomBytes(count));
+}
+
+export function setExitCode(code) {
+  process.exitCode = code;
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs an exec credential plugin; resolves to its standard output. */
+export function runPlugin(command, args, envPairs, execInfo) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: { ...process.env, ...Object.fromEntries(envPairs), KUBERNETES_EXEC_INFO: execInfo },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const chunks = [];
+    child.stdout.on("data", (chunk) => chunks.push(chunk));
+    child.on("error", (error) => reject(`running it: ${error.message}`));
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve(new Uint8Array(Buffer.concat(chunks)));
+      else reject(`it failed (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+    });
+  });
+}
+
+/** A connection to one server: its base URL, TLS trust and identity, bearer token. */
+export function connect(base, ca, cert, key, insecure, token, userAgent) {
+  const url = new URL(base);
+  const secure = url.protocol === "https:";
+  const options = { keepAlive: true };
+  if (secure) {
+    if (ca) options.ca = Buffer.from(ca).toString("utf8");
+    if (cert) options.cert = Buffer.from(cert).toString("utf8");
+    if (key) options.key = Buffer.from(key).toString("utf8");
+    if (insecure) options.rejectUnauthorized = false;
+  }
+  return {
+    url,
+    prefix: url.pathname.replace(/\/+$/, ""),
+    module: secure ? https : http,
+    agent: secure ? new https.Agent(options) : new http.Agent(options),
+    token,
+    userAgent,
+  };
+}
+
+function retryAfter(headers) {
+  const seconds = Number.parseInt(headers["retry-after"] ?? "", 10);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : -1;
+}
+
+function failure(kind, error) {
+  return { kind, message: error?.message ?? String(error) };
+}
+
+/**
+ * Sends a request. Resolves to {status, retryAfter, body, stream}: the whole body, or for a
+ * streamed success the open stream for `nextChunk`. Rejects with {kind, message}.
+ */
+export function send(connection, method, path, contentType, body, streamed) {
+  return new Promise((resolve, reject) => {
+    const headers = { accept: "application/json", "user-agent": connection.userAgent };
+    if (connection.token) headers.authorization = `Bearer ${connection.token}`;
+    if (contentType) headers["content-type"] = contentType;
+    if (body) headers["content-length"] = body.length;
+    let connected = false;
+    const request = connection.module.request(
+      {
+        protocol: connection.url.protocol,
+        hostname: connection.url.hostname,
+        port: connection.url.port,
+        path: connection.prefix + path,
+        method,
+        headers,
+        agent: connection.agent,
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const answer = { status, retryAfter: retryAfter(response.headers), body: null, stream: null };
+        if (streamed && status >= 200 && status < 300) {
+          request.setTimeout(0);
+          answer.stream = { response, chunks: response[Symbol.asyncIterator]() };
+          resolve(answer);
+          return;
+        }
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("error", (error) => reject(failure("dropped", error)));
+        response.on("end", () => {
+          answer.body = new Uint8Array(Buffer.concat(chunks));
+          resolve(answer);
+        });
+      },
+    );
+    request.on("socket", (socket) => {
+      if (!socket.connecting) {
+        connected = true;
+        return;
+      }
+      const timer = setTimeout(
+        () => request.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)),
+        CONNECT_TIMEOUT_MS,
+      );
+      socket.once(connection.module === https ? "secureConnect" : "connect", () => {
+        connected = true;
+        clearTimeout(timer);
+      });
+      socket.once("close", () => clearTimeout(timer));
+    });
+    request.setTimeout(REQUEST_TIMEOUT_MS, () =>
+      request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)),
+    );
+    request.on("error", (error) => reject(failure(connected ? "dropped" : "connect", error)));
+    request.end(body ? Buffer.from(body) : undefined);
+  });
+}
+
+/** The next chunk of a streamed answer, or null at its end. Rejects with {kind, message}. */
+export async function nextChunk(stream) {
+  try {
+    const { value, done } = await stream.chunks.next();
+    return done ? null : new Uint8Array(value);
+  } catch (error) {
+    throw failure("dropped", error);
+  }
+}
+
+export function closeStream(stream) {
+  stream.response.destroy();
+}

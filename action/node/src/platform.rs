@@ -1,0 +1,112 @@
+//! The Action's [`Platform`]: the runner's environment and file system through the JS host,
+//! progress on stdout, warnings as `::warning::` annotations and every secret masked with
+//! `::add-mask::` the moment it is read.
+
+use chrono::{DateTime, Utc};
+use shiplog_action::kubeconfig::ExecConfig;
+use shiplog_action::pipeline::{Cluster, Platform};
+use shiplog_action::runner::commands::{self, Annotation, Level};
+use shiplog_action::sources::{Entry, FileSystem};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::host::NodeHost;
+use crate::js;
+
+/// The runner's file system, through Node.
+#[derive(Debug, Default)]
+pub struct NodeFiles;
+
+impl FileSystem for NodeFiles {
+    fn entry(&self, path: &str) -> Option<Entry> {
+        match js::entry(path) {
+            1 => Some(Entry::File),
+            2 => Some(Entry::Directory),
+            _ => None,
+        }
+    }
+
+    fn walk(&self, dir: &str) -> Result<Vec<String>, String> {
+        let files = js::walk(dir).map_err(|e| js::message(&e))?;
+        Ok(files.iter().filter_map(|f| f.as_string()).collect())
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        js::read_file(path).map_err(|e| js::message(&e))
+    }
+}
+
+/// Prints lines on stdout, where the runner reads workflow commands.
+pub fn print_lines(lines: impl IntoIterator<Item = String>) {
+    for line in lines {
+        js::print(&format!("{line}\n"));
+    }
+}
+
+/// The platform of the Action.
+#[derive(Debug, Default)]
+pub struct Node {
+    files: NodeFiles,
+}
+
+impl Platform for Node {
+    type Host = NodeHost;
+    type Files = NodeFiles;
+
+    fn files(&self) -> &NodeFiles {
+        &self.files
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        js::env(name).filter(|v| !v.is_empty())
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(js::now_ms() as i64).unwrap_or_default()
+    }
+
+    fn log(&self, line: &str) {
+        // A line that starts with `::` would be read as a workflow command.
+        let safe = if line.starts_with("::") {
+            format!(" {line}")
+        } else {
+            line.to_owned()
+        };
+        print_lines([safe]);
+    }
+
+    fn warn(&self, message: &str) {
+        let annotation = Annotation {
+            message,
+            ..Annotation::default()
+        };
+        print_lines([commands::annotation(Level::Warning, &annotation)]);
+    }
+
+    fn mask(&self, secret: &str) {
+        print_lines(commands::add_mask(secret));
+    }
+
+    async fn run_plugin(&self, exec: &ExecConfig) -> Result<Vec<u8>, String> {
+        let env: js_sys::Array = exec
+            .env
+            .iter()
+            .map(|(k, v)| -> wasm_bindgen::JsValue { js::strings([k.as_str(), v.as_str()]).into() })
+            .collect();
+        let promise = js::run_plugin(
+            &exec.command,
+            js::strings(exec.args.iter().map(String::as_str)),
+            env,
+            &exec.exec_info(),
+        );
+        let output = JsFuture::from(promise).await.map_err(|e| js::message(&e))?;
+        Ok(js_sys::Uint8Array::new(&output).to_vec())
+    }
+
+    fn cluster_host(&self, cluster: &Cluster) -> Result<NodeHost, String> {
+        NodeHost::cluster(cluster)
+    }
+
+    fn public_host(&self, base: &str, token: Option<&str>) -> Result<NodeHost, String> {
+        NodeHost::public(base, token)
+    }
+}

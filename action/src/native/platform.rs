@@ -1,0 +1,68 @@
+//! The native [`Platform`]: the process environment, the system clock, `std::fs`, reqwest
+//! hosts, credential plugins run with tokio, progress and warnings on standard error.
+
+use chrono::{DateTime, Utc};
+
+use crate::kubeconfig::ExecConfig;
+use crate::pipeline::{Cluster, Platform};
+
+use super::files::LocalFiles;
+use super::http::HttpHost;
+
+/// The platform of the `shiplog` binary.
+#[derive(Debug, Default)]
+pub struct Native {
+    files: LocalFiles,
+}
+
+impl Platform for Native {
+    type Host = HttpHost;
+    type Files = LocalFiles;
+
+    fn files(&self) -> &LocalFiles {
+        &self.files
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    fn log(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn warn(&self, message: &str) {
+        eprintln!("shiplog: warning: {message}");
+    }
+
+    /// A terminal has nothing to mask: secrets are simply never printed.
+    fn mask(&self, _secret: &str) {}
+
+    async fn run_plugin(&self, exec: &ExecConfig) -> Result<Vec<u8>, String> {
+        let output = tokio::process::Command::new(&exec.command)
+            .args(&exec.args)
+            .envs(exec.env.iter().map(|(k, v)| (k, v)))
+            .env("KUBERNETES_EXEC_INFO", exec.exec_info())
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .await
+            .map_err(|e| format!("running it: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("it failed ({})", output.status));
+        }
+        Ok(output.stdout)
+    }
+
+    fn cluster_host(&self, cluster: &Cluster) -> Result<HttpHost, String> {
+        super::cluster::host(cluster)
+    }
+
+    fn public_host(&self, base: &str, token: Option<&str>) -> Result<HttpHost, String> {
+        HttpHost::public(base, token.map(str::to_owned))
+    }
+}

@@ -1,0 +1,364 @@
+//! One deploy from start to end, the same for every face of shiplog (the `shiplog` CLI and the
+//! GitHub Action): read the manifests, reach the cluster, validate everything, record and
+//! announce the start, deploy, then announce and record the outcome. Everything the world
+//! provides — files, environment, clock, transport, credential plugins, where progress goes —
+//! comes from a [`Platform`]; what happened comes back as an [`Outcome`] for the face to
+//! show.
+
+pub mod access;
+pub mod notify;
+
+use chrono::{DateTime, Utc};
+use shiplog_model::{Deploy, DeployStatus, Failure, NewDeploy, SlackMessage};
+
+use crate::check::{Finding, check};
+use crate::deploy::{self, DeployError, Options, Report, Traceability, prepare};
+use crate::host::Host;
+use crate::kube::client::Kube;
+use crate::kube::retry::Backoff;
+use crate::kubeconfig::ExecConfig;
+use crate::manifest::Manifest;
+use crate::record::{self, Facts, finish};
+use crate::sources::{self, FileSystem};
+
+pub use access::{Cluster, Kubeconfig};
+use notify::Notifier;
+pub use notify::{ServerTarget, SlackTarget};
+
+/// What a face of shiplog provides.
+#[allow(async_fn_in_trait)]
+pub trait Platform {
+    type Host: Host;
+    type Files: FileSystem;
+
+    fn files(&self) -> &Self::Files;
+    /// An environment variable (the runner's context: `GITHUB_REPOSITORY`, …).
+    fn env(&self, name: &str) -> Option<String>;
+    fn now(&self) -> DateTime<Utc>;
+    /// A line of progress for the person watching.
+    fn log(&self, line: &str);
+    /// Something went wrong that does not change the outcome.
+    fn warn(&self, message: &str);
+    /// A secret was read (a token, a key): it must never be shown from now on.
+    fn mask(&self, secret: &str);
+    /// Runs an exec credential plugin; its standard output.
+    async fn run_plugin(&self, exec: &ExecConfig) -> Result<Vec<u8>, String>;
+    /// The transport to the API server of `cluster`.
+    fn cluster_host(&self, cluster: &Cluster) -> Result<Self::Host, String>;
+    /// The transport to a server with a publicly trusted certificate (or plain HTTP), with an
+    /// optional bearer token.
+    fn public_host(&self, base: &str, token: Option<&str>) -> Result<Self::Host, String>;
+}
+
+/// What to deploy, and where to tell about it.
+#[derive(Debug, Clone)]
+pub struct DeployInputs {
+    /// Files, directories, globs; several per entry on separate lines.
+    pub manifests: Vec<String>,
+    pub namespace: Option<String>,
+    pub images: Vec<String>,
+    pub kubeconfig: Kubeconfig,
+    pub context: Option<String>,
+    pub options: Options,
+    pub app: Option<String>,
+    pub environment: Option<String>,
+    pub server: Option<ServerTarget>,
+    pub slack: Option<SlackTarget>,
+}
+
+/// How a deploy ended, as an exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Deployed and rolled out (or, for a dry run, accepted by the server).
+    Deployed,
+    /// A rollout failed (rolled back or not), or applying failed part-way.
+    Failed,
+    /// The input is invalid; nothing was changed.
+    Invalid,
+    /// The cluster cannot be reached or refuses the credentials.
+    Unreachable,
+}
+
+impl Verdict {
+    /// `0` deployed, `1` failed, `2` invalid input, `3` cluster unreachable.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Deployed => 0,
+            Verdict::Failed => 1,
+            Verdict::Invalid => 2,
+            Verdict::Unreachable => 3,
+        }
+    }
+}
+
+/// Everything a face needs to show what happened.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Why the deploy did not succeed, in one line.
+    pub reason: Option<String>,
+    /// Problems found in the manifests before anything was touched.
+    pub findings: Vec<Finding>,
+    /// What the server-side dry run refused.
+    pub problems: Vec<String>,
+    pub report: Option<Report>,
+    /// The image substitutions made, `Kind/name container: from → to`.
+    pub substitutions: Vec<String>,
+    pub namespace: Option<String>,
+    /// The deploy as recorded (or as it would have been, without a history server).
+    pub deploy: Option<Deploy>,
+    /// The console's page of the deploy, when recorded.
+    pub deploy_url: Option<String>,
+    pub slack: Option<SlackMessage>,
+}
+
+impl Outcome {
+    fn new(verdict: Verdict, reason: Option<String>) -> Self {
+        Outcome {
+            verdict,
+            reason,
+            findings: Vec::new(),
+            problems: Vec::new(),
+            report: None,
+            substitutions: Vec::new(),
+            namespace: None,
+            deploy: None,
+            deploy_url: None,
+            slack: None,
+        }
+    }
+}
+
+/// The commit message of the push or pull request that triggered the run, from the event
+/// payload the runner writes (`GITHUB_EVENT_PATH`).
+pub fn commit_message(platform: &impl Platform) -> Option<String> {
+    let path = platform.env("GITHUB_EVENT_PATH")?;
+    let event: serde_json::Value =
+        serde_json::from_slice(&platform.files().read(&path).ok()?).ok()?;
+    [
+        &event["head_commit"]["message"],
+        &event["pull_request"]["title"],
+    ]
+    .into_iter()
+    .find_map(|m| m.as_str().map(str::to_owned))
+}
+
+/// The record of this deploy, when the runner's facts are there.
+fn new_deploy(
+    platform: &impl Platform,
+    inputs: &DeployInputs,
+    namespace: &str,
+    manifests: &[Manifest],
+) -> Option<NewDeploy> {
+    let images = sources::lines(&inputs.images);
+    let facts = Facts {
+        app: inputs.app.as_deref(),
+        environment: inputs.environment.as_deref(),
+        namespace,
+        images: &images,
+        manifests,
+    };
+    match record::new_deploy(&facts, |name| platform.env(name)) {
+        Ok(mut deploy) => {
+            deploy.commit.message = commit_message(platform).unwrap_or_default();
+            Some(deploy)
+        }
+        Err(missing) => {
+            if inputs.server.is_some() || inputs.slack.is_some() {
+                platform.warn(&format!(
+                    "the deploy is neither recorded nor announced: {} not set",
+                    missing.join(", ")
+                ));
+            }
+            None
+        }
+    }
+}
+
+/// Runs one deploy.
+pub async fn run<P: Platform>(platform: &P, inputs: &DeployInputs) -> Outcome {
+    let files = match sources::read_all(platform.files(), &inputs.manifests) {
+        Ok(files) => files,
+        Err(e) => {
+            let namespace = inputs.namespace.as_deref().unwrap_or("default");
+            let mut notifier = notifier(platform, inputs, namespace, &[]);
+            return refused(
+                &mut notifier,
+                Outcome::new(Verdict::Invalid, Some(e.to_string())),
+            )
+            .await;
+        }
+    };
+    let (access, cluster) =
+        match access::connect(platform, &inputs.kubeconfig, inputs.context.as_deref()).await {
+            Ok(connected) => connected,
+            Err(e) => {
+                let namespace = inputs.namespace.as_deref().unwrap_or("default");
+                let mut notifier = notifier(platform, inputs, namespace, &[]);
+                return refused(&mut notifier, Outcome::new(Verdict::Unreachable, Some(e))).await;
+            }
+        };
+    let namespace = inputs
+        .namespace
+        .clone()
+        .or(access.namespace.clone())
+        .unwrap_or_else(|| "default".into());
+    let mut outcome = run_on_cluster(platform, inputs, &access, &cluster, &files, &namespace).await;
+    outcome.namespace = Some(namespace);
+    outcome
+}
+
+fn notifier<'p, P: Platform>(
+    platform: &'p P,
+    inputs: &DeployInputs,
+    namespace: &str,
+    manifests: &[Manifest],
+) -> Notifier<'p, P> {
+    let record = (!inputs.options.dry_run)
+        .then(|| new_deploy(platform, inputs, namespace, manifests))
+        .flatten();
+    Notifier::new(
+        platform,
+        record,
+        inputs.server.as_ref(),
+        inputs.slack.as_ref(),
+    )
+}
+
+/// Announces and records a deploy that ended before it began.
+async fn refused<P: Platform>(notifier: &mut Notifier<'_, P>, outcome: Outcome) -> Outcome {
+    let failure = Failure {
+        reason: outcome.reason.clone().unwrap_or_default(),
+        details: outcome
+            .findings
+            .iter()
+            .map(ToString::to_string)
+            .chain(outcome.problems.iter().cloned())
+            .collect(),
+    };
+    notifier
+        .finish(finish(DeployStatus::Failed, Vec::new(), Some(failure)))
+        .await;
+    with_record(notifier, outcome)
+}
+
+fn with_record<P: Platform>(notifier: &Notifier<'_, P>, mut outcome: Outcome) -> Outcome {
+    outcome.deploy = notifier.deploy.clone();
+    outcome.deploy_url = notifier.deploy_page().map(str::to_owned);
+    outcome.slack = notifier.slack_message.clone();
+    outcome
+}
+
+async fn run_on_cluster<P: Platform>(
+    platform: &P,
+    inputs: &DeployInputs,
+    access: &crate::kubeconfig::ClusterAccess,
+    cluster: &Cluster,
+    files: &[(String, String)],
+    namespace: &str,
+) -> Outcome {
+    let unreachable = |e: String| Outcome::new(Verdict::Unreachable, Some(e));
+    let host = match platform.cluster_host(cluster) {
+        Ok(host) => host,
+        Err(e) => {
+            let mut notifier = notifier(platform, inputs, namespace, &[]);
+            return refused(&mut notifier, unreachable(e)).await;
+        }
+    };
+    let kube = Kube::new(host, Backoff::default());
+    platform.log(&format!(
+        "cluster {} (context {})",
+        access.server, access.context
+    ));
+    let discovery = match deploy::discover(&kube).await {
+        Ok(discovery) => discovery,
+        Err(e) => {
+            let mut notifier = notifier(platform, inputs, namespace, &[]);
+            let reason = format!("{} (context {}): {e}", access.server, access.context);
+            return refused(&mut notifier, unreachable(reason)).await;
+        }
+    };
+    let checked = check(files, namespace, |v, k| discovery.serves(v, k));
+    let mut manifests = checked.manifests;
+    let mut notifier = notifier(platform, inputs, namespace, &manifests);
+    if !checked.findings.is_empty() {
+        let reason = format!(
+            "{} problems in {} files; nothing was changed",
+            checked.findings.len(),
+            files.len()
+        );
+        let mut outcome = Outcome::new(Verdict::Invalid, Some(reason));
+        outcome.findings = checked.findings;
+        return refused(&mut notifier, outcome).await;
+    }
+    let trace = Traceability {
+        repository: platform.env("GITHUB_REPOSITORY"),
+        commit: platform.env("GITHUB_SHA"),
+    };
+    let substitutions = prepare(&mut manifests, &sources::lines(&inputs.images), &trace);
+    notifier.start(true).await;
+    platform.log(&format!("deploying {} objects", manifests.len()));
+    let mut outcome = match deploy::deploy(&kube, &discovery, &manifests, &inputs.options).await {
+        Ok(report) => {
+            let verdict = match report.status {
+                DeployStatus::Succeeded => Verdict::Deployed,
+                _ => Verdict::Failed,
+            };
+            let mut outcome =
+                Outcome::new(verdict, report.failure.as_ref().map(|f| f.reason.clone()));
+            notifier
+                .finish(finish(
+                    report.status,
+                    report.resources.clone(),
+                    report.failure.clone(),
+                ))
+                .await;
+            outcome.report = Some(report);
+            outcome
+        }
+        Err(error) => {
+            let outcome = refusal(error, access);
+            let failure = Failure {
+                reason: outcome.reason.clone().unwrap_or_default(),
+                details: outcome.problems.clone(),
+            };
+            notifier
+                .finish(finish(DeployStatus::Failed, Vec::new(), Some(failure)))
+                .await;
+            outcome
+        }
+    };
+    outcome.substitutions = substitutions;
+    with_record(&notifier, outcome)
+}
+
+/// The outcome of a deploy the engine could not carry out.
+fn refusal(error: DeployError, access: &crate::kubeconfig::ClusterAccess) -> Outcome {
+    match error {
+        DeployError::Access(e) => Outcome::new(
+            Verdict::Unreachable,
+            Some(format!("{}: {e}", access.server)),
+        ),
+        DeployError::Rejected {
+            problems,
+            namespaces_created,
+        } => {
+            let changed = if namespaces_created.is_empty() {
+                "nothing was changed".to_owned()
+            } else {
+                format!(
+                    "only the namespaces {} were created",
+                    namespaces_created.join(", ")
+                )
+            };
+            let reason = format!(
+                "the server-side dry run refused {} objects; {changed}",
+                problems.len()
+            );
+            let mut outcome = Outcome::new(Verdict::Invalid, Some(reason));
+            outcome.problems = problems;
+            outcome
+        }
+        DeployError::Apply(message) => Outcome::new(Verdict::Failed, Some(message)),
+    }
+}

@@ -1,0 +1,207 @@
+//! Telling the world about a deploy: the record in the history server (start and end) and the
+//! Slack messages (a "deploying" message in bot mode, the outcome, the failure thread). Both are
+//! best effort: every problem becomes a warning through the [`Platform`], never a different
+//! outcome.
+
+use shiplog_model::{Created, Deploy, DeployId, DeployUpdate, NewDeploy};
+
+use crate::kube::client::Kube;
+use crate::record;
+use crate::slack::client::{Posted, Slack, WEB_API};
+
+use super::Platform;
+
+/// Where Slack messages go.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SlackTarget {
+    /// An incoming webhook URL: one message when the deploy ends.
+    Webhook(String),
+    /// A bot token (`chat:write`) and channel: a message updated in place, a failure thread
+    /// and a permalink. `api` replaces `https://slack.com/api` (a proxy, or a test stand-in).
+    Bot {
+        token: String,
+        channel: String,
+        api: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for SlackTarget {
+    // Both forms carry a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SlackTarget::Webhook(_) => f.write_str("Webhook(…)"),
+            SlackTarget::Bot { channel, .. } => {
+                f.debug_struct("Bot").field("channel", channel).finish()
+            }
+        }
+    }
+}
+
+impl SlackTarget {
+    /// The secret this target carries.
+    pub fn secret(&self) -> &str {
+        match self {
+            SlackTarget::Webhook(url) => url,
+            SlackTarget::Bot { token, .. } => token,
+        }
+    }
+}
+
+/// The history server to record in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerTarget {
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTarget")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The record and the Slack thread of one deploy.
+pub struct Notifier<'p, P: Platform> {
+    platform: &'p P,
+    new_deploy: Option<NewDeploy>,
+    /// The history server and its URL.
+    server: Option<(Kube<P::Host>, String)>,
+    slack: Option<Slack<P::Host>>,
+    /// The deploy as recorded so far (a local copy when there is no history server).
+    pub deploy: Option<Deploy>,
+    pub created: Option<Created>,
+    started: Option<Posted>,
+    pub slack_message: Option<shiplog_model::SlackMessage>,
+}
+
+/// A Slack client for `target` over the platform's transport; errors mask its secret.
+pub fn slack_client<P: Platform>(
+    platform: &P,
+    target: &SlackTarget,
+) -> Result<Slack<P::Host>, String> {
+    let secret = target.secret();
+    let (base, token) = match target {
+        SlackTarget::Webhook(url) => (url.as_str(), None),
+        SlackTarget::Bot { token, api, .. } => {
+            (api.as_deref().unwrap_or(WEB_API), Some(token.as_str()))
+        }
+    };
+    let host = platform
+        .public_host(base, token)
+        .map_err(|e| e.replace(secret, "***"))?;
+    Ok(match target {
+        SlackTarget::Webhook(_) => Slack::webhook(host),
+        SlackTarget::Bot { channel, .. } => Slack::bot(host, channel),
+    }
+    .masking(secret))
+}
+
+impl<'p, P: Platform> Notifier<'p, P> {
+    /// A notifier for `new_deploy` (`None` when the runner's facts are missing: nothing is
+    /// recorded or announced).
+    pub fn new(
+        platform: &'p P,
+        new_deploy: Option<NewDeploy>,
+        server: Option<&ServerTarget>,
+        slack: Option<&SlackTarget>,
+    ) -> Self {
+        let server = server.and_then(|target| {
+            platform
+                .public_host(&target.url, target.token.as_deref())
+                .map(|host| (Kube::new(host, record::BACKOFF), target.url.clone()))
+                .map_err(|e| warn_unrecorded(platform, &e))
+                .ok()
+        });
+        let slack = slack.and_then(|target| {
+            slack_client(platform, target)
+                .map_err(|e| platform.warn(&format!("Slack is not notified: {e}")))
+                .ok()
+        });
+        Notifier {
+            platform,
+            new_deploy,
+            server,
+            slack,
+            deploy: None,
+            created: None,
+            started: None,
+            slack_message: None,
+        }
+    }
+
+    /// The console's page of this deploy, once recorded.
+    pub fn deploy_page(&self) -> Option<&str> {
+        self.created.as_ref().map(|c| c.url.as_str())
+    }
+
+    /// Records the start and, when `announce`, posts the "deploying" message (bot mode).
+    pub async fn start(&mut self, announce: bool) {
+        let Some(new_deploy) = &self.new_deploy else {
+            return;
+        };
+        if self.deploy.is_some() {
+            return;
+        }
+        if let Some((server, url)) = &self.server {
+            match record::start(server, new_deploy).await {
+                Ok(created) => self.created = Some(created),
+                Err(e) => warn_unrecorded(self.platform, &format!("{url}: {e}")),
+            }
+        }
+        let id = self.created.as_ref().map_or(DeployId(0), |c| c.id);
+        let deploy = new_deploy.clone().into_deploy(id, self.platform.now());
+        if announce && let Some(slack) = &self.slack {
+            match slack.announce_start(&deploy, self.deploy_page()).await {
+                Ok(posted) => self.started = posted,
+                Err(e) => self.platform.warn(&format!("Slack: {e}")),
+            }
+        }
+        self.deploy = Some(deploy);
+    }
+
+    /// Announces and records how the deploy ended (recording its start first when that had
+    /// not happened, as for a deploy refused before it began).
+    pub async fn finish(&mut self, mut update: DeployUpdate) {
+        self.start(false).await;
+        let Some(deploy) = &mut self.deploy else {
+            return;
+        };
+        let now = self.platform.now();
+        update.finished_at.get_or_insert(now);
+        if let Err(e) = update.apply_to(deploy, now) {
+            self.platform
+                .warn(&format!("the deploy record could not be completed: {e}"));
+        }
+        if let Some(slack) = &self.slack {
+            let page = self.created.as_ref().map(|c| c.url.as_str());
+            match slack
+                .announce_outcome(deploy, page, self.started.as_ref())
+                .await
+            {
+                Ok(announced) => {
+                    for warning in announced.warnings {
+                        self.platform.warn(&format!("Slack: {warning}"));
+                    }
+                    self.slack_message = announced.record;
+                }
+                Err(e) => self.platform.warn(&format!("Slack: {e}")),
+            }
+        }
+        deploy.slack = self.slack_message.clone();
+        update.slack = self.slack_message.clone();
+        if let (Some((server, _)), Some(created)) = (&self.server, &self.created) {
+            match record::end(server, created, &update).await {
+                Ok(()) => self.platform.log(&format!("recorded as {}", created.url)),
+                Err(e) => warn_unrecorded(self.platform, &format!("{}: {e}", created.url)),
+            }
+        }
+    }
+}
+
+fn warn_unrecorded(platform: &impl Platform, message: &str) {
+    platform.warn(&format!(
+        "the deploy is not recorded in the history server: {message}"
+    ));
+}

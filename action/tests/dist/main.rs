@@ -1,0 +1,417 @@
+//! The built Action (`action/dist`) run by `node` exactly as a runner runs it, against kubesim
+//! over HTTPS, the Slack stand-in, the GitHub API stand-in and a real history server: outputs,
+//! summary, annotations, Slack messages updated in place and threaded, failure alerts for the
+//! whole job from the post step, and no secret anywhere a person or log could see it.
+
+#[path = "../support/github_standin.rs"]
+#[allow(dead_code)]
+mod github_standin;
+#[path = "../cli/support.rs"]
+#[allow(dead_code)]
+mod kube;
+mod runner;
+#[path = "../support/slack_standin.rs"]
+#[allow(dead_code)]
+mod slack_standin;
+
+use std::collections::HashMap;
+
+use github_standin::{GithubStandin, job};
+use kube::Sim;
+use runner::{REPO, RUN_ID, RUNNER_NAME, Runner, Step};
+use serde_json::Value;
+use shiplog_server::auth::Tokens;
+use shiplog_server::local::LocalServer;
+use shiplog_server::store::Store;
+use slack_standin::{Fault, Standin};
+
+const SLACK_TOKEN: &str = "xoxb-dist-test-token-51c2";
+const GITHUB_TOKEN: &str = "ghs_distTestToken9f8e7d6c";
+const SERVER_TOKEN: &str = "history-write-token-3b1a";
+
+const APP: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: api-settings
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: ghcr.io/acme/api:v1
+        envFrom: [{configMapRef: {name: api-settings}}]
+"#;
+
+/// Everything a job talks to, and the runner it runs on.
+struct World {
+    runtime: tokio::runtime::Runtime,
+    sim: Sim,
+    slack: Standin,
+    github: GithubStandin,
+    server: LocalServer,
+    runner: Runner,
+    _database: tempfile::TempDir,
+}
+
+/// The steps of this job as GitHub lists them while shiplog's step runs.
+fn steps<'a>(earlier: &[(&'a str, Option<&'a str>)]) -> Vec<(&'a str, &'a str, Option<&'a str>)> {
+    let mut steps = vec![("Set up job", "completed", Some("success"))];
+    steps.extend(earlier.iter().map(|(name, c)| (*name, "completed", *c)));
+    steps.push(("Run shiplog", "in_progress", None));
+    steps
+}
+
+impl World {
+    fn new(kubesim_flags: &[&str]) -> World {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let database = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", database.path().join("history.db").display());
+        let (slack, github, server) = runtime.block_on(async {
+            let store = Store::open(&url).await.unwrap();
+            let tokens = Tokens {
+                write: vec![SERVER_TOKEN.into()],
+                read: None,
+            };
+            (
+                Standin::start(SLACK_TOKEN).await,
+                GithubStandin::start(GITHUB_TOKEN).await,
+                LocalServer::start(store, tokens).await.unwrap(),
+            )
+        });
+        let sim = Sim::start(kubesim_flags);
+        let mut runner = Runner::new();
+        runner
+            .env("KUBECONFIG", &sim.kubeconfig())
+            .env("GITHUB_API_URL", &github.base)
+            .env("SHIPLOG_SLACK_API_URL", &slack.api_url())
+            .input("github-token", GITHUB_TOKEN)
+            .input("server-url", &server.base)
+            .input("server-token", SERVER_TOKEN)
+            .input("namespace", "prod");
+        let world = World {
+            runtime,
+            sim,
+            slack,
+            github,
+            server,
+            runner,
+            _database: database,
+        };
+        world.job_steps(&[("Run actions/checkout@v4", Some("success"))]);
+        world
+    }
+
+    /// What GitHub's jobs API answers for this run.
+    fn job_steps(&self, earlier: &[(&str, Option<&str>)]) {
+        let this = job(
+            41,
+            "deploy",
+            "in_progress",
+            Some(RUNNER_NAME),
+            &steps(earlier),
+        );
+        self.github.serve_jobs(REPO, RUN_ID, 1, vec![this]);
+    }
+
+    fn bot(&mut self) -> &mut Self {
+        self.runner
+            .input("slack-token", SLACK_TOKEN)
+            .input("slack-channel", "#deploys");
+        self
+    }
+
+    fn manifests(&mut self, content: &str) -> &mut Self {
+        let path = self.runner.file("k8s/app.yaml", content);
+        self.runner.input("manifests", &path);
+        self
+    }
+
+    fn main(&self) -> Step {
+        self.runner.run("main.mjs", &HashMap::new())
+    }
+
+    fn post(&self, main: &Step) -> Step {
+        self.runner.run("post.mjs", &main.state)
+    }
+
+    fn deploy_record(&self, id: &str) -> Value {
+        let url = format!("{}/api/v1/deploys/{id}", self.server.base);
+        self.runtime
+            .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+    }
+
+    /// Requests that changed something in the cluster.
+    fn mutations(&self) -> Vec<Value> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                let method = r["method"].as_str().unwrap_or_default();
+                let dry_run = r["query"].as_str().unwrap_or_default().contains("dryRun");
+                !matches!(method, "GET" | "HEAD") && !dry_run
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_deploy_in_bot_mode_updates_its_message_in_place_and_is_recorded() {
+    let mut world = World::new(&[]);
+    world
+        .bot()
+        .manifests(APP)
+        .runner
+        .input("images", "ghcr.io/acme/api:v2");
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+
+    assert_eq!(main.outputs["status"], "succeeded");
+    assert_eq!(main.outputs["deploy-id"], "1");
+    let deploy_url = format!("{}/deploys/1", world.server.base);
+    assert_eq!(main.outputs["deploy-url"], deploy_url);
+    let resources: Vec<Value> = serde_json::from_str(&main.outputs["resources"]).unwrap();
+    assert_eq!(resources.len(), 2, "{resources:?}");
+    assert!(resources.iter().all(|r| r["action"] == "created"));
+
+    let messages = world.slack.messages();
+    assert_eq!(
+        messages.len(),
+        1,
+        "one message, updated in place: {messages:?}"
+    );
+    let message = &messages[0];
+    assert_eq!(message.edits, 1, "the deploying message was updated once");
+    let text = message.text.as_deref().unwrap_or_default();
+    assert!(text.contains("deployed"), "{text}");
+    assert_eq!(main.outputs["slack-ts"], message.ts);
+
+    let record = world.deploy_record("1");
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert_eq!(record["slack"]["ts"], message.ts.as_str());
+    assert!(
+        record["slack"]["permalink"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("http")),
+        "{record}"
+    );
+    assert_eq!(record["commit"]["message"], runner::COMMIT_MESSAGE);
+    assert_eq!(record["images"][0], "ghcr.io/acme/api:v2");
+
+    assert!(main.summary.contains("Deployment"), "{}", main.summary);
+    assert!(main.summary.contains(&deploy_url), "{}", main.summary);
+    assert!(main.stdout.contains("::group::"), "{}", main.stdout);
+    main.assert_secrets_hidden(&[SLACK_TOKEN, GITHUB_TOKEN, SERVER_TOKEN, &world.sim.token()]);
+
+    let post = world.post(&main);
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+    assert_eq!(world.slack.messages().len(), 1, "nothing failed: no alert");
+}
+
+#[test]
+fn a_webhook_gets_one_message_when_the_deploy_ends_from_an_inline_kubeconfig() {
+    let mut world = World::new(&[]);
+    let kubeconfig = std::fs::read_to_string(world.sim.kubeconfig()).unwrap();
+    let webhook = world.slack.webhook_url();
+    world
+        .manifests(APP)
+        .runner
+        .env("KUBECONFIG", "")
+        .input("kubeconfig", &kubeconfig)
+        .input("slack-webhook", &webhook);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    let posts = world.slack.webhook_posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0]["text"].as_str().unwrap().contains("deployed"));
+    assert!(
+        !main.outputs.contains_key("slack-ts"),
+        "a webhook message has no ts"
+    );
+    let secret_path = slack_standin::WEBHOOK_PATH;
+    assert!(!main.shown().contains(secret_path), "{}", main.shown());
+    for line in kubeconfig.lines().filter(|l| l.contains("token")) {
+        let token = line.split_once(':').unwrap().1.trim().trim_matches('"');
+        main.assert_secrets_hidden(&[token]);
+    }
+}
+
+#[test]
+fn a_failing_rollout_fails_the_step_and_slack_says_why_with_details_in_a_thread() {
+    let mut world = World::new(&["--image-rule", "*:broken=ImagePullBackOff"]);
+    world
+        .bot()
+        .manifests(APP)
+        .runner
+        .input("images", "ghcr.io/acme/api:broken")
+        .input("timeout", "20s");
+    let main = world.main();
+    assert_eq!(main.code, 1, "{}{}", main.stdout, main.stderr);
+    let error = main
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .expect("an error annotation");
+    assert!(error.contains("ImagePullBackOff"), "{error}");
+    assert_eq!(main.outputs["status"], "failed");
+
+    let messages = world.slack.messages();
+    let parent = messages.iter().find(|m| m.thread_ts.is_none()).unwrap();
+    let text = parent.text.as_deref().unwrap_or_default();
+    assert!(
+        text.contains("failed") && text.contains("ImagePullBackOff"),
+        "{text}"
+    );
+    let replies: Vec<_> = messages
+        .iter()
+        .filter(|m| m.thread_ts.as_deref() == Some(parent.ts.as_str()))
+        .collect();
+    assert_eq!(replies.len(), 1, "{messages:?}");
+    assert!(
+        main.summary.contains("ImagePullBackOff"),
+        "{}",
+        main.summary
+    );
+
+    // The post step does not repeat the deploy's own failure.
+    world.job_steps(&[("Run actions/checkout@v4", Some("success"))]);
+    let post = world.post(&main);
+    assert_eq!(post.code, 0);
+    assert_eq!(
+        world.slack.messages().len(),
+        2,
+        "{:?}",
+        world.slack.messages()
+    );
+}
+
+#[test]
+fn an_invalid_manifest_is_annotated_with_file_and_line_and_nothing_is_applied() {
+    let mut world = World::new(&[]);
+    let broken = format!("{APP}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web.front\n");
+    world.manifests(&broken);
+    let main = world.main();
+    assert_eq!(main.code, 1, "{}{}", main.stdout, main.stderr);
+    let annotation = main
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error title=Invalid manifest"))
+        .unwrap_or_else(|| panic!("{}", main.stdout));
+    assert!(annotation.contains("file="), "{annotation}");
+    assert!(annotation.contains("k8s/app.yaml"), "{annotation}");
+    assert!(annotation.contains("line=25"), "{annotation}");
+    assert!(world.mutations().is_empty(), "{:?}", world.mutations());
+    assert_eq!(world.deploy_record("1")["status"], "failed");
+}
+
+#[test]
+fn slack_rate_limiting_delays_the_message_and_slack_down_only_warns() {
+    let mut world = World::new(&[]);
+    let webhook = world.slack.webhook_url();
+    world.manifests(APP).runner.input("slack-webhook", &webhook);
+    world.slack.fail_next(2, Fault::RateLimit(1));
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert_eq!(world.slack.webhook_posts().len(), 1);
+
+    world.runner.input(
+        "slack-webhook",
+        "http://127.0.0.1:9/services/T0/B0/unreachable-secret",
+    );
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert_eq!(main.outputs["status"], "succeeded");
+    let warning = main
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::warning") && l.contains("Slack"))
+        .unwrap_or_else(|| panic!("{}", main.stdout));
+    assert!(!warning.contains("unreachable-secret"), "{warning}");
+}
+
+#[test]
+fn the_post_step_alerts_slack_naming_a_failed_earlier_step_and_nothing_is_deployed() {
+    let mut world = World::new(&[]);
+    world.bot().manifests(APP);
+    world.job_steps(&[
+        ("Run actions/checkout@v4", Some("success")),
+        ("Run tests", Some("failure")),
+    ]);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert!(main.stdout.contains("Run tests"), "{}", main.stdout);
+    assert!(
+        world.mutations().is_empty(),
+        "no deploy after a failed step"
+    );
+
+    let post = world.post(&main);
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+    let messages = world.slack.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let alert = serde_json::to_string(&messages[0].blocks).unwrap();
+    assert!(alert.contains("Run tests"), "{alert}");
+    assert!(
+        alert.contains("/job/41#step:3:1"),
+        "a link to the step's log: {alert}"
+    );
+    post.assert_secrets_hidden(&[SLACK_TOKEN, GITHUB_TOKEN]);
+}
+
+#[test]
+fn notify_mode_deploys_nothing_and_alerts_on_a_step_failing_after_it() {
+    let mut world = World::new(&[]);
+    let webhook = world.slack.webhook_url();
+    world
+        .runner
+        .input("mode", "notify")
+        .input("slack-webhook", &webhook);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert!(
+        world.sim.requests().is_empty(),
+        "notify mode never calls the cluster"
+    );
+
+    // A later step fails; the post step runs at the end of the job.
+    world.job_steps(&[
+        ("Run shiplog (notify)", Some("success")),
+        ("Run cargo build", Some("failure")),
+    ]);
+    let post = world.post(&main);
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+    let posts = world.slack.webhook_posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(
+        posts[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Run cargo build")
+    );
+}
+
+#[test]
+fn invalid_inputs_fail_the_step_naming_the_input() {
+    let mut world = World::new(&[]);
+    world.manifests(APP).runner.input("dry-run", "yes");
+    let main = world.main();
+    assert_eq!(main.code, 1);
+    assert!(
+        main.stdout
+            .contains("::error::input `dry-run`: \"yes\" is not a boolean"),
+        "{}",
+        main.stdout
+    );
+    assert!(world.sim.requests().is_empty());
+}

@@ -1,0 +1,188 @@
+//! A GitHub runner in miniature: runs the built `action/dist` under `node` exactly as a runner
+//! does — inputs as `INPUT_*` variables (hyphens kept), the run's context as `GITHUB_*`
+//! variables, and fresh `GITHUB_OUTPUT`, `GITHUB_STATE` and `GITHUB_STEP_SUMMARY` files — then
+//! reads back what the step wrote. The dist is `$SHIPLOG_ACTION_DIST` (set by `cargo xtask
+//! test` to the one it just built), else the committed `action/dist`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The repository, run and job every test runs in.
+pub const REPO: &str = "acme/shop";
+pub const RUN_ID: u64 = 7;
+pub const RUNNER_NAME: &str = "runner-3";
+pub const SHA: &str = "4f2a9c1e0b7d";
+pub const COMMIT_MESSAGE: &str = "Ship the <cart> & \"checkout\"\n\nWith a body.";
+
+pub fn dist() -> PathBuf {
+    let dist = std::env::var_os("SHIPLOG_ACTION_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
+    assert!(
+        dist.join("main.mjs").is_file(),
+        "{} has no main.mjs: run `cargo xtask dist`",
+        dist.display()
+    );
+    dist
+}
+
+/// What one step did.
+#[derive(Debug)]
+pub struct Step {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub outputs: HashMap<String, String>,
+    pub state: HashMap<String, String>,
+    pub summary: String,
+}
+
+impl Step {
+    /// Everything the step showed or wrote, but the `::add-mask::` commands themselves.
+    pub fn shown(&self) -> String {
+        let stdout: Vec<&str> = self
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect();
+        let outputs: Vec<&String> = self.outputs.values().collect();
+        format!(
+            "{}\n{}\n{outputs:?}\n{:?}\n{}",
+            stdout.join("\n"),
+            self.stderr,
+            self.state,
+            self.summary
+        )
+    }
+
+    /// The values the step asked the runner to mask.
+    pub fn masked(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("::add-mask::"))
+            .collect()
+    }
+
+    /// Fails unless no secret appears anywhere the step wrote and each was masked.
+    pub fn assert_secrets_hidden(&self, secrets: &[&str]) {
+        let shown = self.shown();
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret} was shown:\n{shown}");
+            assert!(
+                self.masked().contains(secret),
+                "{secret} was not masked: {:?}",
+                self.masked()
+            );
+        }
+    }
+}
+
+/// Reads a file of file commands: `name=value` or `name<<DELIMITER` … `DELIMITER`.
+pub fn parse_file_commands(text: &str) -> HashMap<String, String> {
+    let mut values = HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for line in lines.by_ref() {
+                if line == delimiter {
+                    break;
+                }
+                value.push(line);
+            }
+            values.insert(name.to_owned(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            values.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    values
+}
+
+/// One job on the runner: its context, its inputs, its working directory.
+pub struct Runner {
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Runner {
+    pub fn new() -> Runner {
+        let dir = tempfile::tempdir().unwrap();
+        let event = dir.path().join("event.json");
+        std::fs::write(
+            &event,
+            serde_json::json!({"head_commit": {"id": SHA, "message": COMMIT_MESSAGE}}).to_string(),
+        )
+        .unwrap();
+        let path = |p: &str| dir.path().join(p).display().to_string();
+        let env = [
+            ("GITHUB_ACTIONS", "true".to_owned()),
+            ("GITHUB_REPOSITORY", REPO.to_owned()),
+            ("GITHUB_SHA", SHA.to_owned()),
+            ("GITHUB_REF", "refs/heads/main".to_owned()),
+            ("GITHUB_ACTOR", "alice".to_owned()),
+            ("GITHUB_RUN_ID", RUN_ID.to_string()),
+            ("GITHUB_RUN_ATTEMPT", "1".to_owned()),
+            ("GITHUB_JOB", "deploy".to_owned()),
+            ("GITHUB_SERVER_URL", "https://github.com".to_owned()),
+            ("GITHUB_EVENT_PATH", event.display().to_string()),
+            ("GITHUB_WORKSPACE", dir.path().display().to_string()),
+            ("RUNNER_NAME", RUNNER_NAME.to_owned()),
+            ("RUNNER_OS", "Linux".to_owned()),
+            ("HOME", path("home")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Runner { dir, env }
+    }
+
+    /// Sets an environment variable of the job.
+    pub fn env(&mut self, name: &str, value: &str) -> &mut Self {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets a `with:` input as the runner passes it: `INPUT_<NAME>`, hyphens kept.
+    pub fn input(&mut self, name: &str, value: &str) -> &mut Self {
+        let variable = format!("INPUT_{}", name.replace(' ', "_").to_uppercase());
+        self.env(&variable, value)
+    }
+
+    /// Writes a file into the workspace; its path.
+    pub fn file(&self, name: &str, content: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+
+    /// Runs `entry` (`main.mjs` or `post.mjs`) with `state` from an earlier step.
+    pub fn run(&self, entry: &str, state: &HashMap<String, String>) -> Step {
+        let files = ["GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"]
+            .map(|name| (name, self.dir.path().join(format!("{entry}.{name}"))));
+        for (_, path) in &files {
+            std::fs::write(path, "").unwrap();
+        }
+        let output = Command::new("node")
+            .arg(dist().join(entry))
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(files.iter().map(|(k, v)| (k, v)))
+            .envs(state.iter().map(|(k, v)| (format!("STATE_{k}"), v)))
+            .output()
+            .expect("node runs");
+        let read = |i: usize| std::fs::read_to_string(&files[i].1).unwrap();
+        Step {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+            outputs: parse_file_commands(&read(0)),
+            state: parse_file_commands(&read(1)),
+            summary: read(2),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! A local stand-in for GitHub's REST endpoint "list jobs for a workflow run attempt", on
+//! `127.0.0.1:0`, that holds the client to GitHub's rules: a request without a `User-Agent`
+//! is forbidden (403, plain text, as GitHub's edge answers), a request without the right token
+//! (`Authorization: Bearer <token>` or `token <token>`) is refused (401 `Bad credentials`),
+//! and only the runs it was told about exist (404 `Not Found`). It pages the jobs as GitHub
+//! does (`per_page`, at most 100, default 30; `page`, from 1) and records every request.
+//!
+//! Unlike GitHub, which answers 404 to an anonymous request for a private repository's run,
+//! it answers every request without credentials 401: the tests need one clear refusal.
+//!
+//! It lives with the tests rather than in the library: no production code needs axum, and
+//! unit tests never open a socket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+/// Where GitHub's error answers point.
+const DOCUMENTATION_URL: &str = "https://docs.github.com/rest";
+
+/// GitHub's answer to a request without a `User-Agent`.
+pub const NO_USER_AGENT: &str = "Request forbidden by administrative rules. Please make sure \
+     your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). \
+     Check https://developer.github.com for other possible causes.";
+
+/// A request as the stand-in received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Path and query string.
+    pub path: String,
+    pub authorization: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A run attempt: `owner/name`, run id, attempt.
+type Attempt = (String, u64, u32);
+
+#[derive(Default)]
+struct Inner {
+    token: String,
+    runs: HashMap<Attempt, Vec<Value>>,
+    seen: Vec<Seen>,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, Inner> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A running stand-in; stopped when dropped.
+pub struct GithubStandin {
+    /// The API's base URL, as `GITHUB_API_URL` would be.
+    pub base: String,
+    state: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for GithubStandin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl GithubStandin {
+    /// Starts a stand-in that accepts the token `token`.
+    pub async fn start(token: &str) -> GithubStandin {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state: Shared = Arc::new(Mutex::new(Inner {
+            token: token.to_owned(),
+            ..Inner::default()
+        }));
+        let app = Router::new()
+            .route(
+                "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs",
+                get(list_jobs),
+            )
+            .fallback(unknown)
+            .with_state(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        GithubStandin { base, state, task }
+    }
+
+    /// Serves `jobs` (GitHub's job objects) for attempt `attempt` of run `run_id` of `repo`.
+    pub fn serve_jobs(&self, repo: &str, run_id: u64, attempt: u32, jobs: Vec<Value>) {
+        lock(&self.state)
+            .runs
+            .insert((repo.to_owned(), run_id, attempt), jobs);
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<Seen> {
+        lock(&self.state).seen.clone()
+    }
+}
+
+/// A job object shaped as GitHub returns it (with fields the client ignores), on `runner`,
+/// with `steps` as `(name, status, conclusion)` numbered from 1.
+pub fn job(
+    id: u64,
+    name: &str,
+    status: &str,
+    runner: Option<&str>,
+    steps: &[(&str, &str, Option<&str>)],
+) -> Value {
+    let steps: Vec<Value> = steps
+        .iter()
+        .zip(1..)
+        .map(|((name, status, conclusion), number)| {
+            json!({"name": name, "status": status, "conclusion": conclusion, "number": number,
+                   "started_at": "2026-01-01T12:00:00Z", "completed_at": null})
+        })
+        .collect();
+    json!({
+        "id": id,
+        "run_id": 7,
+        "run_url": "https://api.github.com/repos/acme/shop/actions/runs/7",
+        "node_id": "CR_kwDOA",
+        "head_sha": "0123456789abcdef",
+        "url": format!("https://api.github.com/repos/acme/shop/actions/jobs/{id}"),
+        "html_url": format!("https://github.com/acme/shop/actions/runs/7/job/{id}"),
+        "status": status,
+        "conclusion": null,
+        "started_at": "2026-01-01T12:00:00Z",
+        "completed_at": null,
+        "name": name,
+        "steps": steps,
+        "labels": ["ubuntu-latest"],
+        "runner_id": runner.map(|_| 1),
+        "runner_name": runner,
+        "runner_group_name": runner.map(|_| "GitHub Actions"),
+        "workflow_name": "deploy",
+        "head_branch": "main"
+    })
+}
+
+fn message(status: StatusCode, text: &str) -> Response {
+    let body = json!({
+        "message": text,
+        "documentation_url": DOCUMENTATION_URL,
+        "status": status.as_u16().to_string(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    Some(headers.get(name)?.to_str().ok()?.to_owned())
+}
+
+/// Records the request and applies GitHub's rules for every request, a `User-Agent`, then
+/// the token: the refusal, if the request breaks one.
+fn refusal(state: &Shared, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    let seen = Seen {
+        path: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+        authorization: header_text(headers, header::AUTHORIZATION),
+        user_agent: header_text(headers, header::USER_AGENT),
+    };
+    let mut inner = lock(state);
+    inner.seen.push(seen.clone());
+    if seen.user_agent.is_none_or(|ua| ua.trim().is_empty()) {
+        return Some((StatusCode::FORBIDDEN, NO_USER_AGENT).into_response());
+    }
+    let token = seen.authorization.as_deref().and_then(|value| {
+        let (scheme, token) = value.split_once(' ')?;
+        ["bearer", "token"]
+            .contains(&scheme.to_ascii_lowercase().as_str())
+            .then(|| token.trim())
+    });
+    (token != Some(inner.token.as_str()))
+        .then(|| message(StatusCode::UNAUTHORIZED, "Bad credentials"))
+}
+
+/// `per_page` (1 to 100, default 30) and `page` (from 1), read leniently as GitHub does.
+fn paging(query: &HashMap<String, String>) -> (usize, usize) {
+    let number = |name: &str, default: usize| {
+        query
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        number("per_page", 30).clamp(1, 100),
+        number("page", 1).max(1),
+    )
+}
+
+async fn list_jobs(
+    State(state): State<Shared>,
+    Path((owner, repo, run_id, attempt)): Path<(String, String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refusal) = refusal(&state, &uri, &headers) {
+        return refusal;
+    }
+    let key = match (run_id.parse(), attempt.parse()) {
+        (Ok(run_id), Ok(attempt)) => (format!("{owner}/{repo}"), run_id, attempt),
+        _ => return message(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    let inner = lock(&state);
+    let Some(jobs) = inner.runs.get(&key) else {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let (per_page, page) = paging(&query);
+    let shown: Vec<&Value> = jobs
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    axum::Json(json!({"total_count": jobs.len(), "jobs": shown})).into_response()
+}
+
+async fn unknown(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(refusal) = refusal(&state, &uri, &headers) {
+        return refusal;
+    }
+    message(StatusCode::NOT_FOUND, "Not Found")
+}
