@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::DeployError;
 use super::revisions::{History, Previous, stuck_pods};
-use super::watch::{Settled, settle};
+use super::watch::{Settled, Workload, settle};
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
 use crate::kube::discovery::Discovery;
@@ -97,8 +97,14 @@ async fn undo<H: Host>(
             );
         }
     }
-    let settled = settle(kube, &failed.resource, ns, &failed.name, None, timeout).await?;
-    Ok(if settled.is_complete() {
+    let restored = Workload {
+        resource: &failed.resource,
+        namespace: ns,
+        name: &failed.name,
+        seen: None,
+    };
+    let settled = settle(kube, &[restored], timeout).await?;
+    Ok(if settled.iter().all(Settled::is_complete) {
         Ok(done)
     } else {
         Err(format!(
@@ -172,7 +178,10 @@ mod tests {
                 404,
                 r#"{"kind":"Status","reason":"NotFound","message":"gone"}"#,
             ),
-            answer(200, &sts.to_string()),
+            answer(
+                200,
+                &json!({"metadata": {"resourceVersion": "10"}, "items": [sts]}).to_string(),
+            ),
         ]);
         let kube = Kube::new(host, Backoff::default());
         let failed = Settled {
@@ -204,7 +213,7 @@ mod tests {
                 "PATCH /apis/apps/v1/namespaces/prod/statefulsets/db?fieldManager=shiplog",
                 "GET /api/v1/namespaces/prod/pods?labelSelector=app%3Ddb",
                 "DELETE /api/v1/namespaces/prod/pods/db-1",
-                "GET /apis/apps/v1/namespaces/prod/statefulsets/db",
+                "GET /apis/apps/v1/namespaces/prod/statefulsets?fieldSelector=metadata.name%3Ddb",
             ]
         );
     }

@@ -179,14 +179,29 @@ impl ApiResource {
     }
 
     /// A watch of the object `name` from `resource_version`.
-    pub fn watch(&self, namespace: Option<&str>, name: &str, resource_version: &str) -> Request {
-        let selector = format!("metadata.name={name}");
-        let pairs = [
-            ("watch", "true"),
-            ("fieldSelector", selector.as_str()),
+    /// Lists the collection, optionally narrowed by a field selector (`metadata.name=api`).
+    pub fn list_fields(&self, namespace: Option<&str>, field_selector: Option<&str>) -> Request {
+        let pairs: Vec<(&str, &str)> = field_selector
+            .map(|selector| ("fieldSelector", selector))
+            .into_iter()
+            .collect();
+        Request::get(format!("{}{}", self.collection(namespace), query(&pairs)))
+    }
+
+    /// Watches the collection (optionally narrowed by a field selector) from
+    /// `resource_version`, with bookmarks.
+    pub fn watch(
+        &self,
+        namespace: Option<&str>,
+        field_selector: Option<&str>,
+        resource_version: &str,
+    ) -> Request {
+        let mut pairs = vec![("watch", "true")];
+        pairs.extend(field_selector.map(|selector| ("fieldSelector", selector)));
+        pairs.extend([
             ("resourceVersion", resource_version),
             ("allowWatchBookmarks", "true"),
-        ];
+        ]);
         Request::get(format!("{}{}", self.collection(namespace), query(&pairs)))
     }
 }
@@ -267,7 +282,9 @@ mod tests {
     #[test]
     fn watches_and_selectors_are_encoded() {
         assert_eq!(
-            deployments().watch(Some("prod"), "api", "42").path,
+            deployments()
+                .watch(Some("prod"), Some("metadata.name=api"), "42")
+                .path,
             "/apis/apps/v1/namespaces/prod/deployments?watch=true&fieldSelector=metadata.name%3Dapi&resourceVersion=42&allowWatchBookmarks=true"
         );
         let selector = label_selector(&json!({"tier": "web", "app": "api"}));

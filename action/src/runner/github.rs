@@ -105,12 +105,21 @@ pub enum GithubError {
     #[error("GitHub is unreachable: {0}")]
     Unreachable(String),
     /// 401 or 403: a missing, wrong or underprivileged token (`actions: read` is needed).
-    #[error("GitHub refused the request ({status}): {message}")]
+    #[error("GitHub refused the request ({status}): {message}{}", permission_hint(*status))]
     Refused { status: u16, message: String },
     #[error("GitHub answered {status}: {message}")]
     Api { status: u16, message: String },
     #[error("GitHub's list of jobs could not be read: {0}")]
     InvalidAnswer(String),
+}
+
+/// What a 403 usually means for the jobs API.
+fn permission_hint(status: u16) -> &'static str {
+    if status == 403 {
+        " (the github-token needs the `actions: read` permission)"
+    } else {
+        ""
+    }
 }
 
 impl From<KubeError> for GithubError {

@@ -42,12 +42,17 @@ fn the_fixture_rolls_out_and_a_second_deploy_changes_nothing() {
         .filter(|r| r["dryRun"] == true)
         .count();
     assert_eq!(dry_runs, 35);
+    let watches: Vec<&str> = requests
+        .iter()
+        .filter(|r| r["query"].as_str().unwrap().starts_with("watch=true"))
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
     assert!(
-        requests.iter().any(|r| r["query"]
-            .as_str()
-            .unwrap()
-            .starts_with("watch=true&fieldSelector=metadata.name%3D")),
-        "rollouts are watched"
+        !watches.is_empty()
+            && watches
+                .iter()
+                .all(|p| *p == "/apis/apps/v1/namespaces/default/deployments"),
+        "rollouts are watched, with one watch for the namespace's Deployments: {watches:?}"
     );
 
     let (code, stdout, stderr) = sim.deploy(&["--manifests", FIXTURE, "--output", "json"]);
@@ -410,32 +415,8 @@ fn dry_run_changes_nothing_and_says_what_would_happen() {
 #[cfg(unix)]
 #[test]
 fn an_exec_credential_plugin_supplies_the_token_and_stays_secret() {
-    use std::os::unix::fs::PermissionsExt as _;
     let sim = Sim::start(&[]);
-    let token = sim.token();
-    let plugin = write(
-        sim.dir.path(),
-        "plugin.sh",
-        &format!(
-            "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n"
-        ),
-    );
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let kubeconfig = std::fs::read_to_string(sim.kubeconfig()).unwrap();
-    let user = kubeconfig
-        .lines()
-        .find(|l| l.contains(&token))
-        .unwrap()
-        .to_owned();
-    let indent = &user[..user.len() - user.trim_start().len()];
-    let exec = format!(
-        "{indent}exec:\n{indent}  apiVersion: client.authentication.k8s.io/v1\n{indent}  command: {plugin}\n{indent}  args: [get-token]"
-    );
-    let with_plugin = write(
-        sim.dir.path(),
-        "exec.yaml",
-        &kubeconfig.replace(&user, &exec),
-    );
+    let with_plugin = sim.exec_kubeconfig();
     let manifests = write(sim.dir.path(), "app.yaml", WITH_INIT_AND_CRON);
     let (code, stdout, stderr) = crate::support::shiplog(&[
         "deploy",

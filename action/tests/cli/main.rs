@@ -4,5 +4,9 @@
 mod client_cert;
 mod deploy;
 mod record;
+mod slack;
+#[path = "../support/slack_standin.rs"]
+#[allow(dead_code)]
+mod slack_standin;
 mod support;
 mod validate;

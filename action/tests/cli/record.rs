@@ -7,18 +7,9 @@ use shiplog_server::auth::Tokens;
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
 
-use crate::support::{FIXTURE, Sim};
+use crate::support::{FIXTURE, RUNNER, Sim};
 
 const TOKEN: &str = "history-write-token";
-
-const RUNNER: [(&str, &str); 6] = [
-    ("GITHUB_REPOSITORY", "acme/shop"),
-    ("GITHUB_SHA", "4f2a9c1e0b"),
-    ("GITHUB_ACTOR", "alice"),
-    ("GITHUB_RUN_ID", "77"),
-    ("GITHUB_RUN_ATTEMPT", "1"),
-    ("GITHUB_JOB", "deploy"),
-];
 
 #[test]
 fn a_deploy_is_recorded_from_start_to_finish() {

@@ -14,6 +14,16 @@ pub const FIXTURE: &str = concat!(
     "/../../shared/fixtures/microservices-demo/kubernetes-manifests.yaml"
 );
 
+/// The GitHub runner's context of a deploy job, for recording and announcing.
+pub const RUNNER: [(&str, &str); 6] = [
+    ("GITHUB_REPOSITORY", "acme/shop"),
+    ("GITHUB_SHA", "4f2a9c1e0b"),
+    ("GITHUB_ACTOR", "alice"),
+    ("GITHUB_RUN_ID", "77"),
+    ("GITHUB_RUN_ATTEMPT", "1"),
+    ("GITHUB_JOB", "deploy"),
+];
+
 /// Runs `shiplog` with `args`; exit code, stdout and stderr.
 pub fn shiplog(args: &[&str]) -> (i32, String, String) {
     shiplog_with(args, &[])
@@ -22,7 +32,14 @@ pub fn shiplog(args: &[&str]) -> (i32, String, String) {
 /// Runs `shiplog` with `args` and the environment variables `env` (the runner's, say).
 pub fn shiplog_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    for name in ["KUBECONFIG", "SHIPLOG_SERVER_URL", "SHIPLOG_SERVER_TOKEN"] {
+    for name in [
+        "KUBECONFIG",
+        "SHIPLOG_SERVER_URL",
+        "SHIPLOG_SERVER_TOKEN",
+        "SHIPLOG_SLACK_WEBHOOK",
+        "SHIPLOG_SLACK_TOKEN",
+        "SHIPLOG_SLACK_API_URL",
+    ] {
         command.env_remove(name);
     }
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GITHUB_")) {
@@ -142,6 +159,37 @@ impl Sim {
             .find_map(|l| l.trim().strip_prefix("token: "))
             .expect("kubesim's kubeconfig has a token");
         token.trim_matches(['\'', '"']).to_owned()
+    }
+
+    /// A kubeconfig whose user gets kubesim's token from an exec credential plugin (a shell
+    /// script printing an `ExecCredential`).
+    #[cfg(unix)]
+    pub fn exec_kubeconfig(&self) -> String {
+        use std::os::unix::fs::PermissionsExt as _;
+        let token = self.token();
+        let plugin = self.dir.path().join("plugin.sh");
+        std::fs::write(
+            &plugin,
+            format!(
+                "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let kubeconfig = std::fs::read_to_string(self.kubeconfig()).unwrap();
+        let user = kubeconfig
+            .lines()
+            .find(|l| l.contains(&token))
+            .unwrap()
+            .to_owned();
+        let indent = &user[..user.len() - user.trim_start().len()];
+        let exec = format!(
+            "{indent}exec:\n{indent}  apiVersion: client.authentication.k8s.io/v1\n{indent}  command: {}\n{indent}  args: [get-token]",
+            plugin.display()
+        );
+        let path = self.dir.path().join("exec.yaml");
+        std::fs::write(&path, kubeconfig.replace(&user, &exec)).unwrap();
+        path.display().to_string()
     }
 
     /// Every request kubesim answered so far.

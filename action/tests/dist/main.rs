@@ -415,3 +415,36 @@ fn invalid_inputs_fail_the_step_naming_the_input() {
     );
     assert!(world.sim.requests().is_empty());
 }
+
+#[test]
+fn client_certificates_and_credential_plugins_reach_the_cluster_through_node() {
+    let mut world = World::new(&[]);
+    world.manifests(APP);
+    let cert_kubeconfig = world.sim.cert_kubeconfig();
+    world.runner.env("KUBECONFIG", &cert_kubeconfig);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    let kubeconfig = std::fs::read_to_string(&cert_kubeconfig).unwrap();
+    let key = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-key-data:"))
+        .unwrap()
+        .trim()
+        .trim_matches('"');
+    assert!(!main.shown().contains(key));
+    let key_pem = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).unwrap(),
+    )
+    .unwrap();
+    let key_body = key_pem.lines().find(|l| !l.starts_with("-----")).unwrap();
+    main.assert_secrets_hidden(&[key_body]);
+
+    #[cfg(unix)]
+    {
+        let exec_kubeconfig = world.sim.exec_kubeconfig();
+        world.runner.env("KUBECONFIG", &exec_kubeconfig);
+        let main = world.main();
+        assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+        main.assert_secrets_hidden(&[&world.sim.token()]);
+    }
+}
