@@ -1,5 +1,5 @@
-//! `cargo xtask bench server|console|kubesim|deploy`: the benchmarks, each with what it needs set
-//! up.
+//! `cargo xtask bench server|console|kubesim|deploy|action`: the benchmarks, each with what it
+//! needs set up.
 //!
 //! - `server`: ingest throughput and query latency of the history server, on SQLite and on a
 //!   throwaway PostgreSQL (`server/benches/server.rs`).
@@ -8,10 +8,13 @@
 //!   (`kubesim/benches/kubesim.rs`).
 //! - `deploy`: `shiplog deploy` against `kubectl apply --server-side` + `kubectl rollout status`
 //!   on kubesim, in wall time and API requests (`action/benches/deploy.rs`).
+//! - `action`: the GitHub Action's dist size and cold start (spawn of `node main.mjs` to its
+//!   first request at kubesim) against `node -e 0` and `kubectl version --client`
+//!   (`tests/benches/action.rs`).
 
 use crate::postgres::TempPostgres;
 use crate::workspace::{cargo, exec};
-use crate::{console_bench, deploy_bench, kubesim_bench, setup};
+use crate::{action_bench, console_bench, deploy_bench, kubesim_bench, setup};
 
 /// The environment variable that hands the benchmark a PostgreSQL server.
 pub const BENCH_POSTGRES_ENV: &str = "SHIPLOG_BENCH_POSTGRES";
@@ -36,6 +39,8 @@ pub enum Target {
     Kubesim,
     /// The deploy engine: `shiplog deploy` against kubectl apply + rollout status on kubesim.
     Deploy,
+    /// The GitHub Action: dist size and cold start against `node -e 0` and kubectl.
+    Action,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -50,6 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             setup::run()?;
             deploy_bench::run(&args.rest)
         }
+        Target::Action => action_bench::run(&args.rest),
     }
 }
 

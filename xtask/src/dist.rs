@@ -73,7 +73,9 @@ pub fn build(out: &Path) -> anyhow::Result<()> {
             .env("RUSTFLAGS", remap),
     )?;
     let wasm = root.join("target/wasm32-unknown-unknown/action/shiplog_node.wasm");
-    let staging = root.join("target/action-dist-staging");
+    // One staging directory per build, so that concurrent builds (a benchmark and a test) do
+    // not write over each other.
+    let staging = root.join(format!("target/action-dist-staging-{}", std::process::id()));
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }

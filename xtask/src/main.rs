@@ -5,9 +5,11 @@
 //! - `console`: builds the web console with trunk.
 //! - `dist`: builds the GitHub Action into `action/dist`.
 //! - `test`: formatting, clippy, every test on SQLite and on a throwaway PostgreSQL.
-//! - `demo`: runs the product on its embedded defaults with sample history.
-//! - `bench server|console|kubesim|deploy`: the benchmarks.
+//! - `demo`: runs the product end to end on its embedded defaults: kubesim, the server, and real
+//!   deploys made by the built Action.
+//! - `bench server|console|kubesim|deploy|action`: the benchmarks.
 
+mod action_bench;
 mod bench;
 mod console;
 mod console_bench;
@@ -42,7 +44,8 @@ enum Command {
     Dist(dist::Args),
     /// Check formatting and lints, then run every test on SQLite and on PostgreSQL.
     Test(test::Args),
-    /// Start the server on SQLite with sample history and keep it up until Ctrl-C.
+    /// Start kubesim and the server on SQLite, deploy sample apps with the built Action, and keep
+    /// both up until Ctrl-C.
     Demo(demo::Args),
     /// Run a benchmark.
     Bench(bench::Args),

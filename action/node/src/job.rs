@@ -7,8 +7,8 @@ use shiplog_action::pipeline::Platform as _;
 use shiplog_action::runner::github::{self, FailedStep};
 
 use crate::host::NodeHost;
-use crate::main_step::StepInputs;
 use crate::platform::Node;
+use crate::step_inputs::StepInputs;
 
 /// What the jobs API says about this job.
 #[derive(Debug, Clone)]

@@ -13,6 +13,8 @@ mod main_step;
 pub mod platform;
 mod post_step;
 mod protocol;
+mod report;
+mod step_inputs;
 
 use wasm_bindgen::prelude::*;
 

@@ -9,9 +9,9 @@ use shiplog_action::slack::message::{self, JobFailure};
 use shiplog_model::Commit;
 
 use crate::job;
-use crate::main_step::{runner_inputs, slack_target};
 use crate::platform::Node;
 use crate::protocol::state;
+use crate::step_inputs::{runner_inputs, slack_target};
 
 pub async fn run() -> u8 {
     let platform = Node::default();

@@ -1,0 +1,48 @@
+//! `cargo xtask bench action`: the GitHub Action's dist size and cold start — the first request
+//! of `node main.mjs` at kubesim — against `node -e 0` and `kubectl version --client`. The
+//! benchmark itself is `tests/benches/action.rs` (crate `shiplog-e2e`); this builds what it
+//! measures: a fresh dist (`dist::build` into `target/action-bench/dist`, so the committed
+//! `action/dist` is left alone) and the release `shiplog-kubesim`.
+
+use crate::workspace::{cargo, exec, root};
+use crate::{dist, setup};
+
+/// Builds the dist and kubesim, then runs the benchmark with `rest`
+/// (`cargo xtask bench action -- --rounds 50`). With `--dist DIR` in `rest`, that dist is
+/// measured and none is built.
+pub fn run(rest: &[String]) -> anyhow::Result<()> {
+    setup::run()?;
+    let mut args = Vec::new();
+    if !rest
+        .iter()
+        .any(|arg| arg == "--dist" || arg.starts_with("--dist="))
+    {
+        let out = root().join("target").join("action-bench").join("dist");
+        std::fs::create_dir_all(out.parent().expect("a parent"))?;
+        dist::build(&out)?;
+        args.push("--dist".into());
+        args.push(out.to_string_lossy().into_owned());
+    }
+    exec(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "shiplog-kubesim",
+        "--bin",
+        "shiplog-kubesim",
+    ]))?;
+    exec(
+        cargo()
+            .args([
+                "bench",
+                "--package",
+                "shiplog-e2e",
+                "--bench",
+                "action",
+                "--",
+            ])
+            .args(args)
+            .args(rest)
+            .env("PATH", setup::path_with_tools()),
+    )
+}
