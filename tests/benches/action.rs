@@ -11,7 +11,9 @@
 //!    before the process is spawned to the instant the first request reaches kubesim (target ≤
 //!    150 ms and ≤ 1.3× a bare `node -e 0`, both on the median).
 //! 3. In the same rounds, in rotating order: `node -e 0` and `kubectl version --client`, each
-//!    from spawn to exit.
+//!    from spawn to exit, and a bare node script sending one `https.get` to kubesim with the
+//!    kubeconfig's CA and token, from spawn to its request's arrival: the floor of any
+//!    JavaScript client of the cluster (node's TLS with a custom CA builds a certificate store).
 //!
 //! Every process gets only `PATH` and `HOME` (a scratch directory) from this environment, plus
 //! what is listed above: a developer's `NODE_OPTIONS` or `NODE_EXTRA_CA_CERTS` (which makes every
@@ -44,6 +46,12 @@ use clap::Parser;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+/// The bare node HTTPS client (see [`Bench::bare_https`]).
+const BARE_HTTPS: &str = "const https = require('node:https'); \
+     https.get(process.env.BENCH_URL, { ca: Buffer.from(process.env.BENCH_CA, 'base64'), \
+     headers: { authorization: `Bearer ${process.env.BENCH_TOKEN}` } }, \
+     (r) => { r.resume(); r.on('end', () => process.exit(r.statusCode === 200 ? 0 : 1)); });";
+
 /// Targets: the dist's raw size; the cold start, absolute and relative to a bare node.
 const DIST_RAW_TARGET: u64 = 1_000_000;
 const COLD_START_TARGET: Duration = Duration::from_millis(150);
@@ -55,7 +63,8 @@ const RATIO_TARGET: f64 = 1.3;
     about = "Size of the shiplog Action's dist and its cold start against node -e 0 and kubectl"
 )]
 struct Options {
-    /// Measured rounds; each runs the Action, `node -e 0` and `kubectl version --client` once.
+    /// Measured rounds; each runs the Action, `node -e 0`, `kubectl version --client` and the
+    /// bare `https.get` once.
     #[arg(long, default_value_t = 20)]
     rounds: usize,
     /// Rounds run first and not counted (page cache).
@@ -138,9 +147,9 @@ fn main() -> anyhow::Result<()> {
     let mut measured = Measured::default();
     for round in 0..options.warmup + options.rounds {
         let counted = round >= options.warmup;
-        // Each kind goes first, second and third equally often.
-        for step in 0..3 {
-            match (round + step) % 3 {
+        // Each kind goes first, second, third and fourth equally often.
+        for step in 0..4 {
+            match (round + step) % 4 {
                 0 => {
                     let times = bench.action(round)?;
                     if counted {
@@ -150,6 +159,12 @@ fn main() -> anyhow::Result<()> {
                         measured.action_exit.push(times.exit);
                         measured.requests = times.requests;
                         measured.first_request_line = times.first_request_line;
+                    }
+                }
+                3 => {
+                    let time = bench.bare_https()?;
+                    if counted {
+                        measured.bare_https.push(time);
                     }
                 }
                 1 => {
@@ -569,6 +584,39 @@ impl<'a> Bench<'a> {
         Ok(elapsed)
     }
 
+    /// A bare node script that sends one HTTPS request to kubesim with the kubeconfig's CA and
+    /// token: the floor of any JavaScript client of the cluster. Spawn → its request arrives.
+    fn bare_https(&self) -> anyhow::Result<Duration> {
+        let kubeconfig = std::fs::read_to_string(self.scratch.join("kubeconfig"))?;
+        let field = |name: &str| {
+            kubeconfig
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .map(|v| v.trim().trim_matches(['"', '\'']).to_owned())
+                .with_context(|| format!("the kubeconfig has no {name}"))
+        };
+        let mut command = Command::new(&self.options.node);
+        command
+            .args(["-e", BARE_HTTPS])
+            .env_clear()
+            .envs(self.base_env.iter().map(|(k, v)| (k, v)))
+            .env("BENCH_URL", format!("https://{}/apis", self.proxy.addr))
+            .env("BENCH_CA", field("certificate-authority-data:")?)
+            .env("BENCH_TOKEN", field("token:")?)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        self.proxy.take();
+        let began = Instant::now();
+        let status = command.spawn().context("starting node")?.wait()?;
+        let marks = self.proxy.take();
+        ensure!(status.success(), "the bare HTTPS request failed ({status})");
+        marks
+            .request
+            .map(|at| at.duration_since(began))
+            .context("the relay saw no request from the bare node script")
+    }
+
     /// One run of the Action's main step, deploying into namespace `bench-<round>`.
     fn action(&self, round: usize) -> anyhow::Result<ActionTimes> {
         let dir = self.scratch.join(format!("round-{round}"));
@@ -640,6 +688,7 @@ struct Measured {
     finished: Vec<Duration>,
     action_exit: Vec<Duration>,
     node: Vec<Duration>,
+    bare_https: Vec<Duration>,
     kubectl: Vec<Duration>,
     requests: usize,
     first_request_line: String,
@@ -690,7 +739,20 @@ impl Measured {
             ratio[2],
             verdict(ratio[1] <= RATIO_TARGET)
         );
+        let bare = stats(&self.bare_https);
         println!("  for reference:");
+        row(
+            "bare node https.get: spawn → its request at kubesim",
+            bare,
+            "",
+        );
+        println!(
+            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×",
+            "Action first request ÷ bare node https.get",
+            action[0] / bare[0],
+            action[1] / bare[1],
+            action[2] / bare[2],
+        );
         row(
             "Action: spawn → TCP connect to kubesim",
             stats(&self.connect),
