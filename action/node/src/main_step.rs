@@ -1,8 +1,9 @@
-//! The main step: read the inputs, mask the secrets, check that no earlier step of the job has
-//! failed, deploy through the pipeline, report the outcome ([`crate::report`]) and fail the step
-//! with the engine's message when the deploy failed.
+//! The main step: read the inputs, mask the secrets, deploy through the pipeline — gated on no
+//! earlier step of the job having failed, which GitHub is asked while the deploy gets ready —
+//! report the outcome ([`crate::report`]) and fail the step with the engine's message when the
+//! deploy failed.
 
-use shiplog_action::pipeline::{self, Platform as _, Verdict};
+use shiplog_action::pipeline::{self, Gate, Platform as _, Verdict};
 use shiplog_action::runner::commands::{self, Annotation, Level};
 
 use crate::job;
@@ -27,27 +28,43 @@ pub async fn run() -> u8 {
         Ok(deploy_inputs) => deploy_inputs,
         Err(e) => return fail(&e.to_string()),
     };
-    match job::check(&platform, &inputs).await {
-        Ok(check) => {
-            if let Some(number) = check.own_step {
-                save_state("step-number", &number.to_string());
+    // GitHub is asked about the job's other steps while the deploy reads and checks everything;
+    // the cluster is changed only once no earlier step is known to have failed.
+    let gate = async {
+        match job::check(&platform, &inputs).await {
+            Ok(check) => {
+                if let Some(number) = check.own_step {
+                    save_state("step-number", &number.to_string());
+                }
+                match check.failed.first() {
+                    Some(step) => Gate::Stop(format!(
+                        "not deploying: step \"{}\" of this job failed (the post step alerts Slack)",
+                        step.name
+                    )),
+                    None => Gate::Proceed,
+                }
             }
-            if let Some(step) = check.failed.first() {
-                platform.log(&format!(
-                    "not deploying: step \"{}\" of this job failed (the post step alerts Slack)",
-                    step.name
-                ));
-                save_state("skipped", "true");
-                return 0;
+            Err(e) => {
+                platform.log(&format!("the job's other steps are not checked: {e}"));
+                Gate::Proceed
             }
         }
-        Err(e) => platform.log(&format!("the job's other steps are not checked: {e}")),
-    }
-    let outcome = pipeline::run(&platform, &deploy_inputs).await;
-    report(&platform, &deploy_inputs, &outcome);
+    };
+    let outcome = pipeline::run_gated(&platform, &deploy_inputs, gate).await;
     match outcome.verdict {
-        Verdict::Deployed => 0,
-        _ => fail(outcome.reason.as_deref().unwrap_or("the deploy failed")),
+        Verdict::Skipped => {
+            platform.log(outcome.reason.as_deref().unwrap_or("not deploying"));
+            save_state("skipped", "true");
+            0
+        }
+        Verdict::Deployed => {
+            report(&platform, &deploy_inputs, &outcome);
+            0
+        }
+        _ => {
+            report(&platform, &deploy_inputs, &outcome);
+            fail(outcome.reason.as_deref().unwrap_or("the deploy failed"))
+        }
     }
 }
 

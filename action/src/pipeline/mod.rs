@@ -71,6 +71,8 @@ pub struct DeployInputs {
 pub enum Verdict {
     /// Deployed and rolled out (or, for a dry run, accepted by the server).
     Deployed,
+    /// Not attempted: the [`Gate`] stopped it (an earlier step of the job failed).
+    Skipped,
     /// A rollout failed (rolled back or not), or applying failed part-way.
     Failed,
     /// The input is invalid; nothing was changed.
@@ -80,10 +82,10 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// `0` deployed, `1` failed, `2` invalid input, `3` cluster unreachable.
+    /// `0` deployed (or skipped), `1` failed, `2` invalid input, `3` cluster unreachable.
     pub fn exit_code(self) -> u8 {
         match self {
-            Verdict::Deployed => 0,
+            Verdict::Deployed | Verdict::Skipped => 0,
             Verdict::Failed => 1,
             Verdict::Invalid => 2,
             Verdict::Unreachable => 3,
@@ -177,35 +179,112 @@ fn new_deploy(
 
 /// Runs one deploy.
 pub async fn run<P: Platform>(platform: &P, inputs: &DeployInputs) -> Outcome {
-    let files = match sources::read_all(platform.files(), &inputs.manifests) {
-        Ok(files) => files,
-        Err(e) => {
-            let namespace = inputs.namespace.as_deref().unwrap_or("default");
-            let mut notifier = notifier(platform, inputs, namespace, &[]);
-            return refused(
-                &mut notifier,
-                Outcome::new(Verdict::Invalid, Some(e.to_string())),
-            )
-            .await;
+    run_gated(platform, inputs, async { Gate::Proceed }).await
+}
+
+/// Whether a deploy may change the cluster, decided while it reads and checks everything (the
+/// Action asks GitHub whether an earlier step of the job failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    Proceed,
+    /// Change nothing, record and announce nothing: the reason.
+    Stop(String),
+}
+
+/// Runs one deploy once `gate` lets it: the manifests are read, the cluster reached and every
+/// object checked while the gate decides; nothing is changed, recorded or announced before.
+pub async fn run_gated<P: Platform>(
+    platform: &P,
+    inputs: &DeployInputs,
+    gate: impl Future<Output = Gate>,
+) -> Outcome {
+    let (ready, gate) = futures_util::future::join(get_ready(platform, inputs), gate).await;
+    if let Gate::Stop(reason) = gate {
+        return Outcome::new(Verdict::Skipped, Some(reason));
+    }
+    match ready {
+        Ok(ready) => deploy_ready(platform, inputs, ready).await,
+        Err(stopped) => {
+            let namespace = stopped.outcome.namespace.clone().unwrap_or_default();
+            let mut notifier = notifier(platform, inputs, &namespace, &stopped.manifests);
+            refused(&mut notifier, stopped.outcome).await
         }
-    };
+    }
+}
+
+/// A deploy read, connected and checked: ready to change the cluster.
+struct Ready<H> {
+    kube: Kube<H>,
+    discovery: crate::kube::discovery::Discovery,
+    access: crate::kubeconfig::ClusterAccess,
+    manifests: Vec<Manifest>,
+    namespace: String,
+}
+
+/// A deploy that cannot begin, with the objects known so far for its record.
+struct Stopped {
+    outcome: Outcome,
+    manifests: Vec<Manifest>,
+}
+
+fn stopped(verdict: Verdict, reason: String, namespace: &str) -> Stopped {
+    let mut outcome = Outcome::new(verdict, Some(reason));
+    outcome.namespace = Some(namespace.to_owned());
+    Stopped {
+        outcome,
+        manifests: Vec::new(),
+    }
+}
+
+/// Reads the manifests, reaches the cluster, discovers what it serves and checks every object;
+/// changes nothing.
+async fn get_ready<P: Platform>(
+    platform: &P,
+    inputs: &DeployInputs,
+) -> Result<Ready<P::Host>, Stopped> {
+    let given = inputs.namespace.as_deref().unwrap_or("default");
+    let files = sources::read_all(platform.files(), &inputs.manifests)
+        .map_err(|e| stopped(Verdict::Invalid, e.to_string(), given))?;
     let (access, cluster) =
-        match access::connect(platform, &inputs.kubeconfig, inputs.context.as_deref()).await {
-            Ok(connected) => connected,
-            Err(e) => {
-                let namespace = inputs.namespace.as_deref().unwrap_or("default");
-                let mut notifier = notifier(platform, inputs, namespace, &[]);
-                return refused(&mut notifier, Outcome::new(Verdict::Unreachable, Some(e))).await;
-            }
-        };
+        access::connect(platform, &inputs.kubeconfig, inputs.context.as_deref())
+            .await
+            .map_err(|e| stopped(Verdict::Unreachable, e, given))?;
     let namespace = inputs
         .namespace
         .clone()
         .or(access.namespace.clone())
         .unwrap_or_else(|| "default".into());
-    let mut outcome = run_on_cluster(platform, inputs, &access, &cluster, &files, &namespace).await;
-    outcome.namespace = Some(namespace);
-    outcome
+    let host = platform
+        .cluster_host(&cluster)
+        .map_err(|e| stopped(Verdict::Unreachable, e, &namespace))?;
+    let kube = Kube::new(host, Backoff::default());
+    platform.log(&format!(
+        "cluster {} (context {})",
+        access.server, access.context
+    ));
+    let discovery = deploy::discover(&kube).await.map_err(|e| {
+        let reason = format!("{} (context {}): {e}", access.server, access.context);
+        stopped(Verdict::Unreachable, reason, &namespace)
+    })?;
+    let checked = check(&files, &namespace, |v, k| discovery.serves(v, k));
+    if !checked.findings.is_empty() {
+        let reason = format!(
+            "{} problems in {} files; nothing was changed",
+            checked.findings.len(),
+            files.len()
+        );
+        let mut invalid = stopped(Verdict::Invalid, reason, &namespace);
+        invalid.outcome.findings = checked.findings;
+        invalid.manifests = checked.manifests;
+        return Err(invalid);
+    }
+    Ok(Ready {
+        kube,
+        discovery,
+        access,
+        manifests: checked.manifests,
+        namespace,
+    })
 }
 
 fn notifier<'p, P: Platform>(
@@ -249,48 +328,20 @@ fn with_record<P: Platform>(notifier: &Notifier<'_, P>, mut outcome: Outcome) ->
     outcome
 }
 
-async fn run_on_cluster<P: Platform>(
+/// Deploys what [`get_ready`] prepared, announcing and recording it.
+async fn deploy_ready<P: Platform>(
     platform: &P,
     inputs: &DeployInputs,
-    access: &crate::kubeconfig::ClusterAccess,
-    cluster: &Cluster,
-    files: &[(String, String)],
-    namespace: &str,
+    ready: Ready<P::Host>,
 ) -> Outcome {
-    let unreachable = |e: String| Outcome::new(Verdict::Unreachable, Some(e));
-    let host = match platform.cluster_host(cluster) {
-        Ok(host) => host,
-        Err(e) => {
-            let mut notifier = notifier(platform, inputs, namespace, &[]);
-            return refused(&mut notifier, unreachable(e)).await;
-        }
-    };
-    let kube = Kube::new(host, Backoff::default());
-    platform.log(&format!(
-        "cluster {} (context {})",
-        access.server, access.context
-    ));
-    let discovery = match deploy::discover(&kube).await {
-        Ok(discovery) => discovery,
-        Err(e) => {
-            let mut notifier = notifier(platform, inputs, namespace, &[]);
-            let reason = format!("{} (context {}): {e}", access.server, access.context);
-            return refused(&mut notifier, unreachable(reason)).await;
-        }
-    };
-    let checked = check(files, namespace, |v, k| discovery.serves(v, k));
-    let mut manifests = checked.manifests;
-    let mut notifier = notifier(platform, inputs, namespace, &manifests);
-    if !checked.findings.is_empty() {
-        let reason = format!(
-            "{} problems in {} files; nothing was changed",
-            checked.findings.len(),
-            files.len()
-        );
-        let mut outcome = Outcome::new(Verdict::Invalid, Some(reason));
-        outcome.findings = checked.findings;
-        return refused(&mut notifier, outcome).await;
-    }
+    let Ready {
+        kube,
+        discovery,
+        access,
+        mut manifests,
+        namespace,
+    } = ready;
+    let mut notifier = notifier(platform, inputs, &namespace, &manifests);
     let trace = Traceability {
         repository: platform.env("GITHUB_REPOSITORY"),
         commit: platform.env("GITHUB_SHA"),
@@ -317,7 +368,7 @@ async fn run_on_cluster<P: Platform>(
             outcome
         }
         Err(error) => {
-            let outcome = refusal(error, access);
+            let outcome = refusal(error, &access);
             let failure = Failure {
                 reason: outcome.reason.clone().unwrap_or_default(),
                 details: outcome.problems.clone(),
@@ -329,6 +380,7 @@ async fn run_on_cluster<P: Platform>(
         }
     };
     outcome.substitutions = substitutions;
+    outcome.namespace = Some(namespace);
     with_record(&notifier, outcome)
 }
 
