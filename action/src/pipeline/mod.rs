@@ -414,3 +414,154 @@ fn refusal(error: DeployError, access: &crate::kubeconfig::ClusterAccess) -> Out
         DeployError::Apply(message) => Outcome::new(Verdict::Failed, Some(message)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::kube::client::tests::Scripted;
+    use crate::sources::Entry;
+
+    /// Files in memory.
+    #[derive(Default)]
+    struct Memory(BTreeMap<String, String>);
+
+    impl FileSystem for Memory {
+        fn entry(&self, path: &str) -> Option<Entry> {
+            self.0.contains_key(path).then_some(Entry::File)
+        }
+
+        fn walk(&self, _dir: &str) -> Result<Vec<String>, String> {
+            Ok(Vec::new())
+        }
+
+        fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+            self.0
+                .get(path)
+                .map(|text| text.as_bytes().to_vec())
+                .ok_or_else(|| "no such file".into())
+        }
+    }
+
+    /// A platform whose every call is recorded; hosts answer nothing.
+    #[derive(Default)]
+    struct Fake {
+        files: Memory,
+        said: RefCell<Vec<String>>,
+    }
+
+    impl Platform for Fake {
+        type Host = Scripted;
+        type Files = Memory;
+
+        fn files(&self) -> &Memory {
+            &self.files
+        }
+        fn env(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn now(&self) -> DateTime<Utc> {
+            DateTime::UNIX_EPOCH
+        }
+        fn log(&self, line: &str) {
+            self.said.borrow_mut().push(format!("log: {line}"));
+        }
+        fn warn(&self, message: &str) {
+            self.said.borrow_mut().push(format!("warn: {message}"));
+        }
+        fn mask(&self, _secret: &str) {}
+        async fn run_plugin(&self, _exec: &ExecConfig) -> Result<Vec<u8>, String> {
+            Err("no plugins here".into())
+        }
+        fn cluster_host(&self, _cluster: &Cluster) -> Result<Scripted, String> {
+            Ok(Scripted::default())
+        }
+        fn public_host(&self, _base: &str, _token: Option<&str>) -> Result<Scripted, String> {
+            Ok(Scripted::default())
+        }
+    }
+
+    fn inputs(manifests: &str) -> DeployInputs {
+        DeployInputs {
+            manifests: vec![manifests.into()],
+            namespace: Some("prod".into()),
+            images: Vec::new(),
+            kubeconfig: Kubeconfig::Files(vec!["kubeconfig".into()]),
+            context: None,
+            options: Options {
+                create_namespace: true,
+                dry_run: false,
+                timeout: Duration::from_secs(1),
+                rollback_on_failure: false,
+            },
+            app: None,
+            environment: None,
+            server: Some(ServerTarget {
+                url: "https://shiplog.example".into(),
+                token: None,
+            }),
+            slack: None,
+        }
+    }
+
+    fn outcome(platform: &Fake, inputs: &DeployInputs, gate: Gate) -> Outcome {
+        let running = run_gated(platform, inputs, async { gate });
+        futures_util::FutureExt::now_or_never(running).expect("nothing waits")
+    }
+
+    #[test]
+    fn manifests_that_cannot_be_read_are_invalid_input() {
+        let platform = Fake::default();
+        let outcome = outcome(&platform, &inputs("k8s/app.yaml"), Gate::Proceed);
+        assert_eq!(outcome.verdict, Verdict::Invalid);
+        assert_eq!(outcome.verdict.exit_code(), 2);
+        assert_eq!(
+            outcome.reason.as_deref(),
+            Some("k8s/app.yaml: no such file or directory")
+        );
+        assert_eq!(outcome.namespace.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn a_missing_kubeconfig_means_the_cluster_is_unreachable() {
+        let mut platform = Fake::default();
+        platform.files.0.insert(
+            "app.yaml".into(),
+            "kind: ConfigMap\nmetadata: {name: a}\n".into(),
+        );
+        let outcome = outcome(&platform, &inputs("app.yaml"), Gate::Proceed);
+        assert_eq!(outcome.verdict, Verdict::Unreachable);
+        assert_eq!(outcome.verdict.exit_code(), 3);
+        assert!(
+            outcome
+                .reason
+                .unwrap()
+                .contains("reading the kubeconfig kubeconfig"),
+            "the reason names the file"
+        );
+        // Without the runner's facts nothing is recorded, and the user is told why.
+        assert_eq!(
+            *platform.said.borrow(),
+            [
+                "warn: the deploy is neither recorded nor announced: GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_ACTOR not set"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_closed_gate_changes_records_and_announces_nothing() {
+        let platform = Fake::default();
+        let outcome = outcome(
+            &platform,
+            &inputs("k8s/app.yaml"),
+            Gate::Stop("step \"Run tests\" failed".into()),
+        );
+        assert_eq!(outcome.verdict, Verdict::Skipped);
+        assert_eq!(outcome.verdict.exit_code(), 0);
+        assert_eq!(outcome.reason.as_deref(), Some("step \"Run tests\" failed"));
+        assert!(platform.said.borrow().is_empty(), "{:?}", platform.said);
+    }
+}
