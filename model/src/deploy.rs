@@ -179,6 +179,18 @@ pub enum ResourceAction {
     Failed,
 }
 
+impl ResourceAction {
+    /// The word for it, as the API spells it (`created`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceAction::Created => "created",
+            ResourceAction::Configured => "configured",
+            ResourceAction::Unchanged => "unchanged",
+            ResourceAction::Failed => "failed",
+        }
+    }
+}
+
 /// The outcome for one object of the deploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -198,6 +210,23 @@ pub struct ResourceChange {
     /// A human explanation, mostly for failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl ResourceChange {
+    /// `Deployment/api in prod configured`, as a log line says it.
+    pub fn describe(&self) -> String {
+        let place = self
+            .namespace
+            .as_deref()
+            .map(|ns| format!(" in {ns}"))
+            .unwrap_or_default();
+        format!(
+            "{}/{}{place} {}",
+            self.kind,
+            self.name,
+            self.action.as_str()
+        )
+    }
 }
 
 /// Why a deploy failed, explained for a person.

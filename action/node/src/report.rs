@@ -5,19 +5,10 @@
 use shiplog_action::pipeline::{DeployInputs, Outcome, Platform as _};
 use shiplog_action::runner::commands::{self, Annotation, Level};
 use shiplog_action::runner::summary::{self, SummaryFacts};
-use shiplog_model::{DeployStatus, Failure, ResourceAction};
+use shiplog_model::DeployStatus;
 
 use crate::platform::{Node, print_lines};
 use crate::protocol::{append_summary, save_state, set_output};
-
-fn action_word(action: ResourceAction) -> &'static str {
-    match action {
-        ResourceAction::Created => "created",
-        ResourceAction::Configured => "configured",
-        ResourceAction::Unchanged => "unchanged",
-        ResourceAction::Failed => "failed",
-    }
-}
 
 /// Shows the outcome: log, annotations, outputs, summary, state.
 pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
@@ -47,17 +38,7 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
             report.resources.len()
         ))]);
         for change in &report.resources {
-            let place = change
-                .namespace
-                .as_deref()
-                .map(|ns| format!(" in {ns}"))
-                .unwrap_or_default();
-            platform.log(&format!(
-                "{}/{}{place} {}",
-                change.kind,
-                change.name,
-                action_word(change.action)
-            ));
+            platform.log(&change.describe());
         }
         print_lines([commands::end_group()]);
         if let Some(failure) = &report.failure {
@@ -94,15 +75,7 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
     save_state("status", status.as_str());
     let run_url = outcome.deploy.as_ref().and_then(|d| d.run.url.clone());
     // A deploy stopped before it began has no report: its reason and findings are the failure.
-    let stopped = Failure {
-        reason: outcome.reason.clone().unwrap_or_default(),
-        details: outcome
-            .findings
-            .iter()
-            .map(ToString::to_string)
-            .chain(outcome.problems.iter().cloned())
-            .collect(),
-    };
+    let stopped = outcome.stopped_failure();
     let failure = match report {
         Some(report) => report.failure.as_ref(),
         None => Some(&stopped),

@@ -115,6 +115,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The failure of a deploy stopped before it began: the reason, then each finding and
+    /// each refusal of the server.
+    pub fn stopped_failure(&self) -> Failure {
+        Failure {
+            reason: self.reason.clone().unwrap_or_default(),
+            details: self
+                .findings
+                .iter()
+                .map(ToString::to_string)
+                .chain(self.problems.iter().cloned())
+                .collect(),
+        }
+    }
+
     fn new(verdict: Verdict, reason: Option<String>) -> Self {
         Outcome {
             verdict,
@@ -306,15 +320,7 @@ fn notifier<'p, P: Platform>(
 
 /// Announces and records a deploy that ended before it began.
 async fn refused<P: Platform>(notifier: &mut Notifier<'_, P>, outcome: Outcome) -> Outcome {
-    let failure = Failure {
-        reason: outcome.reason.clone().unwrap_or_default(),
-        details: outcome
-            .findings
-            .iter()
-            .map(ToString::to_string)
-            .chain(outcome.problems.iter().cloned())
-            .collect(),
-    };
+    let failure = outcome.stopped_failure();
     notifier
         .finish(finish(DeployStatus::Failed, Vec::new(), Some(failure)))
         .await;

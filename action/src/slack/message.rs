@@ -234,18 +234,18 @@ fn fact_fields(deploy: &Deploy, deploy_page: Option<&str>) -> Vec<String> {
     if let Some(duration) = deploy.duration() {
         fields.push(field("Duration", &human_duration(duration.num_seconds())));
     }
-    let links: Vec<String> = [
-        (deploy.run.url.as_deref(), "Workflow run"),
-        (deploy_page, "Deploy page"),
-    ]
-    .into_iter()
-    .filter_map(|(url, label)| url.map(|url| link(url, label)))
-    .filter(|l| width(l) <= field_room("Links") / 2)
-    .collect();
-    if !links.is_empty() {
-        fields.push(field("Links", &links.join(" · ")));
-    }
+    fields.extend(links_field(deploy.run.url.as_deref(), deploy_page));
     fields
+}
+
+/// The workflow run and the console's deploy page, those that are known and fit.
+fn links_field(run_url: Option<&str>, deploy_page: Option<&str>) -> Option<String> {
+    let links: Vec<String> = [(run_url, "Workflow run"), (deploy_page, "Deploy page")]
+        .into_iter()
+        .filter_map(|(url, label)| url.map(|url| link(url, label)))
+        .filter(|l| width(l) <= field_room("Links") / 2)
+        .collect();
+    (!links.is_empty()).then(|| field("Links", &links.join(" · ")))
 }
 
 /// Repository, ref, cluster and resource counts, as a context line.
@@ -427,17 +427,10 @@ pub fn job_failure(job: &JobFailure) -> Message {
     if !job.commit.sha.is_empty() {
         fields.push(commit_field(&job.commit));
     }
-    let links: Vec<String> = [
-        (job.run_url.as_deref(), "Workflow run"),
-        (job.deploy_page.as_deref(), "Deploy page"),
-    ]
-    .into_iter()
-    .filter_map(|(url, label)| url.map(|url| link(url, label)))
-    .filter(|l| width(l) <= field_room("Links") / 2)
-    .collect();
-    if !links.is_empty() {
-        fields.push(field("Links", &links.join(" · ")));
-    }
+    fields.extend(links_field(
+        job.run_url.as_deref(),
+        job.deploy_page.as_deref(),
+    ));
     let context: Vec<String> = [Some(&job.repo), job.git_ref.as_ref()]
         .into_iter()
         .flatten()
@@ -785,5 +778,51 @@ pub(crate) mod tests {
             deploy_page_url("https://s.dev/", DeployId(9)),
             "https://s.dev/deploys/9"
         );
+    }
+
+    fn job(steps: Vec<FailedStep>) -> JobFailure {
+        JobFailure {
+            repo: "acme/shop".into(),
+            job: "deploy".into(),
+            steps,
+            run_url: Some("https://github.com/acme/shop/actions/runs/7".into()),
+            actor: "alice".into(),
+            commit: sample().commit,
+            git_ref: Some("refs/heads/main".into()),
+            deploy_page: None,
+        }
+    }
+
+    #[test]
+    fn a_job_failure_names_the_step_and_links_its_log() {
+        let message = job_failure(&job(vec![FailedStep {
+            name: "Run tests".into(),
+            log_url: Some("https://github.com/acme/shop/actions/runs/7/job/41#step:3:1".into()),
+        }]));
+        assert_within_limits(&message);
+        assert_eq!(
+            message.text,
+            "❌ acme/shop: job deploy failed at step Run tests"
+        );
+        let json = message.to_json().to_string();
+        assert!(json.contains("<https://github.com/acme/shop/actions/runs/7/job/41#step:3:1|log>"));
+        assert!(json.contains("Workflow run"));
+    }
+
+    #[test]
+    fn many_hostile_failed_steps_stay_within_limits_and_escaped() {
+        let steps = (0..400)
+            .map(|n| FailedStep {
+                name: format!("Run <script> & \"step\" {n} {}", "x".repeat(200)),
+                log_url: Some(format!(
+                    "https://github.com/acme/shop/actions/runs/7/job/41#step:{n}:1"
+                )),
+            })
+            .collect();
+        let message = job_failure(&job(steps));
+        assert_within_limits(&message);
+        let json = message.to_json().to_string();
+        assert!(!json.contains("<script>"), "markup is escaped");
+        assert!(json.contains("more"), "the steps left out are counted");
     }
 }

@@ -152,15 +152,6 @@ fn show(output: Output, outcome: &Outcome) {
     }
 }
 
-fn action_name(action: ResourceAction) -> &'static str {
-    match action {
-        ResourceAction::Created => "created",
-        ResourceAction::Configured => "configured",
-        ResourceAction::Unchanged => "unchanged",
-        ResourceAction::Failed => "failed",
-    }
-}
-
 fn print_report(output: Output, report: &Report, outcome: &Outcome) {
     let images = &outcome.substitutions;
     if output == Output::Json {
@@ -186,17 +177,7 @@ fn print_report(output: Output, report: &Report, outcome: &Outcome) {
         println!("image {image}");
     }
     for change in &report.resources {
-        let place = change
-            .namespace
-            .as_deref()
-            .map(|ns| format!(" in {ns}"))
-            .unwrap_or_default();
-        println!(
-            "{}/{}{place} {}{suffix}",
-            change.kind,
-            change.name,
-            action_name(change.action)
-        );
+        println!("{}{suffix}", change.describe());
     }
     let count = |action| {
         report
