@@ -8,5 +8,6 @@ mod slack;
 #[path = "../support/slack_standin.rs"]
 #[allow(dead_code)]
 mod slack_standin;
+#[path = "../support/kubesim.rs"]
 mod support;
 mod validate;

@@ -6,7 +6,7 @@
 #[path = "../support/github_standin.rs"]
 #[allow(dead_code)]
 mod github_standin;
-#[path = "../cli/support.rs"]
+#[path = "../support/kubesim.rs"]
 #[allow(dead_code)]
 mod kube;
 mod runner;
