@@ -5,7 +5,7 @@
 
 use shiplog_action::pipeline::notify::slack_client;
 use shiplog_action::pipeline::{Platform as _, commit_message};
-use shiplog_action::slack::message::{self, JobFailure};
+use shiplog_action::slack::job::{self as alert, JobFailure};
 use shiplog_model::Commit;
 
 use crate::job;
@@ -47,11 +47,11 @@ pub async fn run() -> u8 {
         .env("GITHUB_SERVER_URL")
         .unwrap_or_else(|| "https://github.com".into());
     let sha = env("GITHUB_SHA");
-    let alert = JobFailure {
+    let failure = JobFailure {
         job: check.job_name,
         steps: failed
             .iter()
-            .map(|step| message::FailedStep {
+            .map(|step| alert::FailedStep {
                 name: step.name.clone(),
                 log_url: step.log_url.clone(),
             })
@@ -73,7 +73,7 @@ pub async fn run() -> u8 {
     platform.log(&format!("failed steps: {}", names.join(", ")));
     let sent = match slack_client(&platform, &target) {
         Ok(slack) => slack
-            .post(&message::job_failure(&alert))
+            .post(&alert::job_failure(&failure))
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),

@@ -126,7 +126,7 @@ pub struct Message {
 }
 
 impl Message {
-    fn new(fallback: &str, mut blocks: Vec<Block>) -> Message {
+    pub(super) fn new(fallback: &str, mut blocks: Vec<Block>) -> Message {
         blocks.truncate(limits::BLOCKS);
         Message {
             text: fit(fallback, limits::FALLBACK_TEXT),
@@ -142,7 +142,7 @@ impl Message {
 
 /// The budget of a heading line (a workload's name, the first line of a detail), so that
 /// what follows it keeps most of its block.
-const HEADING: usize = 500;
+pub(super) const HEADING: usize = 500;
 
 /// The console's page of deploy `id` on the history server at `server`.
 pub fn deploy_page_url(server: &str, id: DeployId) -> String {
@@ -180,12 +180,12 @@ fn human_duration(seconds: i64) -> String {
 }
 
 /// A field: a bold label over its value (built mrkdwn).
-fn field(label: &str, value: &str) -> String {
+pub(super) fn field(label: &str, value: &str) -> String {
     format!("*{label}*\n{value}")
 }
 
 /// The value budget of a field labelled `label`.
-fn field_room(label: &str) -> usize {
+pub(super) fn field_room(label: &str) -> usize {
     limits::FIELD_TEXT - width(&field(label, ""))
 }
 
@@ -196,7 +196,7 @@ fn link_within(url: Option<&str>, label: &str, max: usize) -> String {
         .unwrap_or_else(|| escape_within(label, max))
 }
 
-fn commit_field(commit: &shiplog_model::Commit) -> String {
+pub(super) fn commit_field(commit: &shiplog_model::Commit) -> String {
     let room = field_room("Commit");
     let sha = link_within(commit.url.as_deref(), commit.short_sha(), room);
     let title = commit.title();
@@ -239,7 +239,7 @@ fn fact_fields(deploy: &Deploy, deploy_page: Option<&str>) -> Vec<String> {
 }
 
 /// The workflow run and the console's deploy page, those that are known and fit.
-fn links_field(run_url: Option<&str>, deploy_page: Option<&str>) -> Option<String> {
+pub(super) fn links_field(run_url: Option<&str>, deploy_page: Option<&str>) -> Option<String> {
     let links: Vec<String> = [(run_url, "Workflow run"), (deploy_page, "Deploy page")]
         .into_iter()
         .filter_map(|(url, label)| url.map(|url| link(url, label)))
@@ -383,86 +383,6 @@ pub fn failure_thread(deploy: &Deploy, deploy_page: Option<&str>) -> Option<Mess
         escape(&deploy.environment)
     );
     Some(Message::new(&fallback, blocks))
-}
-
-/// A step of a job that failed, with the link to its log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedStep {
-    pub name: String,
-    pub log_url: Option<String>,
-}
-
-/// A job whose steps failed: what the post step alerts about, whether or not a deploy ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobFailure {
-    pub repo: String,
-    pub job: String,
-    pub steps: Vec<FailedStep>,
-    pub run_url: Option<String>,
-    pub actor: String,
-    pub commit: shiplog_model::Commit,
-    pub git_ref: Option<String>,
-    /// The console's page of the deploy this job made, if any.
-    pub deploy_page: Option<String>,
-}
-
-/// The alert about a failed job: which step failed (linked to its log), who, which commit.
-pub fn job_failure(job: &JobFailure) -> Message {
-    let first = job.steps.first().map_or("a step", |s| s.name.as_str());
-    let headline = format!("❌ {}: job {} failed at step {first}", job.repo, job.job);
-    let steps: Vec<String> = job
-        .steps
-        .iter()
-        .map(|step| {
-            let name = escape_within(&step.name, HEADING);
-            match &step.log_url {
-                Some(url) => format!("• {} ({})", name, link(url, "log")),
-                None => format!("• {name}"),
-            }
-        })
-        .collect();
-    let label = "*Failed steps*\n";
-    let steps = fit_lines(&steps, limits::SECTION_TEXT - width(label));
-    let mut fields = vec![field("By", &escape_within(&job.actor, field_room("By")))];
-    if !job.commit.sha.is_empty() {
-        fields.push(commit_field(&job.commit));
-    }
-    fields.extend(links_field(
-        job.run_url.as_deref(),
-        job.deploy_page.as_deref(),
-    ));
-    let context: Vec<String> = [Some(&job.repo), job.git_ref.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(|s| escape_within(s, limits::SECTION_TEXT))
-        .collect();
-    Message::new(
-        &escape(&headline),
-        vec![
-            Block::header(&headline),
-            Block::section(&format!("{label}{steps}")),
-            Block::fields(&fields),
-            Block::context(&context),
-        ],
-    )
-}
-
-/// As many whole lines as fit in `max`, then how many were left out.
-fn fit_lines(lines: &[String], max: usize) -> String {
-    let mut text = String::new();
-    for (shown, line) in lines.iter().enumerate() {
-        let more = format!("\n… and {} more", lines.len() - shown);
-        let needed = width(&text) + usize::from(!text.is_empty()) + width(line);
-        if needed + width(&more) > max && shown + 1 < lines.len() || needed > max {
-            text.push_str(&more);
-            break;
-        }
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(line);
-    }
-    text
 }
 
 #[cfg(test)]
@@ -778,51 +698,5 @@ pub(crate) mod tests {
             deploy_page_url("https://s.dev/", DeployId(9)),
             "https://s.dev/deploys/9"
         );
-    }
-
-    fn job(steps: Vec<FailedStep>) -> JobFailure {
-        JobFailure {
-            repo: "acme/shop".into(),
-            job: "deploy".into(),
-            steps,
-            run_url: Some("https://github.com/acme/shop/actions/runs/7".into()),
-            actor: "alice".into(),
-            commit: sample().commit,
-            git_ref: Some("refs/heads/main".into()),
-            deploy_page: None,
-        }
-    }
-
-    #[test]
-    fn a_job_failure_names_the_step_and_links_its_log() {
-        let message = job_failure(&job(vec![FailedStep {
-            name: "Run tests".into(),
-            log_url: Some("https://github.com/acme/shop/actions/runs/7/job/41#step:3:1".into()),
-        }]));
-        assert_within_limits(&message);
-        assert_eq!(
-            message.text,
-            "❌ acme/shop: job deploy failed at step Run tests"
-        );
-        let json = message.to_json().to_string();
-        assert!(json.contains("<https://github.com/acme/shop/actions/runs/7/job/41#step:3:1|log>"));
-        assert!(json.contains("Workflow run"));
-    }
-
-    #[test]
-    fn many_hostile_failed_steps_stay_within_limits_and_escaped() {
-        let steps = (0..400)
-            .map(|n| FailedStep {
-                name: format!("Run <script> & \"step\" {n} {}", "x".repeat(200)),
-                log_url: Some(format!(
-                    "https://github.com/acme/shop/actions/runs/7/job/41#step:{n}:1"
-                )),
-            })
-            .collect();
-        let message = job_failure(&job(steps));
-        assert_within_limits(&message);
-        let json = message.to_json().to_string();
-        assert!(!json.contains("<script>"), "markup is escaped");
-        assert!(json.contains("more"), "the steps left out are counted");
     }
 }

@@ -8,6 +8,7 @@
 //! [`SlackError`](client::SlackError) value for the caller to report as a warning.
 
 pub mod client;
+pub mod job;
 pub mod message;
 pub mod mrkdwn;
 #[cfg(feature = "cli")]
