@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use shiplog_action::kubeconfig::ExecConfig;
 use shiplog_action::pipeline::{Cluster, Platform};
 use shiplog_action::runner::commands::{self, Annotation, Level};
+use shiplog_action::runner::files;
 use shiplog_action::sources::{Entry, FileSystem};
 use wasm_bindgen_futures::JsFuture;
 
@@ -33,6 +34,13 @@ impl FileSystem for NodeFiles {
     fn read(&self, path: &str) -> Result<Vec<u8>, String> {
         js::read_file(path).map_err(|e| js::message(&e))
     }
+}
+
+/// A random token (`ghadelimiter_<uuid>`): a file command's delimiter, or the token that
+/// resumes workflow commands.
+pub fn random_token() -> String {
+    let random: [u8; 16] = js::random_bytes(16).try_into().unwrap_or([0x5a; 16]);
+    files::delimiter_from(random)
 }
 
 /// Prints lines on stdout, where the runner reads workflow commands.
@@ -65,13 +73,9 @@ impl Platform for Node {
     }
 
     fn log(&self, line: &str) {
-        // A line that starts with `::` would be read as a workflow command.
-        let safe = if line.starts_with("::") {
-            format!(" {line}")
-        } else {
-            line.to_owned()
-        };
-        print_lines([safe]);
+        // Logged text may come from the cluster (events, container logs): it must not be able to
+        // issue workflow commands.
+        print_lines(commands::inert(line, &random_token()));
     }
 
     fn warn(&self, message: &str) {

@@ -7,7 +7,7 @@ use shiplog_action::runner::files;
 use crate::js;
 use shiplog_action::pipeline::Platform as _;
 
-use crate::platform::{Node, print_lines};
+use crate::platform::{Node, print_lines, random_token};
 
 /// Appends `name` = `value` to the file the runner names in `variable`.
 fn append_command(variable: &str, name: &str, value: &str) {
@@ -15,8 +15,7 @@ fn append_command(variable: &str, name: &str, value: &str) {
         print_lines([format!("{variable} is not set: {name} is not passed on")]);
         return;
     };
-    let random: [u8; 16] = js::random_bytes(16).try_into().unwrap_or([0x5a; 16]);
-    let delimiter = files::delimiter_from(random);
+    let delimiter = random_token();
     let written = files::file_command(name, value, &delimiter)
         .map_err(|e| e.to_string())
         .and_then(|command| js::append_file(&path, &command).map_err(|e| js::message(&e)));

@@ -111,9 +111,41 @@ pub fn end_group() -> String {
     command("endgroup", &[], "")
 }
 
+/// `text` as log lines the runner will not read as workflow commands: untrusted text (container
+/// logs, event messages, commit messages) could otherwise hold `::add-mask::` or `::error::`
+/// lines. Text without `::` is returned as is; otherwise it is framed by
+/// `::stop-commands::{token}` and `::{token}::`, with `token` random and not in the text.
+pub fn inert(text: &str, token: &str) -> Vec<String> {
+    if !text.contains("::") {
+        return vec![text.to_owned()];
+    }
+    debug_assert!(
+        !text.contains(token),
+        "the token must not occur in the text"
+    );
+    vec![
+        format!("::stop-commands::{token}"),
+        text.to_owned(),
+        format!("::{token}::"),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untrusted_text_cannot_issue_commands() {
+        assert_eq!(inert("plain log line", "t0k"), ["plain log line"]);
+        assert_eq!(
+            inert("pod log\n::add-mask::x\n::error::injected", "t0k"),
+            [
+                "::stop-commands::t0k",
+                "pod log\n::add-mask::x\n::error::injected",
+                "::t0k::"
+            ]
+        );
+    }
 
     #[test]
     fn escaping_matches_actions_core() {
