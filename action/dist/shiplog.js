@@ -3,6 +3,8 @@ import * as import1 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mj
 import * as import2 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
 import * as import3 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
 import * as import4 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
+import * as import5 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
+import * as import6 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
 import { readFileSync } from 'node:fs';
 
 
@@ -261,6 +263,8 @@ function __wbg_get_imports() {
         "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import2,
         "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import3,
         "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import4,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import5,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import6,
     };
 }
 

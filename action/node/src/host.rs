@@ -92,6 +92,38 @@ fn response(answer: &JsValue) -> Response {
     }
 }
 
+/// A node timer as a future, cleared when dropped: a timeout that lost its race (a watch that
+/// ended first) must not keep node alive.
+struct Timer {
+    handle: JsValue,
+    fired: JsFuture,
+}
+
+impl Timer {
+    fn start(duration: Duration) -> Self {
+        let handle = js::timer(duration.as_secs_f64() * 1000.0);
+        let fired = JsFuture::from(js_sys::Promise::from(js::get(&handle, "promise")));
+        Timer { handle, fired }
+    }
+}
+
+impl Future for Timer {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.fired).poll(cx)
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        js::cancel_timer(&self.handle);
+    }
+}
+
 /// The lines of a watch; the stream is closed when dropped.
 pub struct NodeLines {
     stream: JsValue,
@@ -148,6 +180,6 @@ impl Host for NodeHost {
 
     async fn sleep(&self, duration: Duration) {
         // A timer cannot fail.
-        let _ = JsFuture::from(js::sleep(duration.as_secs_f64() * 1000.0)).await;
+        let _ = Timer::start(duration).await;
     }
 }

@@ -23,7 +23,9 @@ extern "C" {
     pub fn random_bytes(count: u32) -> Vec<u8>;
     #[wasm_bindgen(js_name = setExitCode)]
     pub fn set_exit_code(code: u8);
-    pub fn sleep(ms: f64) -> Promise;
+    pub fn timer(ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = cancelTimer)]
+    pub fn cancel_timer(timer: &JsValue);
     #[wasm_bindgen(js_name = runPlugin)]
     pub fn run_plugin(command: &str, args: Array, env: Array, exec_info: &str) -> Promise;
     #[allow(clippy::too_many_arguments)]
@@ -49,6 +51,8 @@ extern "C" {
     pub fn next_chunk(stream: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = closeStream)]
     pub fn close_stream(stream: &JsValue);
+    #[wasm_bindgen(js_name = closeConnections)]
+    pub fn close_connections();
 }
 
 /// A property of a JS object (`undefined` when missing).

@@ -29,12 +29,16 @@ fn report_panics() {
 #[wasm_bindgen(js_name = mainStep)]
 pub async fn main_step() -> u8 {
     report_panics();
-    main_step::run().await
+    let code = main_step::run().await;
+    js::close_connections();
+    code
 }
 
 /// The post step: alert Slack when a step of this job failed.
 #[wasm_bindgen(js_name = postStep)]
 pub async fn post_step() -> u8 {
     report_panics();
-    post_step::run().await
+    let code = post_step::run().await;
+    js::close_connections();
+    code
 }

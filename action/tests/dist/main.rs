@@ -448,3 +448,15 @@ fn client_certificates_and_credential_plugins_reach_the_cluster_through_node() {
         main.assert_secrets_hidden(&[&world.sim.token()]);
     }
 }
+
+#[test]
+fn imported_and_run_in_process_the_step_ends_and_node_exits_by_itself() {
+    let mut world = World::new(&[]);
+    world.manifests(APP);
+    // `output()` returns only once node has exited: a kept-alive connection would hang here.
+    let main = world.runner.run_imported("run-main.mjs");
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert_eq!(main.outputs["status"], "succeeded");
+    let post = world.runner.run_imported("run-post.mjs");
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+}

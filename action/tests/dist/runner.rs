@@ -160,13 +160,29 @@ impl Runner {
 
     /// Runs `entry` (`main.mjs` or `post.mjs`) with `state` from an earlier step.
     pub fn run(&self, entry: &str, state: &HashMap<String, String>) -> Step {
+        self.run_node(&[dist().join(entry).display().to_string()], entry, state)
+    }
+
+    /// Imports `entry` (`run-main.mjs`, `run-post.mjs`) and calls its `run()`, as tools that
+    /// run actions in-process do; node must then exit by itself (nothing left open).
+    pub fn run_imported(&self, entry: &str) -> Step {
+        let url = format!("file://{}", dist().join(entry).display());
+        let script = format!("const {{ run }} = await import({url:?}); await run();");
+        self.run_node(
+            &["--input-type=module".into(), "-e".into(), script],
+            entry,
+            &HashMap::new(),
+        )
+    }
+
+    fn run_node(&self, args: &[String], entry: &str, state: &HashMap<String, String>) -> Step {
         let files = ["GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"]
             .map(|name| (name, self.dir.path().join(format!("{entry}.{name}"))));
         for (_, path) in &files {
             std::fs::write(path, "").unwrap();
         }
         let output = Command::new("node")
-            .arg(dist().join(entry))
+            .args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

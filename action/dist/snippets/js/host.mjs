@@ -66,8 +66,17 @@ export function setExitCode(code) {
   process.exitCode = code;
 }
 
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** A timer: `{promise, id}`; `cancelTimer` clears it when nobody waits any more. */
+export function timer(ms) {
+  const handle = {};
+  handle.promise = new Promise((resolve) => {
+    handle.id = setTimeout(resolve, ms);
+  });
+  return handle;
+}
+
+export function cancelTimer(handle) {
+  clearTimeout(handle.id);
 }
 
 /** Runs an exec credential plugin; resolves to its standard output. */
@@ -87,6 +96,15 @@ export function runPlugin(command, args, envPairs, execInfo) {
   });
 }
 
+/** Every connection's agent, closed when a step ends. */
+const agents = new Set();
+
+/** Closes every kept-alive connection, so that node can exit when the step is done. */
+export function closeConnections() {
+  for (const agent of agents) agent.destroy();
+  agents.clear();
+}
+
 /** A connection to one server: its base URL, TLS trust and identity, bearer token. */
 export function connect(base, ca, cert, key, insecure, token, userAgent) {
   const url = new URL(base);
@@ -98,11 +116,13 @@ export function connect(base, ca, cert, key, insecure, token, userAgent) {
     if (key) options.key = Buffer.from(key).toString("utf8");
     if (insecure) options.rejectUnauthorized = false;
   }
+  const agent = secure ? new https.Agent(options) : new http.Agent(options);
+  agents.add(agent);
   return {
     url,
     prefix: url.pathname.replace(/\/+$/, ""),
     module: secure ? https : http,
-    agent: secure ? new https.Agent(options) : new http.Agent(options),
+    agent,
     token,
     userAgent,
   };
