@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone as _, Utc};
 use shiplog_action::kube::retry::Backoff;
 use shiplog_action::native::http::HttpHost;
+use shiplog_action::native::platform::Native;
+use shiplog_action::pipeline::SlackTarget;
+use shiplog_action::pipeline::notify::slack_client;
 use shiplog_action::slack::client::{Posted, Slack, SlackError};
 use shiplog_action::slack::message::{self, Block, Message, Text, limits};
-use shiplog_action::slack::native;
 use shiplog_model::{
     Commit, Deploy, DeployId, DeployStatus, Failure, ResourceAction, ResourceChange, WorkflowRun,
 };
@@ -79,16 +81,27 @@ fn failed(reason: &str, details: Vec<String>) -> Deploy {
     deploy
 }
 
-fn bot(standin: &Standin, channel: &str) -> Slack<HttpHost> {
-    native::bot(Some(&standin.api_url()), TOKEN, channel)
+/// Slack as the `shiplog` binary reaches it, retrying quickly.
+fn client(target: SlackTarget) -> Slack<HttpHost> {
+    slack_client(&Native::default(), &target)
         .unwrap()
         .with_backoff(FAST)
 }
 
+fn bot_with(standin: &Standin, token: &str, channel: &str) -> Slack<HttpHost> {
+    client(SlackTarget::Bot {
+        token: token.into(),
+        channel: channel.into(),
+        api: Some(standin.api_url()),
+    })
+}
+
+fn bot(standin: &Standin, channel: &str) -> Slack<HttpHost> {
+    bot_with(standin, TOKEN, channel)
+}
+
 fn webhook(standin: &Standin) -> Slack<HttpHost> {
-    native::webhook(&standin.webhook_url())
-        .unwrap()
-        .with_backoff(FAST)
+    client(SlackTarget::Webhook(standin.webhook_url()))
 }
 
 const PAGE: &str = "https://shiplog.acme.dev/deploys/42";
@@ -247,9 +260,7 @@ async fn server_errors_exhaust_the_retries_and_come_back_as_an_error() {
 async fn refusals_are_final_and_never_show_the_secrets() {
     let standin = Standin::start(TOKEN).await;
     let message = message::outcome(&deploy(DeployStatus::Succeeded), None);
-    let wrong = native::bot(Some(&standin.api_url()), "xoxb-wrong-secret", "#d")
-        .unwrap()
-        .with_backoff(FAST);
+    let wrong = bot_with(&standin, "xoxb-wrong-secret", "#d");
     assert_eq!(
         wrong.post(&message).await,
         Err(SlackError::Api("invalid_auth".into()))
@@ -263,9 +274,7 @@ async fn refusals_are_final_and_never_show_the_secrets() {
     // Nothing listens on the webhook's port any more: the error must not quote the URL.
     let url = standin.webhook_url();
     drop(standin);
-    let error = native::webhook(&url)
-        .unwrap()
-        .with_backoff(FAST)
+    let error = client(SlackTarget::Webhook(url.clone()))
         .post(&message)
         .await
         .unwrap_err();
