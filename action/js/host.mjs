@@ -4,11 +4,10 @@
 // streams. Every decision is made in Rust; this file only performs I/O and reports errors as
 // values the engine understands ({kind: "connect" | "dropped", message}).
 
-import { spawn } from "node:child_process";
-import { randomBytes as cryptoRandomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as http from "node:http";
-import * as https from "node:https";
+// Node's modules are taken with process.getBuiltinModule when first needed, not imported: an
+// ES module import of node:http or node:crypto makes node 24 evaluate every lazy export of the
+// module, about 25 ms of start-up before the Action has done anything.
+const fs = process.getBuiltinModule("node:fs");
 
 /** How long connecting may take, and a non-streaming request may stay silent. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -59,7 +58,7 @@ export function appendFile(path, text) {
 }
 
 export function randomBytes(count) {
-  return new Uint8Array(cryptoRandomBytes(count));
+  return new Uint8Array(process.getBuiltinModule("node:crypto").randomBytes(count));
 }
 
 export function setExitCode(code) {
@@ -82,6 +81,7 @@ export function cancelTimer(handle) {
 /** Runs an exec credential plugin; resolves to its standard output. */
 export function runPlugin(command, args, envPairs, execInfo) {
   return new Promise((resolve, reject) => {
+    const { spawn } = process.getBuiltinModule("node:child_process");
     const child = spawn(command, args, {
       env: { ...process.env, ...Object.fromEntries(envPairs), KUBERNETES_EXEC_INFO: execInfo },
       stdio: ["ignore", "pipe", "inherit"],
@@ -111,17 +111,31 @@ export function connect(base, ca, cert, key, insecure, token, userAgent) {
   const secure = url.protocol === "https:";
   const options = { keepAlive: true };
   if (secure) {
-    if (ca) options.ca = Buffer.from(ca).toString("utf8");
-    if (cert) options.cert = Buffer.from(cert).toString("utf8");
-    if (key) options.key = Buffer.from(key).toString("utf8");
+    const text = (bytes) => (bytes ? Buffer.from(bytes).toString("utf8") : undefined);
+    // One TLS context for every connection of this agent: node would otherwise parse the CA,
+    // certificate and key again for each socket.
+    if (ca || cert || key) {
+      const tls = process.getBuiltinModule("node:tls");
+      try {
+        options.secureContext = tls.createSecureContext({
+          ca: text(ca),
+          cert: text(cert),
+          key: text(key),
+        });
+      } catch (error) {
+        throw new Error(`its CA, client certificate or key is unusable (${error.message})`);
+      }
+    }
     if (insecure) options.rejectUnauthorized = false;
   }
-  const agent = secure ? new https.Agent(options) : new http.Agent(options);
+  const module = process.getBuiltinModule(secure ? "node:https" : "node:http");
+  const agent = new module.Agent(options);
   agents.add(agent);
   return {
     url,
     prefix: url.pathname.replace(/\/+$/, ""),
-    module: secure ? https : http,
+    module,
+    secure,
     agent,
     token,
     userAgent,
@@ -185,7 +199,7 @@ export function send(connection, method, path, contentType, body, streamed) {
         () => request.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`)),
         CONNECT_TIMEOUT_MS,
       );
-      socket.once(connection.module === https ? "secureConnect" : "connect", () => {
+      socket.once(connection.secure ? "secureConnect" : "connect", () => {
         connected = true;
         clearTimeout(timer);
       });

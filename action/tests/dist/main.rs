@@ -460,3 +460,33 @@ fn imported_and_run_in_process_the_step_ends_and_node_exits_by_itself() {
     let post = world.runner.run_imported("run-post.mjs");
     assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
 }
+
+#[test]
+fn an_unusable_client_key_fails_the_step_naming_it_without_showing_it() {
+    let mut world = World::new(&[]);
+    world.manifests(APP);
+    let kubeconfig = std::fs::read_to_string(world.sim.cert_kubeconfig()).unwrap();
+    let key_body = "Tm90QUtleUJ1dEFTZWNyZXQ";
+    let unusable = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("-----BEGIN PRIVATE KEY-----\n{key_body}\n-----END PRIVATE KEY-----\n"),
+    );
+    let kubeconfig: String = kubeconfig
+        .lines()
+        .map(|line| match line.split_once("client-key-data:") {
+            Some((indent, _)) => format!("{indent}client-key-data: {unusable}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    world.runner.input("kubeconfig", &kubeconfig);
+    let main = world.main();
+    assert_eq!(main.code, 1, "{}{}", main.stdout, main.stderr);
+    assert!(
+        main.stdout
+            .contains("its CA, client certificate or key is unusable"),
+        "{}",
+        main.stdout
+    );
+    assert!(world.sim.requests().is_empty());
+    main.assert_secrets_hidden(&[key_body]);
+}

@@ -2,7 +2,8 @@
 //! does — inputs as `INPUT_*` variables (hyphens kept), the run's context as `GITHUB_*`
 //! variables, and fresh `GITHUB_OUTPUT`, `GITHUB_STATE` and `GITHUB_STEP_SUMMARY` files — then
 //! reads back what the step wrote. The dist is `$SHIPLOG_ACTION_DIST` (set by `cargo xtask
-//! test` to the one it just built), else the committed `action/dist`.
+//! test` to the one it just built), else the committed `action/dist`; node is `$SHIPLOG_NODE`
+//! (set by `cargo xtask test` to the node 24 that `runs.using: node24` names), else `node`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -181,7 +182,8 @@ impl Runner {
         for (_, path) in &files {
             std::fs::write(path, "").unwrap();
         }
-        let output = Command::new("node")
+        let node = std::env::var_os("SHIPLOG_NODE").unwrap_or_else(|| "node".into());
+        let output = Command::new(node)
             .args(args)
             .current_dir(self.dir.path())
             .env_clear()

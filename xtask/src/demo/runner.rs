@@ -16,6 +16,7 @@ use super::{DEMO_TOKEN, shown};
 /// A GitHub runner in miniature (as in action/tests/dist/runner.rs): runs the Action's main
 /// step under `node` with the job's context and inputs, and reads back what it wrote.
 pub(super) struct Runner {
+    node: PathBuf,
     main: PathBuf,
     server: String,
     kubeconfig: PathBuf,
@@ -34,6 +35,7 @@ impl Runner {
         let main = action.join("main.mjs");
         anyhow::ensure!(main.is_file(), "{} is missing", main.display());
         let runner = Runner {
+            node: crate::setup::action_node()?,
             main,
             server: server.to_owned(),
             kubeconfig: kubeconfig.to_owned(),
@@ -73,7 +75,7 @@ impl Runner {
             "refs/heads/main".to_owned()
         };
         let started = Instant::now();
-        let status = Command::new("node")
+        let status = Command::new(&self.node)
             .arg(&self.main)
             .current_dir(&self.workspace)
             .env_clear()
@@ -125,7 +127,7 @@ impl Runner {
             .stdout(log.try_clone()?)
             .stderr(log)
             .status()
-            .context("running the Action with node (is node on PATH?)")?;
+            .with_context(|| format!("running the Action with {}", self.node.display()))?;
         let elapsed = started.elapsed();
         let outputs = parse_file_commands(&std::fs::read_to_string(&files[0].1)?);
         let outcome = outputs
