@@ -174,6 +174,7 @@ fn relative_to(base_dir: &str, path: &str) -> String {
     if absolute || base_dir.is_empty() {
         path.to_owned()
     } else {
+        let path = path.trim_start_matches("./");
         format!("{}/{path}", base_dir.trim_end_matches('/'))
     }
 }
@@ -203,8 +204,16 @@ fn material(
         .map(|p| Material::File(relative_to(base_dir, p))))
 }
 
-fn exec_config(exec: &Value) -> Option<ExecConfig> {
-    let command = exec["command"].as_str()?.to_owned();
+/// The user's credential plugin. A relative `command` with a path separator in it
+/// (`./bin/token`) is resolved against the kubeconfig's directory, as kubectl does; a bare name
+/// (`aws`) is looked up on `PATH`.
+fn exec_config(exec: &Value, base_dir: &str) -> Option<ExecConfig> {
+    let command = exec["command"].as_str()?;
+    let command = if command.contains(['/', '\\']) {
+        relative_to(base_dir, command)
+    } else {
+        command.to_owned()
+    };
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .into_iter()
@@ -350,7 +359,7 @@ fn access(files: &[Loaded<'_>], context: Option<&str>) -> Result<ClusterAccess, 
                 .filter(|t| !t.is_empty())
                 .map(|p| relative_to(user_dir, p)),
             client_cert,
-            exec: exec_config(&user["exec"]),
+            exec: exec_config(&user["exec"], user_dir),
         },
         namespace: ctx["namespace"]
             .as_str()
@@ -486,6 +495,16 @@ contexts:
             exec.exec_info()
                 .contains("client.authentication.k8s.io/v1beta1")
         );
+    }
+
+    #[test]
+    fn a_plugin_given_by_a_relative_path_is_found_beside_the_kubeconfig() {
+        let config = CONFIG.replace("command: kubelogin", "command: ./bin/kubelogin");
+        let access = resolve(&config, Some("prod"), "/home/me/.kube").unwrap();
+        let exec = access.credentials.exec.unwrap();
+        assert_eq!(exec.command, "/home/me/.kube/bin/kubelogin");
+        let bare = resolve(CONFIG, Some("prod"), "/home/me/.kube").unwrap();
+        assert_eq!(bare.credentials.exec.unwrap().command, "kubelogin");
     }
 
     #[test]

@@ -104,8 +104,9 @@ pub enum GithubError {
     Repository(String),
     #[error("GitHub is unreachable: {0}")]
     Unreachable(String),
-    /// 401 or 403: a missing, wrong or underprivileged token (`actions: read` is needed).
-    #[error("GitHub refused the request ({status}): {message}{}", permission_hint(*status))]
+    /// 401 or 403: a missing, wrong or underprivileged token (`actions: read` is needed), or a
+    /// 403 for a rate limit.
+    #[error("GitHub refused the request ({status}): {message}{}", hint(*status, message))]
     Refused { status: u16, message: String },
     #[error("GitHub answered {status}: {message}")]
     Api { status: u16, message: String },
@@ -113,12 +114,16 @@ pub enum GithubError {
     InvalidAnswer(String),
 }
 
-/// What a 403 usually means for the jobs API.
-fn permission_hint(status: u16) -> &'static str {
-    if status == 403 {
-        " (the github-token needs the `actions: read` permission)"
-    } else {
+/// What a 403 means for the jobs API: a rate limit when GitHub's message says so (it answers
+/// "API rate limit exceeded…" or "You have exceeded a secondary rate limit…" with 403), else a
+/// token without the permission.
+fn hint(status: u16, message: &str) -> &'static str {
+    if status != 403 {
         ""
+    } else if message.to_ascii_lowercase().contains("rate limit") {
+        " (GitHub's rate limit for this token; the job's steps are not checked this time)"
+    } else {
+        " (the github-token needs the `actions: read` permission)"
     }
 }
 
@@ -388,6 +393,24 @@ mod tests {
                 message: "Bad credentials".into()
             }
         );
+        for (body, hint) in [
+            (
+                r#"{"message":"Resource not accessible by integration"}"#,
+                "actions: read",
+            ),
+            (
+                r#"{"message":"API rate limit exceeded for installation ID 1."}"#,
+                "rate limit for this token",
+            ),
+            (
+                r#"{"message":"You have exceeded a secondary rate limit."}"#,
+                "rate limit for this token",
+            ),
+        ] {
+            api.host().answers.borrow_mut().push_back(answer(403, body));
+            let refused = block_on(fetch_jobs(&api, "acme/shop", 7, 1)).unwrap_err();
+            assert!(refused.to_string().contains(hint), "{refused}");
+        }
         api.host()
             .answers
             .borrow_mut()
