@@ -1,30 +1,31 @@
-import { appendFile, connect, entry, env, print, randomBytes, readFile, runPlugin, send, walk } from './snippets/shiplog-node-8141975151c058ee/../js/host.mjs';
-import * as import1 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
-import * as import2 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
-import * as import3 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
-import * as import4 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
-import * as import5 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
-import * as import6 from "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs"
-import { readFileSync } from 'node:fs';
-
+const { appendFile, connect, entry, env, print, randomBytes, readFile, runPlugin, send, walk } = require(String.raw`./snippets/shiplog-node-8141975151c058ee/../js/host.cjs`);
 
 /**
  * The Action's main step: deploy (or, in `mode: notify`, only note that the job is watched).
  * @returns {Promise<number>}
  */
-export function mainStep() {
+function mainStep() {
     const ret = wasm.mainStep();
     return ret;
 }
+exports.mainStep = mainStep;
 
 /**
  * The post step: alert Slack when a step of this job failed.
  * @returns {Promise<number>}
  */
-export function postStep() {
+function postStep() {
     const ret = wasm.postStep();
     return ret;
 }
+exports.postStep = postStep;
+const import1 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+const import2 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+const import3 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+const import4 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+const import5 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+const import6 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
@@ -67,14 +68,14 @@ function __wbg_get_imports() {
         __wbg__wbg_cb_unref_09736879a3f67559: function(arg0) {
             arg0._wbg_cb_unref();
         },
-        __wbg_appendFile_6e2db4980c864005: function() { return handleError(function (arg0, arg1, arg2, arg3) {
+        __wbg_appendFile_a49f0de5fc6a43e0: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             appendFile(getStringFromWasm0(arg0, arg1), getStringFromWasm0(arg2, arg3));
         }, arguments); },
         __wbg_call_a410eb4b59ed5965: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = arg0.call(arg1, arg2);
             return ret;
         }, arguments); },
-        __wbg_connect_845fb02802359237: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12) {
+        __wbg_connect_49633df4f56d0adc: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12) {
             let v0;
             if (arg2 !== 0) {
                 v0 = getArrayU8FromWasm0(arg2, arg3).slice();
@@ -98,11 +99,11 @@ function __wbg_get_imports() {
             const ret = connect(getStringFromWasm0(arg0, arg1), v0, v1, v2, arg8 !== 0, v3, getStringFromWasm0(arg11, arg12));
             return ret;
         }, arguments); },
-        __wbg_entry_6a79f88fc070fccc: function(arg0, arg1) {
+        __wbg_entry_31ed900571023ba2: function(arg0, arg1) {
             const ret = entry(getStringFromWasm0(arg0, arg1));
             return ret;
         },
-        __wbg_env_fc155b25c6f8a86e: function(arg0, arg1, arg2) {
+        __wbg_env_856d169e0ff96f08: function(arg0, arg1, arg2) {
             const ret = env(getStringFromWasm0(arg1, arg2));
             var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
             var len1 = WASM_VECTOR_LEN;
@@ -151,7 +152,7 @@ function __wbg_get_imports() {
                 state0.a = 0;
             }
         },
-        __wbg_print_830a6246e2455c54: function(arg0, arg1) {
+        __wbg_print_e3bbd0a752410ec5: function(arg0, arg1) {
             print(getStringFromWasm0(arg0, arg1));
         },
         __wbg_prototypesetcall_13162965d1fe7aa3: function(arg0, arg1, arg2) {
@@ -168,14 +169,14 @@ function __wbg_get_imports() {
         __wbg_queueMicrotask_4a1a4d8dd332373b: function(arg0) {
             queueMicrotask(arg0);
         },
-        __wbg_randomBytes_2975ccad902143c0: function(arg0, arg1) {
+        __wbg_randomBytes_752f719d0ca5e03d: function(arg0, arg1) {
             const ret = randomBytes(arg1 >>> 0);
             const ptr1 = passArray8ToWasm0(ret, wasm.__wbindgen_malloc);
             const len1 = WASM_VECTOR_LEN;
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
-        __wbg_readFile_6e599b1ac5283954: function() { return handleError(function (arg0, arg1, arg2) {
+        __wbg_readFile_52d0eac60c11dc75: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = readFile(getStringFromWasm0(arg1, arg2));
             const ptr1 = passArray8ToWasm0(ret, wasm.__wbindgen_malloc);
             const len1 = WASM_VECTOR_LEN;
@@ -186,11 +187,11 @@ function __wbg_get_imports() {
             const ret = Promise.resolve(arg0);
             return ret;
         },
-        __wbg_runPlugin_3e965aeb7f4bdbba: function(arg0, arg1, arg2, arg3, arg4, arg5) {
+        __wbg_runPlugin_3400c746f10b8787: function(arg0, arg1, arg2, arg3, arg4, arg5) {
             const ret = runPlugin(getStringFromWasm0(arg0, arg1), arg2, arg3, getStringFromWasm0(arg4, arg5));
             return ret;
         },
-        __wbg_send_878d794b7f0c9c1b: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
+        __wbg_send_f8ec992afb3502b9: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
             let v0;
             if (arg5 !== 0) {
                 v0 = getStringFromWasm0(arg5, arg6);
@@ -228,7 +229,7 @@ function __wbg_get_imports() {
             const ret = arg0.then(arg1);
             return ret;
         },
-        __wbg_walk_b6dacb8c7042e3d9: function() { return handleError(function (arg0, arg1) {
+        __wbg_walk_63228e2d0abeecf2: function() { return handleError(function (arg0, arg1) {
             const ret = walk(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
@@ -259,12 +260,12 @@ function __wbg_get_imports() {
     return {
         __proto__: null,
         "./shiplog_bg.js": import0,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import1,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import2,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import3,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import4,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import5,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.mjs": import6,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import1,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import2,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import3,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import4,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import5,
+        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import6,
     };
 }
 
@@ -485,8 +486,8 @@ if (!('encodeInto' in cachedTextEncoder)) {
 
 let WASM_VECTOR_LEN = 0;
 
-const wasmUrl = new URL('shiplog_bg.wasm', import.meta.url);
-const wasmBytes = readFileSync(wasmUrl);
+const wasmPath = `${__dirname}/shiplog_bg.wasm`;
+const wasmBytes = require('fs').readFileSync(wasmPath);
 const wasmModule = new WebAssembly.Module(wasmBytes);
 let wasmInstance = new WebAssembly.Instance(wasmModule, __wbg_get_imports());
 let wasm = wasmInstance.exports;

@@ -4,7 +4,7 @@
 //!    with `cargo xtask dist`'s code into `target/action-bench/dist`): every file raw and
 //!    gzipped (level 9, each file on its own, as git and the runner's download store them), and
 //!    the totals (target ≤ 1.0 MB raw).
-//! 2. **Cold start**: `node <dist>/main.mjs` with a runner-like environment (`INPUT_*` with
+//! 2. **Cold start**: `node <dist>/main.cjs` with a runner-like environment (`INPUT_*` with
 //!    action.yml's defaults, `INPUT_MANIFESTS` naming a two-object manifest, `INPUT_NAMESPACE`
 //!    new every round, `KUBECONFIG` naming a kubeconfig for kubesim, `GITHUB_OUTPUT`,
 //!    `GITHUB_STATE`, `GITHUB_STEP_SUMMARY` and `GITHUB_ENV` as empty files), from the instant
@@ -129,8 +129,8 @@ fn main() -> anyhow::Result<()> {
     let committed = shiplog_e2e::workspace_root().join("action").join("dist");
     let dist = options.dist.clone().unwrap_or_else(|| committed.clone());
     ensure!(
-        dist.join("main.mjs").is_file(),
-        "{} has no main.mjs: build the Action (`cargo xtask dist --out DIR`)",
+        dist.join("main.cjs").is_file(),
+        "{} has no main.cjs: build the Action (`cargo xtask dist --out DIR`)",
         dist.display()
     );
 
@@ -559,7 +559,7 @@ impl<'a> Bench<'a> {
         ];
         Ok(Self {
             options,
-            main: dist.join("main.mjs"),
+            main: dist.join("main.cjs"),
             kubesim,
             proxy,
             scratch,

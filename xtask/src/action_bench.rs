@@ -1,5 +1,5 @@
 //! `cargo xtask bench action`: the GitHub Action's dist size and cold start — the first request
-//! of `node main.mjs` at kubesim — against `node -e 0` and `kubectl version --client`. The
+//! of `node main.cjs` at kubesim — against `node -e 0` and `kubectl version --client`. The
 //! benchmark itself is `tests/benches/action.rs` (crate `shiplog-e2e`); this builds what it
 //! measures: a fresh dist (`dist::build` into `target/action-bench/dist`, so the committed
 //! `action/dist` is left alone) and the release `shiplog-kubesim`.

@@ -1,10 +1,10 @@
-//! The bindings to the JS host (`action/js/host.mjs`): each function does one piece of I/O.
+//! The bindings to the JS host (`action/js/host.cjs`): each function does one piece of I/O.
 //! Errors thrown by the host arrive as `JsValue`s; [`message`] reads them.
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/../js/host.mjs")]
+#[wasm_bindgen(module = "/../js/host.cjs")]
 extern "C" {
     pub fn env(name: &str) -> Option<String>;
     #[wasm_bindgen(js_name = nowMs)]

@@ -1,9 +1,9 @@
 //! The shiplog GitHub Action: the deploy engine compiled to WebAssembly and run by the runner's
-//! own Node. `action/dist/main.mjs` calls [`main_step`], `post.mjs` calls [`post_step`]; both
+//! own Node. `action/dist/main.cjs` calls [`main_step`], `post.cjs` calls [`post_step`]; both
 //! resolve to the step's exit code.
 //!
 //! Everything is decided in Rust ([`shiplog_action`]'s pipeline and runner protocol); the JS
-//! host (`action/js/host.mjs`, bound in [`js`]) only performs I/O: HTTP(S) with the cluster's
+//! host (`action/js/host.cjs`, bound in [`js`]) only performs I/O: HTTP(S) with the cluster's
 //! CA and client certificate ([`host`]), files, environment, credential plugins ([`platform`]).
 
 pub mod host;

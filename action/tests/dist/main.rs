@@ -139,11 +139,11 @@ impl World {
     }
 
     fn main(&self) -> Step {
-        self.runner.run("main.mjs", &HashMap::new())
+        self.runner.run("main.cjs", &HashMap::new())
     }
 
     fn post(&self, main: &Step) -> Step {
-        self.runner.run("post.mjs", &main.state)
+        self.runner.run("post.cjs", &main.state)
     }
 
     fn deploy_record(&self, id: &str) -> Value {

@@ -21,8 +21,8 @@ pub fn dist() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"));
     assert!(
-        dist.join("main.mjs").is_file(),
-        "{} has no main.mjs: run `cargo xtask dist`",
+        dist.join("main.cjs").is_file(),
+        "{} has no main.cjs: run `cargo xtask dist`",
         dist.display()
     );
     dist
@@ -159,7 +159,7 @@ impl Runner {
         path.display().to_string()
     }
 
-    /// Runs `entry` (`main.mjs` or `post.mjs`) with `state` from an earlier step.
+    /// Runs `entry` (`main.cjs` or `post.cjs`) with `state` from an earlier step.
     pub fn run(&self, entry: &str, state: &HashMap<String, String>) -> Step {
         self.run_node(&[dist().join(entry).display().to_string()], entry, state)
     }

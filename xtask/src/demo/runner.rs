@@ -32,7 +32,7 @@ impl Runner {
         server: &str,
         kubeconfig: &Path,
     ) -> anyhow::Result<Runner> {
-        let main = action.join("main.mjs");
+        let main = action.join("main.cjs");
         anyhow::ensure!(main.is_file(), "{} is missing", main.display());
         let runner = Runner {
             node: crate::setup::action_node()?,

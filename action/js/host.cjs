@@ -3,36 +3,40 @@
 // exec credential plugins, the file system, the environment, the clock and the standard
 // streams. Every decision is made in Rust; this file only performs I/O and reports errors as
 // values the engine understands ({kind: "connect" | "dropped", message}).
+//
+// A CommonJS module, as are the glue and the entry points: node starts them sooner than ES
+// modules.
 
-// Node's modules are taken with process.getBuiltinModule when first needed, not imported: an
-// ES module import of node:http or node:crypto makes node 24 evaluate every lazy export of the
-// module, about 25 ms of start-up before the Action has done anything.
+"use strict";
+
+// Node's modules are taken with process.getBuiltinModule when first needed: loading node:http
+// or node:crypto up front costs node 24 up to 25 ms of start-up before the Action does anything.
 const fs = process.getBuiltinModule("node:fs");
 
 /** How long connecting may take, and a non-streaming request may stay silent. */
 const CONNECT_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 30000;
 
-export function env(name) {
+function env(name) {
   return process.env[name];
 }
 
-export function nowMs() {
+function nowMs() {
   return Date.now();
 }
 
 // Synchronous writes keep stdout (workflow commands) and stderr in order, and nothing is
 // lost when the process exits.
-export function print(text) {
+function print(text) {
   fs.writeSync(1, text);
 }
 
-export function printErr(text) {
+function printErr(text) {
   fs.writeSync(2, text);
 }
 
 /** 0: nothing there, 1: a file, 2: a directory. */
-export function entry(path) {
+function entry(path) {
   try {
     return fs.statSync(path).isDirectory() ? 2 : 1;
   } catch {
@@ -41,7 +45,7 @@ export function entry(path) {
 }
 
 /** Every file under `dir`, as `dir/relative/path` with forward slashes. */
-export function walk(dir) {
+function walk(dir) {
   const base = dir.replace(/[\\/]+$/, "");
   return fs
     .readdirSync(dir, { recursive: true })
@@ -49,24 +53,24 @@ export function walk(dir) {
     .filter((path) => fs.statSync(path).isFile());
 }
 
-export function readFile(path) {
+function readFile(path) {
   return new Uint8Array(fs.readFileSync(path));
 }
 
-export function appendFile(path, text) {
+function appendFile(path, text) {
   fs.appendFileSync(path, text, "utf8");
 }
 
-export function randomBytes(count) {
+function randomBytes(count) {
   return new Uint8Array(process.getBuiltinModule("node:crypto").randomBytes(count));
 }
 
-export function setExitCode(code) {
+function setExitCode(code) {
   process.exitCode = code;
 }
 
 /** A timer: `{promise, id}`; `cancelTimer` clears it when nobody waits any more. */
-export function timer(ms) {
+function timer(ms) {
   const handle = {};
   handle.promise = new Promise((resolve) => {
     handle.id = setTimeout(resolve, ms);
@@ -74,12 +78,12 @@ export function timer(ms) {
   return handle;
 }
 
-export function cancelTimer(handle) {
+function cancelTimer(handle) {
   clearTimeout(handle.id);
 }
 
 /** Runs an exec credential plugin; resolves to its standard output. */
-export function runPlugin(command, args, envPairs, execInfo) {
+function runPlugin(command, args, envPairs, execInfo) {
   return new Promise((resolve, reject) => {
     const { spawn } = process.getBuiltinModule("node:child_process");
     const child = spawn(command, args, {
@@ -100,13 +104,13 @@ export function runPlugin(command, args, envPairs, execInfo) {
 const agents = new Set();
 
 /** Closes every kept-alive connection, so that node can exit when the step is done. */
-export function closeConnections() {
+function closeConnections() {
   for (const agent of agents) agent.destroy();
   agents.clear();
 }
 
 /** A connection to one server: its base URL, TLS trust and identity, bearer token. */
-export function connect(base, ca, cert, key, insecure, token, userAgent) {
+function connect(base, ca, cert, key, insecure, token, userAgent) {
   const url = new URL(base);
   const secure = url.protocol === "https:";
   const options = { keepAlive: true };
@@ -155,7 +159,7 @@ function failure(kind, error) {
  * Sends a request. Resolves to {status, retryAfter, body, stream}: the whole body, or for a
  * streamed success the open stream for `nextChunk`. Rejects with {kind, message}.
  */
-export function send(connection, method, path, contentType, body, streamed) {
+function send(connection, method, path, contentType, body, streamed) {
   return new Promise((resolve, reject) => {
     const headers = { accept: "application/json", "user-agent": connection.userAgent };
     if (connection.token) headers.authorization = `Bearer ${connection.token}`;
@@ -214,7 +218,7 @@ export function send(connection, method, path, contentType, body, streamed) {
 }
 
 /** The next chunk of a streamed answer, or null at its end. Rejects with {kind, message}. */
-export async function nextChunk(stream) {
+async function nextChunk(stream) {
   try {
     const { value, done } = await stream.chunks.next();
     return done ? null : new Uint8Array(value);
@@ -223,6 +227,27 @@ export async function nextChunk(stream) {
   }
 }
 
-export function closeStream(stream) {
+function closeStream(stream) {
   stream.response.destroy();
 }
+
+module.exports = {
+  env,
+  nowMs,
+  print,
+  printErr,
+  entry,
+  walk,
+  readFile,
+  appendFile,
+  randomBytes,
+  setExitCode,
+  timer,
+  cancelTimer,
+  runPlugin,
+  closeConnections,
+  connect,
+  send,
+  nextChunk,
+  closeStream,
+};
