@@ -31,14 +31,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use serde_json::Value;
+use shiplog_kubesim::launch::{self, Launch};
 
 #[derive(Parser)]
 #[command(about = "shiplog deploy against kubectl apply --server-side + rollout status")]
@@ -73,56 +73,34 @@ fn kubectl() -> String {
     std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into())
 }
 
-/// A kubesim process with its kubeconfig and request log, killed when dropped.
+/// A release kubesim with its kubeconfig and request log in a directory of its own.
 struct Kubesim {
-    child: Child,
-    dir: tempfile::TempDir,
+    process: launch::Kubesim,
+    // Declared last: removed after the process is killed.
+    _dir: tempfile::TempDir,
 }
 
 impl Kubesim {
     fn start(rollout_ms: u64) -> anyhow::Result<Self> {
         let binary = release_dir().join(format!("shiplog-kubesim{}", std::env::consts::EXE_SUFFIX));
-        ensure!(
-            binary.exists(),
-            "{} is missing: run `cargo xtask bench deploy` (or `cargo build --release -p shiplog-kubesim`)",
-            binary.display()
-        );
         let dir = tempfile::tempdir()?;
-        let mut child = Command::new(&binary)
-            .args(["--listen", "127.0.0.1:0", "--rollout-ms"])
-            .arg(rollout_ms.to_string())
-            .arg("--kubeconfig-out")
-            .arg(dir.path().join("kubeconfig"))
-            .arg("--request-log")
-            .arg(dir.path().join("requests.jsonl"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().context("kubesim's stdout")?).read_line(&mut url)?;
-        ensure!(url.starts_with("https://"), "kubesim printed {url:?}");
-        Ok(Self { child, dir })
+        let process = Launch::new(&binary, dir.path())
+            .args(["--rollout-ms", &rollout_ms.to_string()])
+            .start()?;
+        Ok(Self { process, _dir: dir })
     }
 
     fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
+        self.process.kubeconfig()
     }
 
     /// Every request logged so far, in order.
     fn requests(&self) -> anyhow::Result<Vec<Value>> {
-        let path = self.dir.path().join("requests.jsonl");
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        text.lines()
+        self.process
+            .request_lines()
+            .iter()
             .map(|line| serde_json::from_str(line).context("a request log line"))
             .collect()
-    }
-}
-
-impl Drop for Kubesim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

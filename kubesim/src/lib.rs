@@ -16,6 +16,7 @@ pub mod defaults;
 pub mod error;
 pub mod fieldpath;
 pub mod kubeconfig;
+pub mod launch;
 pub mod managed;
 pub mod meta;
 pub mod middleware;

@@ -33,10 +33,10 @@
 //! next process starts; the warm-up rounds (not counted) fill the page cache. Options:
 //! `cargo xtask bench action -- --help`.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -45,6 +45,7 @@ use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use shiplog_kubesim::launch::{self, Launch};
 
 /// The bare node HTTPS client (see [`Bench::bare_https`]).
 const BARE_HTTPS: &str = "const https = require('node:https'); \
@@ -281,82 +282,46 @@ fn version(command: &mut Command) -> anyhow::Result<String> {
 // ---------------------------------------------------------------------------------------------
 // kubesim and the relay in front of it
 
-/// A release kubesim with fast rollouts, killed when dropped.
+/// A release kubesim with fast rollouts.
 struct Kubesim {
-    child: Child,
-    dir: tempfile::TempDir,
-    url: String,
+    process: launch::Kubesim,
     addr: SocketAddr,
+    // Declared last: removed after the process is killed.
+    _dir: tempfile::TempDir,
 }
 
 impl Kubesim {
     fn start() -> anyhow::Result<Self> {
         // The bench runs as target/<profile>/deps/action-…, kubesim is in target/<profile>.
-        let exe = std::env::current_exe()?;
-        let binary = exe
-            .parent()
-            .and_then(Path::parent)
-            .context("the bench's directory")?
-            .join(format!("shiplog-kubesim{}", std::env::consts::EXE_SUFFIX));
-        ensure!(
-            binary.exists(),
-            "{} is missing: run `cargo xtask bench action` (or `cargo build --release -p \
-             shiplog-kubesim`)",
-            binary.display()
-        );
+        let binary = launch::binary_beside_current_exe()?;
         let dir = tempfile::tempdir()?;
-        let mut child = Command::new(&binary)
-            .args(["--listen", "127.0.0.1:0", "--rollout-ms", "20"])
-            .args(["--time-scale", "300"])
-            .arg("--kubeconfig-out")
-            .arg(dir.path().join("kubeconfig"))
-            .arg("--request-log")
-            .arg(dir.path().join("requests.jsonl"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().context("kubesim's stdout")?).read_line(&mut url)?;
-        let url = url.trim().to_owned();
-        let addr = url
+        let process = Launch::new(&binary, dir.path())
+            .args(["--rollout-ms", "20", "--time-scale", "300"])
+            .start()?;
+        let addr = process
+            .url
             .strip_prefix("https://")
             .and_then(|a| a.parse().ok())
-            .with_context(|| format!("kubesim printed {url:?}"))?;
+            .with_context(|| format!("kubesim printed {:?}", process.url))?;
         Ok(Self {
-            child,
-            dir,
-            url,
+            process,
             addr,
+            _dir: dir,
         })
     }
 
     /// kubesim's kubeconfig with the server's address replaced by `addr` (same IP, so the
     /// certificate still matches).
     fn kubeconfig_via(&self, addr: SocketAddr) -> anyhow::Result<String> {
-        let text = std::fs::read_to_string(self.dir.path().join("kubeconfig"))?;
-        ensure!(
-            text.contains(&self.url),
-            "the kubeconfig does not name {}",
-            self.url
-        );
-        Ok(text.replace(&self.url, &format!("https://{addr}")))
+        let text = std::fs::read_to_string(self.process.kubeconfig())?;
+        let url = &self.process.url;
+        ensure!(text.contains(url), "the kubeconfig does not name {url}");
+        Ok(text.replace(url, &format!("https://{addr}")))
     }
 
     /// The request log's lines.
     fn requests(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Drop for Kubesim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.request_lines()
     }
 }
 

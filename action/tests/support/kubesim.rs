@@ -2,12 +2,12 @@
 //! kubeconfig and request log in a temporary directory. The kubesim binary is the one cargo
 //! built next to this test (`cargo build -p shiplog-kubesim` is run once if it is missing).
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 
 use serde_json::Value;
+use shiplog_kubesim::launch::{self, Launch};
 
 pub const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -57,24 +57,20 @@ pub fn shiplog_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String
     )
 }
 
-/// `target/debug` (or the profile directory the tests were built in).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps")
-        .to_owned()
-}
-
+/// The kubesim binary beside these tests, built once if it is missing.
 fn kubesim_binary() -> PathBuf {
     static BUILT: Mutex<bool> = Mutex::new(false);
-    let binary = profile_dir().join(format!("shiplog-kubesim{}", std::env::consts::EXE_SUFFIX));
+    let binary = launch::binary_beside_current_exe().unwrap();
     let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
     if !*built && !binary.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut command = Command::new(cargo);
         command.args(["build", "-p", "shiplog-kubesim", "--bin", "shiplog-kubesim"]);
-        if profile_dir().file_name().is_some_and(|p| p == "release") {
+        if binary
+            .parent()
+            .and_then(|profile| profile.file_name())
+            .is_some_and(|p| p == "release")
+        {
             command.arg("--release");
         }
         let status = command
@@ -84,57 +80,37 @@ fn kubesim_binary() -> PathBuf {
         assert!(status.success(), "building shiplog-kubesim failed");
     }
     *built = true;
-    assert!(binary.exists(), "{} is missing", binary.display());
     binary
 }
 
 /// A running kubesim.
 pub struct Sim {
-    child: Child,
-    pub dir: tempfile::TempDir,
+    process: launch::Kubesim,
     pub url: String,
+    // Declared last: dropped after the process is killed.
+    pub dir: tempfile::TempDir,
 }
 
 impl Sim {
     /// Starts kubesim with fast rollouts and `extra` flags; returns once it serves.
     pub fn start(extra: &[&str]) -> Sim {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(kubesim_binary())
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--rollout-ms",
-                "20",
-                "--time-scale",
-                "300",
-            ])
-            .arg("--kubeconfig-out")
-            .arg(dir.path().join("kubeconfig"))
-            .arg("--cert-kubeconfig-out")
-            .arg(dir.path().join("kubeconfig-cert"))
-            .arg("--request-log")
-            .arg(dir.path().join("requests.jsonl"))
+        let process = Launch::new(&kubesim_binary(), dir.path())
+            .args(["--rollout-ms", "20", "--time-scale", "300"])
+            .arg_path("--cert-kubeconfig-out", &dir.path().join("kubeconfig-cert"))
             .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
+            .start()
             .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        assert!(first.starts_with("https://"), "kubesim printed {first:?}");
         Sim {
-            child,
+            url: process.url.clone(),
+            process,
             dir,
-            url: first.trim().to_owned(),
         }
     }
 
     /// Stops the simulator (its files stay until the `Sim` is dropped).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.stop();
     }
 
     pub fn kubeconfig(&self) -> String {
@@ -194,9 +170,9 @@ impl Sim {
 
     /// Every request kubesim answered so far.
     pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
-            .unwrap_or_default()
-            .lines()
+        self.process
+            .request_lines()
+            .iter()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
