@@ -13,7 +13,11 @@
 //! 3. In the same rounds, in rotating order: `node -e 0` and `kubectl version --client`, each
 //!    from spawn to exit, and a bare node script sending one `https.get` to kubesim with the
 //!    kubeconfig's CA and token, from spawn to its request's arrival: the floor of any
-//!    JavaScript client of the cluster (node's TLS with a custom CA builds a certificate store).
+//!    JavaScript client of the cluster (node's TLS with a custom CA builds a certificate store);
+//!    and a node script that only compiles the Action's wasm and opens a TCP connection to
+//!    kubesim (no TLS, no code run), from spawn to the connection's arrival: less than any
+//!    WebAssembly client of the cluster can do, so its ratio to `node -e 0` bounds what such a
+//!    client can reach.
 //!
 //! Every process gets only `PATH` and `HOME` (a scratch directory) from this environment, plus
 //! what is listed above: a developer's `NODE_OPTIONS` or `NODE_EXTRA_CA_CERTS` (which makes every
@@ -52,6 +56,13 @@ const BARE_HTTPS: &str = "const https = require('node:https'); \
      https.get(process.env.BENCH_URL, { ca: Buffer.from(process.env.BENCH_CA, 'base64'), \
      headers: { authorization: `Bearer ${process.env.BENCH_TOKEN}` } }, \
      (r) => { r.resume(); r.on('end', () => process.exit(r.statusCode === 200 ? 0 : 1)); });";
+
+/// The least any WebAssembly client of the cluster does before its first request (see
+/// [`Bench::wasm_tcp_floor`]): compile the Action's module, open a TCP connection, nothing more.
+const WASM_TCP_FLOOR: &str = "const fs = require('node:fs'); \
+     new WebAssembly.Module(fs.readFileSync(process.env.BENCH_WASM)); \
+     const socket = require('node:net').connect(Number(process.env.BENCH_PORT), '127.0.0.1', \
+     () => { socket.destroy(); process.exit(0); });";
 
 /// Targets: the dist's raw size; the cold start, absolute and relative to a bare node.
 const DIST_RAW_TARGET: u64 = 1_000_000;
@@ -149,9 +160,9 @@ fn main() -> anyhow::Result<()> {
     let mut measured = Measured::default();
     for round in 0..options.warmup + options.rounds {
         let counted = round >= options.warmup;
-        // Each kind goes first, second, third and fourth equally often.
-        for step in 0..4 {
-            match (round + step) % 4 {
+        // Each kind goes first, second, … fifth equally often.
+        for step in 0..5 {
+            match (round + step) % 5 {
                 0 => {
                     let times = bench.action(round)?;
                     if counted {
@@ -169,19 +180,26 @@ fn main() -> anyhow::Result<()> {
                         measured.bare_https.push(time);
                     }
                 }
+                4 => {
+                    let time = bench.wasm_tcp_floor()?;
+                    if counted {
+                        measured.wasm_tcp_floor.push(time);
+                    }
+                }
                 1 => {
                     let time = bench.timed(Command::new(&options.node).args(["-e", "0"]))?;
                     if counted {
                         measured.node.push(time);
                     }
                 }
-                _ => {
+                2 => {
                     let time = bench
                         .timed(Command::new(&options.kubectl).args(["version", "--client"]))?;
                     if counted {
                         measured.kubectl.push(time);
                     }
                 }
+                _ => unreachable!("five kinds"),
             }
         }
     }
@@ -583,6 +601,32 @@ impl<'a> Bench<'a> {
             .context("the relay saw no request from the bare node script")
     }
 
+    /// A node script that compiles the Action's wasm and opens a TCP connection to kubesim —
+    /// no TLS, no input read, no code run: below what any WebAssembly client of the cluster can
+    /// do. Spawn → its connection arrives.
+    fn wasm_tcp_floor(&self) -> anyhow::Result<Duration> {
+        let wasm = self.main.with_file_name("shiplog_bg.wasm");
+        let mut command = Command::new(&self.options.node);
+        command
+            .args(["-e", WASM_TCP_FLOOR])
+            .env_clear()
+            .envs(self.base_env.iter().map(|(k, v)| (k, v)))
+            .env("BENCH_WASM", &wasm)
+            .env("BENCH_PORT", self.proxy.addr.port().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        self.proxy.take();
+        let began = Instant::now();
+        let status = command.spawn().context("starting node")?.wait()?;
+        let marks = self.proxy.take();
+        ensure!(status.success(), "the wasm + TCP script failed ({status})");
+        marks
+            .connect
+            .map(|at| at.duration_since(began))
+            .context("the relay saw no connection from the wasm + TCP script")
+    }
+
     /// One run of the Action's main step, deploying into namespace `bench-<round>`.
     fn action(&self, round: usize) -> anyhow::Result<ActionTimes> {
         let dir = self.scratch.join(format!("round-{round}"));
@@ -655,6 +699,7 @@ struct Measured {
     action_exit: Vec<Duration>,
     node: Vec<Duration>,
     bare_https: Vec<Duration>,
+    wasm_tcp_floor: Vec<Duration>,
     kubectl: Vec<Duration>,
     requests: usize,
     first_request_line: String,
@@ -718,6 +763,22 @@ impl Measured {
             action[0] / bare[0],
             action[1] / bare[1],
             action[2] / bare[2],
+        );
+        let floor = stats(&self.wasm_tcp_floor);
+        row("node: compile the wasm + TCP connect (no TLS)", floor, "");
+        println!(
+            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×",
+            "… ÷ node -e 0 (least a wasm client can do)",
+            floor[0] / node[0],
+            floor[1] / node[1],
+            floor[2] / node[2],
+        );
+        println!(
+            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×",
+            "bare node https.get ÷ node -e 0",
+            bare[0] / node[0],
+            bare[1] / node[1],
+            bare[2] / node[2],
         );
         row(
             "Action: spawn → TCP connect to kubesim",
