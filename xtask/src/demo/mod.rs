@@ -123,7 +123,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     let runner = Runner::new(&dir, &action, &base, &dir.join("kubeconfig"))?;
     println!(
-        "deploying: node {} as a GitHub runner runs it (each step's log in {})",
+        "deploying: node 24 {} as a GitHub runner runs it (each step's log in {})",
         shown(&action.join("main.cjs")),
         shown(&runner.runs)
     );
