@@ -9,7 +9,8 @@
 //! ([`plan`]), judging rollouts ([`rollout`]), explaining failures ([`explain`]), reading a
 //! kubeconfig ([`kubeconfig`]) and building API requests ([`kube`]). The deploy flow
 //! ([`deploy`]) runs over the [`host::Host`] interface; [`native`] (feature `cli`) is the
-//! native host: reqwest + tokio, kubeconfig files and exec credential plugins.
+//! native host: reqwest + tokio, kubeconfig files and exec credential plugins. [`wording`]
+//! counts things in messages.
 
 pub mod check;
 pub mod deploy;
@@ -30,3 +31,4 @@ pub mod runner;
 pub mod slack;
 pub mod sources;
 pub mod validate;
+pub mod wording;

@@ -14,7 +14,7 @@ pub fn relative(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
         return "just now".into();
     } else if amount < Duration::minutes(90) {
         format!("{} min", amount.num_minutes().max(1))
-    } else if amount < Duration::hours(36) {
+    } else if amount < Duration::hours(48) {
         format!("{} h", amount.num_hours())
     } else if amount < Duration::days(60) {
         format!("{} days", amount.num_days())
@@ -63,6 +63,10 @@ mod tests {
         assert_eq!(relative(now, at("2026-01-10T11:55:00Z")), "5 min ago");
         assert_eq!(relative(now, at("2026-01-10T09:00:00Z")), "3 h ago");
         assert_eq!(relative(now, at("2026-01-07T12:00:00Z")), "3 days ago");
+        // Never "1 days": under two days reads in hours.
+        assert_eq!(relative(now, at("2026-01-09T02:00:00Z")), "34 h ago");
+        assert_eq!(relative(now, at("2026-01-08T14:00:00Z")), "46 h ago");
+        assert_eq!(relative(now, at("2026-01-08T12:00:00Z")), "2 days ago");
         assert_eq!(relative(now, at("2026-01-10T12:10:00Z")), "in 10 min");
         assert_eq!(absolute(now), "2026-01-10 12:00:00 UTC");
     }

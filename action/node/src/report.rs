@@ -5,6 +5,7 @@
 use shiplog_action::pipeline::{DeployInputs, Outcome, Platform as _};
 use shiplog_action::runner::commands::{self, Annotation, Level};
 use shiplog_action::runner::summary::{self, SummaryFacts};
+use shiplog_action::wording::counted;
 use shiplog_model::DeployStatus;
 
 use crate::platform::{Node, print_lines};
@@ -33,9 +34,9 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
     }
     let report = outcome.report.as_ref();
     if let Some(report) = report {
-        print_lines([commands::group(&format!(
-            "{} resources",
-            report.resources.len()
+        print_lines([commands::group(&counted(
+            report.resources.len(),
+            "resource",
         ))]);
         for change in &report.resources {
             platform.log(&change.describe());

@@ -59,7 +59,7 @@ pub enum DeployError {
     Access(KubeError),
     /// The server-side dry run refused objects; nothing but the listed namespaces was changed
     /// (exit 2).
-    #[error("the API server refused {} objects", problems.len())]
+    #[error("the API server refused {}", crate::wording::counted(problems.len(), "object"))]
     Rejected {
         problems: Vec<String>,
         namespaces_created: Vec<String>,

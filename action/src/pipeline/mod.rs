@@ -20,6 +20,7 @@ use crate::kubeconfig::ExecConfig;
 use crate::manifest::Manifest;
 use crate::record::{self, Facts, finish};
 use crate::sources::{self, FileSystem};
+use crate::wording::counted;
 
 pub use access::{Cluster, Kubeconfig};
 use notify::Notifier;
@@ -286,9 +287,9 @@ async fn get_ready<P: Platform>(
     let checked = check(&files, &namespace, |v, k| discovery.serves(v, k));
     if !checked.findings.is_empty() {
         let reason = format!(
-            "{} problems in {} files; nothing was changed",
-            checked.findings.len(),
-            files.len()
+            "{} in {}; nothing was changed",
+            counted(checked.findings.len(), "problem"),
+            counted(files.len(), "file")
         );
         let mut invalid = stopped(Verdict::Invalid, reason, &namespace);
         invalid.outcome.findings = checked.findings;
@@ -357,7 +358,7 @@ async fn deploy_ready<P: Platform>(
     };
     let substitutions = prepare(&mut manifests, &sources::lines(&inputs.images), &trace);
     notifier.start(true).await;
-    platform.log(&format!("deploying {} objects", manifests.len()));
+    platform.log(&format!("deploying {}", counted(manifests.len(), "object")));
     let mut outcome = match deploy::deploy(&kube, &discovery, &manifests, &inputs.options).await {
         Ok(report) => {
             let verdict = match report.status {
@@ -413,8 +414,8 @@ fn refusal(error: DeployError, access: &crate::kubeconfig::ClusterAccess) -> Out
                 )
             };
             let reason = format!(
-                "the server-side dry run refused {} objects; {changed}",
-                problems.len()
+                "the server-side dry run refused {}; {changed}",
+                counted(problems.len(), "object")
             );
             let mut outcome = Outcome::new(Verdict::Invalid, Some(reason));
             outcome.problems = problems;

@@ -6,7 +6,7 @@ use crate::support::{FIXTURE, shiplog};
 fn the_fixture_validates() {
     let (code, stdout, stderr) = shiplog(&["validate", "--manifests", FIXTURE]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout.trim(), "35 objects in 1 files are valid");
+    assert_eq!(stdout.trim(), "35 objects in 1 file are valid");
 }
 
 #[test]

@@ -85,7 +85,7 @@ fn insights_table(props: &TableProps) -> Html {
                     <tr>
                         <td>{&row.namespace}</td>
                         <td>{&row.app}</td>
-                        <td>{format!("{:.2}", row.deploys_per_day)}<div class="meta">{format!("{} deploys", row.deploys)}</div></td>
+                        <td>{format!("{:.2}", row.deploys_per_day)}<div class="meta">{if row.deploys == 1 { "1 deploy".to_owned() } else { format!("{} deploys", row.deploys) }}</div></td>
                         <td><BarChart bars={bars} title={format!("Deploys per day of {} in {}", row.app, row.namespace)} /></td>
                         <td>{rate.clone()}{" "}<RateMeter fraction={row.change_failure_rate} label={format!("Change failure rate {rate}")} />
                             <div class="meta">{format!("{} of {} failed", row.failures, row.deploys)}</div></td>

@@ -10,6 +10,7 @@ use shiplog_action::native::platform::Native;
 use shiplog_action::pipeline::{
     self, DeployInputs, Kubeconfig, Outcome, ServerTarget, SlackTarget, Verdict,
 };
+use shiplog_action::wording::counted;
 use shiplog_model::{DeployStatus, ResourceAction};
 
 use crate::{Output, report_findings};
@@ -187,8 +188,8 @@ fn print_report(output: Output, report: &Report, outcome: &Outcome) {
             .count()
     };
     let summary = format!(
-        "{} objects: {} created, {} configured, {} unchanged",
-        report.resources.len(),
+        "{}: {} created, {} configured, {} unchanged",
+        counted(report.resources.len(), "object"),
         count(ResourceAction::Created),
         count(ResourceAction::Configured),
         count(ResourceAction::Unchanged),

@@ -12,6 +12,7 @@ use shiplog_action::check::{Finding, check};
 use shiplog_action::native::files::LocalFiles;
 use shiplog_action::pipeline::Verdict;
 use shiplog_action::sources;
+use shiplog_action::wording::counted;
 
 #[derive(Parser)]
 #[command(
@@ -92,15 +93,18 @@ fn report_findings(output: Output, files: usize, objects: usize, findings: &[Fin
             println!("{summary:#}");
         }
         Output::Text if findings.is_empty() => {
-            println!("{objects} objects in {files} files are valid");
+            let verb = if objects == 1 { "is" } else { "are" };
+            let (objects, files) = (counted(objects, "object"), counted(files, "file"));
+            println!("{objects} in {files} {verb} valid");
         }
         Output::Text => {
             for finding in findings {
                 eprintln!("{finding}");
             }
             eprintln!(
-                "{} problems in {files} files; nothing was changed",
-                findings.len()
+                "{} in {}; nothing was changed",
+                counted(findings.len(), "problem"),
+                counted(files, "file")
             );
         }
     }
