@@ -120,8 +120,10 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
                 first.image, first.reason, first.pod
             ),
             "CrashLoopBackOff" => format!(
-                "{workload}: container {} keeps crashing (CrashLoopBackOff, {} restarts) — pod {}{pods}",
-                first.container, first.restarts, first.pod
+                "{workload}: container {} keeps crashing (CrashLoopBackOff, {}) — pod {}{pods}",
+                first.container,
+                crate::wording::counted(usize::try_from(first.restarts).unwrap_or(0), "restart"),
+                first.pod
             ),
             "CreateContainerConfigError" => format!(
                 "{workload}: pod {} cannot start: {} (CreateContainerConfigError){pods}",
