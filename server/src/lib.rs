@@ -85,6 +85,10 @@ pub fn app(state: AppState) -> Router {
             state.metrics.clone(),
             metrics::record,
         ))
+        // gzip when the client asks (the console's wasm and the API's JSON shrink about 3×;
+        // event streams and tiny answers are left alone by the default predicate). gzip only:
+        // every browser takes it and it needs no C library.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
