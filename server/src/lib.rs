@@ -15,6 +15,7 @@ pub mod local;
 pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
+pub mod replicas;
 pub mod store;
 
 use std::future::Future;
@@ -94,17 +95,24 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then lets open requests finish.
-/// Event streams end at shutdown so they do not hold it up.
+/// Event streams end at shutdown so they do not hold it up. On PostgreSQL the writes of other
+/// server processes on the same database are followed ([`replicas::follow`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let follower = replicas::follow(&state)
+        .await
+        .map_err(|e| std::io::Error::other(format!("listening for other replicas' writes: {e}")))?;
     let events = state.events.clone();
     let application = app(state);
     axum::serve(listener, application)
         .with_graceful_shutdown(async move {
             shutdown.await;
+            if let Some(follower) = follower {
+                follower.abort();
+            }
             drop(events);
         })
         .await

@@ -1,9 +1,10 @@
 //! The serialised environment matrix, cached between writes.
 //!
 //! The matrix is the most expensive read (every app, workload and namespace with two full deploy
-//! records each) and changes only when a deploy is written. Each write through this process
-//! invalidates it at once; entries also expire after [`MAX_AGE`] so that writes made by other
-//! server processes sharing a PostgreSQL database show up promptly.
+//! records each) and changes only when a deploy is written. Each write through this process, or
+//! through another one on the same PostgreSQL database ([`crate::replicas`]), invalidates it at
+//! once; entries also expire after [`MAX_AGE`], a bound for announcements lost while the
+//! listening connection was down.
 //!
 //! A generation counter makes invalidation race-free: an answer computed while a write landed is
 //! never stored.

@@ -9,6 +9,8 @@
 //! - A write and the environment-matrix rows (`heads`) it affects commit in one transaction.
 //! - Updates are optimistic: a row is rewritten only if its `revision` is unchanged, so two
 //!   concurrent updates can never lose one another's fields.
+//! - On PostgreSQL every write is announced to the other server processes in its own
+//!   transaction ([`crate::replicas`]), so the announcement goes out exactly when it commits.
 //! - This module knows nothing about HTTP.
 
 mod history;
@@ -16,13 +18,15 @@ mod insights;
 mod schema;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use shiplog_model::ingest::UpdateError;
 use shiplog_model::{
-    Deploy, DeployId, DeployStatus, DeployUpdate, EnvironmentCell, EnvironmentMatrix, FieldError,
-    NewDeploy, TransitionError,
+    Deploy, DeployEventKind, DeployId, DeployStatus, DeployUpdate, EnvironmentCell,
+    EnvironmentMatrix, FieldError, NewDeploy, TransitionError,
 };
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
@@ -89,14 +93,29 @@ pub enum Created {
 }
 
 /// The deploy history database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Names this store in the announcements of its writes, unique among the processes (and the
+    /// stores of one process) sharing a database.
+    origin: Arc<str>,
+    /// The PostgreSQL URL, for the connection that listens to other processes' writes.
+    postgres_url: Option<Arc<str>>,
     /// Reads. On SQLite several connections read in parallel under WAL.
     reads: AnyPool,
     /// Writes. On SQLite one connection, so writers queue in the pool instead of spinning on
     /// the database lock.
     writes: AnyPool,
+}
+
+/// Leaves out the URL: it may hold a password.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -112,6 +131,8 @@ impl Store {
                 let reads = sqlite_pool(&url, 8).await?;
                 Store {
                     backend,
+                    origin: new_origin(),
+                    postgres_url: None,
                     reads,
                     writes,
                 }
@@ -125,6 +146,8 @@ impl Store {
                 schema::migrate(backend, &pool).await?;
                 Store {
                     backend,
+                    origin: new_origin(),
+                    postgres_url: Some(url.into()),
                     reads: pool.clone(),
                     writes: pool,
                 }
@@ -135,6 +158,16 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// What this store's write announcements carry as their origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The PostgreSQL database's URL (with its credentials: never log it); `None` on SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
     }
 
     /// Checks that the database answers.
@@ -168,8 +201,35 @@ impl Store {
             ..deploy
         };
         schema::touch_heads(&mut tx, &deploy).await?;
+        self.announce(&mut tx, DeployEventKind::Created, deploy.id)
+            .await?;
         tx.commit().await?;
         Ok(Created::New(deploy))
+    }
+
+    /// Tells the other server processes on this PostgreSQL database about a write, when `tx`
+    /// commits (nothing on SQLite).
+    async fn announce(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        kind: DeployEventKind,
+        id: DeployId,
+    ) -> Result<(), StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let notice = crate::replicas::Notice {
+            origin: self.origin.to_string(),
+            kind,
+            id: id.0,
+        };
+        // pg_notify returns `void`, which the Any driver cannot decode: select a constant.
+        sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS notified")
+            .bind(crate::replicas::CHANNEL)
+            .bind(serde_json::to_string(&notice)?)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     async fn find_by_key(&self, key: &Deploy) -> Result<Deploy, StoreError> {
@@ -219,6 +279,7 @@ impl Store {
             .await?;
             if written.rows_affected() == 1 {
                 schema::touch_heads(&mut tx, &deploy).await?;
+                self.announce(&mut tx, DeployEventKind::Updated, id).await?;
                 tx.commit().await?;
                 return Ok(deploy);
             }
@@ -440,6 +501,22 @@ fn decode(row: &AnyRow, id_column: &str, record_column: &str) -> Result<Deploy, 
     let mut deploy: Deploy = serde_json::from_str(&record)?;
     deploy.id = DeployId(row.try_get(id_column)?);
     Ok(deploy)
+}
+
+/// A new [`Store::origin`]: this process and a counter, so that two stores of one process (as in
+/// tests) differ too.
+fn new_origin() -> Arc<str> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!(
+        "{}-{started}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+    .into()
 }
 
 #[cfg(test)]

@@ -9,4 +9,5 @@ mod history;
 mod hostile;
 mod insights;
 mod meta;
+mod replicas;
 mod stream;
