@@ -9,8 +9,8 @@
 //! - A write and the environment-matrix rows (`heads`) it affects commit in one transaction.
 //! - Updates are optimistic: a row is rewritten only if its `revision` is unchanged, so two
 //!   concurrent updates can never lose one another's fields.
-//! - On PostgreSQL every write is announced to the other server processes in its own
-//!   transaction ([`crate::replicas`]), so the announcement goes out exactly when it commits.
+//! - On PostgreSQL every committed write is announced to the other server processes
+//!   ([`crate::replicas::Announcer`]), outside the write's transaction.
 //! - This module knows nothing about HTTP.
 
 mod history;
@@ -99,6 +99,8 @@ pub struct Store {
     /// Names this store in the announcements of its writes, unique among the processes (and the
     /// stores of one process) sharing a database.
     origin: Arc<str>,
+    /// Announces committed writes to the other processes (PostgreSQL only).
+    announcer: Option<crate::replicas::Announcer>,
     /// The PostgreSQL URL, for the connection that listens to other processes' writes.
     postgres_url: Option<Arc<str>>,
     /// Reads. On SQLite several connections read in parallel under WAL.
@@ -132,6 +134,7 @@ impl Store {
                 Store {
                     backend,
                     origin: new_origin(),
+                    announcer: None,
                     postgres_url: None,
                     reads,
                     writes,
@@ -144,9 +147,14 @@ impl Store {
                     .connect(url)
                     .await?;
                 schema::migrate(backend, &pool).await?;
+                let origin = new_origin();
                 Store {
                     backend,
-                    origin: new_origin(),
+                    announcer: Some(crate::replicas::Announcer::start(
+                        pool.clone(),
+                        origin.clone(),
+                    )),
+                    origin,
                     postgres_url: Some(url.into()),
                     reads: pool.clone(),
                     writes: pool,
@@ -201,35 +209,17 @@ impl Store {
             ..deploy
         };
         schema::touch_heads(&mut tx, &deploy).await?;
-        self.announce(&mut tx, DeployEventKind::Created, deploy.id)
-            .await?;
         tx.commit().await?;
+        self.announce(DeployEventKind::Created, deploy.id);
         Ok(Created::New(deploy))
     }
 
-    /// Tells the other server processes on this PostgreSQL database about a write, when `tx`
-    /// commits (nothing on SQLite).
-    async fn announce(
-        &self,
-        tx: &mut sqlx::Transaction<'_, Any>,
-        kind: DeployEventKind,
-        id: DeployId,
-    ) -> Result<(), StoreError> {
-        if self.backend != Backend::Postgres {
-            return Ok(());
+    /// Tells the other server processes on this PostgreSQL database about a committed write
+    /// (nothing on SQLite).
+    fn announce(&self, kind: DeployEventKind, id: DeployId) {
+        if let Some(announcer) = &self.announcer {
+            announcer.announce(kind, id);
         }
-        let notice = crate::replicas::Notice {
-            origin: self.origin.to_string(),
-            kind,
-            id: id.0,
-        };
-        // pg_notify returns `void`, which the Any driver cannot decode: select a constant.
-        sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS notified")
-            .bind(crate::replicas::CHANNEL)
-            .bind(serde_json::to_string(&notice)?)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
     }
 
     async fn find_by_key(&self, key: &Deploy) -> Result<Deploy, StoreError> {
@@ -279,8 +269,8 @@ impl Store {
             .await?;
             if written.rows_affected() == 1 {
                 schema::touch_heads(&mut tx, &deploy).await?;
-                self.announce(&mut tx, DeployEventKind::Updated, id).await?;
                 tx.commit().await?;
+                self.announce(DeployEventKind::Updated, id);
                 return Ok(deploy);
             }
             // Another writer got there first: start over from its version.
