@@ -579,22 +579,12 @@ impl<'a> Bench<'a> {
                 .map(|v| v.trim().trim_matches(['"', '\'']).to_owned())
                 .with_context(|| format!("the kubeconfig has no {name}"))
         };
-        let mut command = Command::new(&self.options.node);
-        command
-            .args(["-e", BARE_HTTPS])
-            .env_clear()
-            .envs(self.base_env.iter().map(|(k, v)| (k, v)))
-            .env("BENCH_URL", format!("https://{}/apis", self.proxy.addr))
-            .env("BENCH_CA", field("certificate-authority-data:")?)
-            .env("BENCH_TOKEN", field("token:")?)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        self.proxy.take();
-        let began = Instant::now();
-        let status = command.spawn().context("starting node")?.wait()?;
-        let marks = self.proxy.take();
-        ensure!(status.success(), "the bare HTTPS request failed ({status})");
+        let env = [
+            ("BENCH_URL", format!("https://{}/apis", self.proxy.addr)),
+            ("BENCH_CA", field("certificate-authority-data:")?),
+            ("BENCH_TOKEN", field("token:")?),
+        ];
+        let (began, marks) = self.run_script("the bare HTTPS request", BARE_HTTPS, &env)?;
         marks
             .request
             .map(|at| at.duration_since(began))
@@ -606,13 +596,30 @@ impl<'a> Bench<'a> {
     /// do. Spawn → its connection arrives.
     fn wasm_tcp_floor(&self) -> anyhow::Result<Duration> {
         let wasm = self.main.with_file_name("shiplog_bg.wasm");
+        let env = [
+            ("BENCH_WASM", wasm.to_string_lossy().into_owned()),
+            ("BENCH_PORT", self.proxy.addr.port().to_string()),
+        ];
+        let (began, marks) = self.run_script("the wasm + TCP script", WASM_TCP_FLOOR, &env)?;
+        marks
+            .connect
+            .map(|at| at.duration_since(began))
+            .context("the relay saw no connection from the wasm + TCP script")
+    }
+
+    /// Runs `node -e script` with `env` to its end: when it was spawned, and what the relay saw.
+    fn run_script(
+        &self,
+        what: &str,
+        script: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<(Instant, Marks)> {
         let mut command = Command::new(&self.options.node);
         command
-            .args(["-e", WASM_TCP_FLOOR])
+            .args(["-e", script])
             .env_clear()
             .envs(self.base_env.iter().map(|(k, v)| (k, v)))
-            .env("BENCH_WASM", &wasm)
-            .env("BENCH_PORT", self.proxy.addr.port().to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -620,11 +627,8 @@ impl<'a> Bench<'a> {
         let began = Instant::now();
         let status = command.spawn().context("starting node")?.wait()?;
         let marks = self.proxy.take();
-        ensure!(status.success(), "the wasm + TCP script failed ({status})");
-        marks
-            .connect
-            .map(|at| at.duration_since(began))
-            .context("the relay saw no connection from the wasm + TCP script")
+        ensure!(status.success(), "{what} failed ({status})");
+        Ok((began, marks))
     }
 
     /// One run of the Action's main step, deploying into namespace `bench-<round>`.
