@@ -722,7 +722,6 @@ impl Measured {
     fn print(&self, options: &Options) {
         let action = stats(&self.first_request);
         let node = stats(&self.node);
-        let ratio: [f64; 3] = std::array::from_fn(|i| action[i] / node[i]);
         let row = |label: &str, [min, median, p90]: [f64; 3], target: &str| {
             println!("  {label:<46} {min:>8.1} {median:>8.1} {p90:>8.1}   {target}");
         };
@@ -746,13 +745,18 @@ impl Measured {
             stats(&self.kubectl),
             "",
         );
-        println!(
-            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×   target ≤ {RATIO_TARGET}× (median): {}",
+        let ratio_row = |label: &str, over: [f64; 3], under: [f64; 3], target: &str| {
+            let [min, median, p90]: [f64; 3] = std::array::from_fn(|i| over[i] / under[i]);
+            println!("  {label:<46} {min:>7.2}× {median:>7.2}× {p90:>7.2}×   {target}");
+        };
+        ratio_row(
             "Action first request ÷ node -e 0",
-            ratio[0],
-            ratio[1],
-            ratio[2],
-            verdict(ratio[1] <= RATIO_TARGET)
+            action,
+            node,
+            &format!(
+                "target ≤ {RATIO_TARGET}× (median): {}",
+                verdict(action[1] / node[1] <= RATIO_TARGET)
+            ),
         );
         let bare = stats(&self.bare_https);
         println!("  for reference:");
@@ -761,29 +765,21 @@ impl Measured {
             bare,
             "",
         );
-        println!(
-            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×",
+        ratio_row(
             "Action first request ÷ bare node https.get",
-            action[0] / bare[0],
-            action[1] / bare[1],
-            action[2] / bare[2],
+            action,
+            bare,
+            "",
         );
         let floor = stats(&self.wasm_tcp_floor);
         row("node: compile the wasm + TCP connect (no TLS)", floor, "");
-        println!(
-            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×",
+        ratio_row(
             "… ÷ node -e 0 (least a wasm client can do)",
-            floor[0] / node[0],
-            floor[1] / node[1],
-            floor[2] / node[2],
+            floor,
+            node,
+            "",
         );
-        println!(
-            "  {:<46} {:>7.2}× {:>7.2}× {:>7.2}×",
-            "bare node https.get ÷ node -e 0",
-            bare[0] / node[0],
-            bare[1] / node[1],
-            bare[2] / node[2],
-        );
+        ratio_row("bare node https.get ÷ node -e 0", bare, node, "");
         row(
             "Action: spawn → TCP connect to kubesim",
             stats(&self.connect),
