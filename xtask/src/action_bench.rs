@@ -13,10 +13,7 @@ use crate::{dist, setup};
 pub fn run(rest: &[String]) -> anyhow::Result<()> {
     setup::run()?;
     let mut args = Vec::new();
-    if !rest
-        .iter()
-        .any(|arg| arg == "--dist" || arg.starts_with("--dist="))
-    {
+    if !given(rest, "--dist") {
         let out = root().join("target").join("action-bench").join("dist");
         std::fs::create_dir_all(out.parent().expect("a parent"))?;
         dist::build(&out)?;
@@ -24,10 +21,7 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         args.push(out.to_string_lossy().into_owned());
     }
     // The runner's node (`runs.using: node24`) unless another is asked for.
-    if !rest
-        .iter()
-        .any(|arg| arg == "--node" || arg.starts_with("--node="))
-    {
+    if !given(rest, "--node") {
         args.push("--node".into());
         args.push(setup::action_node()?.to_string_lossy().into_owned());
     }
@@ -53,4 +47,10 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
             .args(rest)
             .env("PATH", setup::path_with_tools()),
     )
+}
+
+/// Whether `rest` sets `flag` (`--flag VALUE` or `--flag=VALUE`).
+fn given(rest: &[String], flag: &str) -> bool {
+    rest.iter()
+        .any(|arg| arg == flag || arg.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
 }

@@ -145,7 +145,7 @@ fn a_client_certificate_of_another_ca_is_refused_with_exit_3() {
     assert!(
         stderr.contains(&format!(
             "{} (context kubesim): the cluster refused the credentials (401)",
-            sim.url
+            sim.url()
         )),
         "{stderr}"
     );

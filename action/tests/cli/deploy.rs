@@ -356,7 +356,7 @@ fn an_unreachable_cluster_exits_3_promptly_and_a_wrong_token_is_refused() {
     assert!(
         stderr.contains(&format!(
             "shiplog: {} (context kubesim): the cluster is unreachable",
-            sim.url
+            sim.url()
         )),
         "{stderr}"
     );

@@ -86,7 +86,6 @@ fn kubesim_binary() -> PathBuf {
 /// A running kubesim.
 pub struct Sim {
     process: launch::Kubesim,
-    pub url: String,
     // Declared last: dropped after the process is killed.
     pub dir: tempfile::TempDir,
 }
@@ -101,11 +100,12 @@ impl Sim {
             .args(extra)
             .start()
             .unwrap();
-        Sim {
-            url: process.url.clone(),
-            process,
-            dir,
-        }
+        Sim { process, dir }
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.process.url
     }
 
     /// Stops the simulator (its files stay until the `Sim` is dropped).

@@ -132,13 +132,13 @@ function connect(base, ca, cert, key, insecure, token, userAgent) {
     }
     if (insecure) options.rejectUnauthorized = false;
   }
-  const module = process.getBuiltinModule(secure ? "node:https" : "node:http");
-  const agent = new module.Agent(options);
+  const transport = process.getBuiltinModule(secure ? "node:https" : "node:http");
+  const agent = new transport.Agent(options);
   agents.add(agent);
   return {
     url,
     prefix: url.pathname.replace(/\/+$/, ""),
-    module,
+    transport,
     secure,
     agent,
     token,
@@ -166,7 +166,7 @@ function send(connection, method, path, contentType, body, streamed) {
     if (contentType) headers["content-type"] = contentType;
     if (body) headers["content-length"] = body.length;
     let connected = false;
-    const request = connection.module.request(
+    const request = connection.transport.request(
       {
         protocol: connection.url.protocol,
         hostname: connection.url.hostname,
