@@ -82,12 +82,21 @@ function cancelTimer(handle) {
   clearTimeout(handle.id);
 }
 
-/** Runs an exec credential plugin; resolves to its standard output. */
-function runPlugin(command, args, envPairs, execInfo) {
+/**
+ * Runs an exec credential plugin; resolves to its standard output. It gets this process's
+ * environment without the variables the engine withholds (by name and by prefix), plus its own.
+ */
+function runPlugin(command, args, envPairs, execInfo, withheldNames, withheldPrefixes) {
   return new Promise((resolve, reject) => {
     const { spawn } = process.getBuiltinModule("node:child_process");
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([name]) =>
+          !withheldNames.includes(name) && !withheldPrefixes.some((p) => name.startsWith(p)),
+      ),
+    );
     const child = spawn(command, args, {
-      env: { ...process.env, ...Object.fromEntries(envPairs), KUBERNETES_EXEC_INFO: execInfo },
+      env: { ...inherited, ...Object.fromEntries(envPairs), KUBERNETES_EXEC_INFO: execInfo },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const chunks = [];

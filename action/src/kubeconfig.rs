@@ -46,6 +46,28 @@ pub struct ExecConfig {
     pub env: Vec<(String, String)>,
 }
 
+/// Environment variables a credential plugin never sees, by prefix: the Action's inputs (its
+/// secrets arrive as `INPUT_*`) and the runner's OIDC token request.
+pub const WITHHELD_FROM_PLUGINS_PREFIXES: &[&str] = &["INPUT_", "ACTIONS_ID_TOKEN_REQUEST_"];
+
+/// Environment variables a credential plugin never sees, by name: the runner's token for the
+/// job and the CLI's own secrets. Everything else reaches the plugin as kubectl passes it.
+pub const WITHHELD_FROM_PLUGINS_NAMES: &[&str] = &[
+    "ACTIONS_RUNTIME_TOKEN",
+    "SHIPLOG_SERVER_TOKEN",
+    "SHIPLOG_SLACK_TOKEN",
+    "SHIPLOG_SLACK_WEBHOOK",
+];
+
+/// Whether the variable `name` is kept from credential plugins (see
+/// [`WITHHELD_FROM_PLUGINS_NAMES`] and [`WITHHELD_FROM_PLUGINS_PREFIXES`]).
+pub fn withheld_from_plugins(name: &str) -> bool {
+    WITHHELD_FROM_PLUGINS_NAMES.contains(&name)
+        || WITHHELD_FROM_PLUGINS_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
 impl ExecConfig {
     /// The `KUBERNETES_EXEC_INFO` the plugin receives.
     pub fn exec_info(&self) -> String {

@@ -27,7 +27,14 @@ extern "C" {
     #[wasm_bindgen(js_name = cancelTimer)]
     pub fn cancel_timer(timer: &JsValue);
     #[wasm_bindgen(js_name = runPlugin)]
-    pub fn run_plugin(command: &str, args: Array, env: Array, exec_info: &str) -> Promise;
+    pub fn run_plugin(
+        command: &str,
+        args: Array,
+        env: Array,
+        exec_info: &str,
+        withheld_names: Array,
+        withheld_prefixes: Array,
+    ) -> Promise;
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(catch)]
     pub fn connect(

@@ -3,7 +3,9 @@
 //! `::add-mask::` the moment it is read.
 
 use chrono::{DateTime, Utc};
-use shiplog_action::kubeconfig::ExecConfig;
+use shiplog_action::kubeconfig::{
+    ExecConfig, WITHHELD_FROM_PLUGINS_NAMES, WITHHELD_FROM_PLUGINS_PREFIXES,
+};
 use shiplog_action::pipeline::{Cluster, Platform};
 use shiplog_action::runner::commands::{self, Annotation, Level};
 use shiplog_action::runner::files;
@@ -101,6 +103,8 @@ impl Platform for Node {
             js::strings(exec.args.iter().map(String::as_str)),
             env,
             &exec.exec_info(),
+            js::strings(WITHHELD_FROM_PLUGINS_NAMES.iter().copied()),
+            js::strings(WITHHELD_FROM_PLUGINS_PREFIXES.iter().copied()),
         );
         let output = JsFuture::from(promise).await.map_err(|e| js::message(&e))?;
         Ok(js_sys::Uint8Array::new(&output).to_vec())

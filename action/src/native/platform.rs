@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::kubeconfig::ExecConfig;
+use crate::kubeconfig::{ExecConfig, withheld_from_plugins};
 use crate::pipeline::{Cluster, Platform};
 
 use super::files::LocalFiles;
@@ -43,7 +43,13 @@ impl Platform for Native {
     fn mask(&self, _secret: &str) {}
 
     async fn run_plugin(&self, exec: &ExecConfig) -> Result<Vec<u8>, String> {
-        let output = tokio::process::Command::new(&exec.command)
+        let mut command = tokio::process::Command::new(&exec.command);
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(withheld_from_plugins) {
+                command.env_remove(name);
+            }
+        }
+        let output = command
             .args(&exec.args)
             .envs(exec.env.iter().map(|(k, v)| (k, v)))
             .env("KUBERNETES_EXEC_INFO", exec.exec_info())

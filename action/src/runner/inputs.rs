@@ -26,8 +26,9 @@ pub enum Problem {
     Missing,
     #[error("{0:?} is not a boolean (use true | True | TRUE | false | False | FALSE)")]
     NotBoolean(String),
-    #[error("{0:?} is not a duration (e.g. 300s, 5m, 1h)")]
-    NotDuration(String),
+    /// What [`crate::duration::parse`] said about the value.
+    #[error("{0}")]
+    BadDuration(String),
     #[error("{value:?} is not one of {}", allowed.join(", "))]
     NotAllowed { value: String, allowed: Vec<String> },
 }
@@ -88,7 +89,7 @@ impl<L: Fn(&str) -> Option<String>> Inputs<L> {
         match self.text(name) {
             None => Ok(default),
             Some(v) => {
-                crate::duration::parse(&v).map_err(|_| Self::error(name, Problem::NotDuration(v)))
+                crate::duration::parse(&v).map_err(|e| Self::error(name, Problem::BadDuration(e)))
             }
         }
     }
@@ -203,7 +204,15 @@ mod tests {
                 .duration("timeout", Duration::ZERO)
                 .unwrap_err()
                 .to_string(),
-            "input `timeout`: \"5 minutes\" is not a duration (e.g. 300s, 5m, 1h)"
+            "input `timeout`: \"5 minutes\" is not a duration (e.g. 300s, 5m, 1h30m)"
+        );
+        let inputs = self::inputs(&[("INPUT_TIMEOUT", "600h")]);
+        assert_eq!(
+            inputs
+                .duration("timeout", Duration::ZERO)
+                .unwrap_err()
+                .to_string(),
+            "input `timeout`: \"600h\" is longer than the longest duration accepted, 24h"
         );
     }
 

@@ -418,13 +418,48 @@ fn an_exec_credential_plugin_supplies_the_token_and_stays_secret() {
     let sim = Sim::start(&[]);
     let with_plugin = sim.exec_kubeconfig();
     let manifests = write(sim.dir.path(), "app.yaml", WITH_INIT_AND_CRON);
-    let (code, stdout, stderr) = crate::support::shiplog(&[
-        "deploy",
-        "--kubeconfig",
-        &with_plugin,
-        "--manifests",
-        &manifests,
-    ]);
+    let (code, stdout, stderr) = crate::support::shiplog_with(
+        &[
+            "deploy",
+            "--kubeconfig",
+            &with_plugin,
+            "--manifests",
+            &manifests,
+        ],
+        &[
+            ("SHIPLOG_SERVER_TOKEN", "not-for-plugins-either"),
+            ("INPUT_SERVER-TOKEN", "not-for-plugins"),
+            ("SHIPLOG_PLUGIN_MAY_SEE", "yes"),
+        ],
+    );
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_no_secret(&sim, &[&stdout, &stderr]);
+    let seen = sim.plugin_environment();
+    assert!(
+        seen.iter().any(|name| name == "SHIPLOG_PLUGIN_MAY_SEE"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|name| name == "KUBERNETES_EXEC_INFO"),
+        "{seen:?}"
+    );
+    for withheld in ["SHIPLOG_SERVER_TOKEN", "INPUT_SERVER-TOKEN"] {
+        assert!(
+            !seen.iter().any(|name| name == withheld),
+            "{withheld} in {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn a_timeout_beyond_a_day_is_an_input_error_before_any_request() {
+    let sim = Sim::start(&[]);
+    let manifests = write(sim.dir.path(), "app.yaml", WITH_INIT_AND_CRON);
+    let (code, _, stderr) = sim.deploy(&["--manifests", &manifests, "--timeout", "600h"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("\"600h\" is longer than the longest duration accepted, 24h"),
+        "{stderr}"
+    );
+    assert!(sim.requests().is_empty(), "nothing may reach the cluster");
 }

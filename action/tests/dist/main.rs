@@ -443,9 +443,25 @@ fn client_certificates_and_credential_plugins_reach_the_cluster_through_node() {
     {
         let exec_kubeconfig = world.sim.exec_kubeconfig();
         world.runner.env("KUBECONFIG", &exec_kubeconfig);
+        world
+            .runner
+            .env("ACTIONS_RUNTIME_TOKEN", "runtime-token-not-for-plugins");
+        world
+            .runner
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "id-token-not-for-plugins");
+        world.runner.env("PLUGIN_MAY_SEE", "yes");
         let main = world.main();
         assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
         main.assert_secrets_hidden(&[&world.sim.token()]);
+        // A plugin gets the environment kubectl would give it, minus the Action's secrets.
+        let seen = world.sim.plugin_environment();
+        assert!(seen.iter().any(|name| name == "PLUGIN_MAY_SEE"), "{seen:?}");
+        assert!(
+            !seen.iter().any(|name| name.starts_with("INPUT_")
+                || name == "ACTIONS_RUNTIME_TOKEN"
+                || name.starts_with("ACTIONS_ID_TOKEN_REQUEST_")),
+            "{seen:?}"
+        );
     }
 }
 

@@ -147,7 +147,8 @@ impl Sim {
         std::fs::write(
             &plugin,
             format!(
-                "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n"
+                "#!/bin/sh\nenv > '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+                self.plugin_environment_file().display()
             ),
         )
         .unwrap();
@@ -166,6 +167,22 @@ impl Sim {
         let path = self.dir.path().join("exec.yaml");
         std::fs::write(&path, kubeconfig.replace(&user, &exec)).unwrap();
         path.display().to_string()
+    }
+
+    /// Where the plugin of [`Sim::exec_kubeconfig`] writes the environment it was given.
+    #[cfg(unix)]
+    fn plugin_environment_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("plugin-env.txt")
+    }
+
+    /// The names of the environment variables the exec plugin last ran with.
+    #[cfg(unix)]
+    pub fn plugin_environment(&self) -> Vec<String> {
+        std::fs::read_to_string(self.plugin_environment_file())
+            .expect("the exec plugin ran")
+            .lines()
+            .filter_map(|line| line.split_once('=').map(|(name, _)| name.to_owned()))
+            .collect()
     }
 
     /// Every request kubesim answered so far.

@@ -34,7 +34,7 @@ pub struct DeployArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long)]
     context: Option<String>,
-    /// How long rollouts may take, e.g. 300s, 5m, 1h.
+    /// How long rollouts may take, e.g. 300s, 5m, 1h30m (Go duration syntax, at most 24h).
     #[arg(long, default_value = "5m", value_parser = shiplog_action::duration::parse)]
     timeout: Duration,
     /// When a rollout fails, restore each failed Deployment's previous version and wait for it.
