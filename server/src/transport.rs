@@ -4,9 +4,9 @@
 //! within `body_timeout` of its head, idle keep-alive connections closed after `idle_timeout` —
 //! and shuts down gracefully: stop accepting, let requests under way finish, then return.
 //!
-//! Timers are lazy: reading bytes, starting and finishing a request store a timestamp (and, when
-//! a new wait begins, wake the connection's task); the task sleeps until the current wait's
-//! deadline and looks again, so a busy connection costs no timer resets.
+//! Timers are lazy: reading bytes, starting and finishing a request only store a timestamp; the
+//! connection's task wakes at the current wait's deadline, or after the shorter timeout, and
+//! looks again, so requests cost no timer work.
 //!
 //! Not for routing or request handling: the application is an axum [`Router`] handed in.
 
@@ -26,7 +26,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep, sleep_until};
 
 use crate::limits::{Limits, MAX_HEAD_BYTES, MAX_HEADERS};
@@ -142,8 +142,6 @@ async fn connection(
                 connection.as_mut().graceful_shutdown();
             }
             _ = close_at.changed() => {}
-            // The wait changed (a request ended, a head began): its deadline may be sooner.
-            () = activity.changed.notified() => {}
             () = sleep_until(wake) => {
                 if activity.expired(&limits, *close_at.borrow(), Instant::now()) {
                     // Dropping the connection closes the socket.
@@ -195,8 +193,6 @@ struct Activity {
     /// with nothing under way, idle.
     since: AtomicU64,
     head: AtomicBool,
-    /// Told when a new wait begins, whose deadline may be sooner than the one being awaited.
-    changed: Notify,
 }
 
 impl Activity {
@@ -207,7 +203,6 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             since: AtomicU64::new(0),
             head: AtomicBool::new(true),
-            changed: Notify::new(),
         }
     }
 
@@ -220,7 +215,6 @@ impl Activity {
         if self.in_flight.load(Ordering::Relaxed) == 0 && !self.head.load(Ordering::Relaxed) {
             self.since.store(self.now(), Ordering::Relaxed);
             self.head.store(true, Ordering::Relaxed);
-            self.changed.notify_one();
         }
     }
 
@@ -245,11 +239,12 @@ impl Activity {
         Some(self.epoch + since + timeout)
     }
 
-    /// When to look again: the current deadline, or while a request is under way, later.
+    /// When to look again: the current wait's deadline, but no later than the shorter timeout
+    /// from now. A wait that begins later ends at least that timeout after it begins, so no
+    /// deadline is passed unseen, and reads and requests never need to wake the timer.
     fn next_check(&self, limits: &Limits, close_at: Option<Instant>) -> Instant {
-        let check = self
-            .deadline(limits)
-            .unwrap_or_else(|| Instant::now() + limits.idle_timeout.max(limits.header_timeout));
+        let soonest = Instant::now() + limits.idle_timeout.min(limits.header_timeout);
+        let check = self.deadline(limits).map_or(soonest, |at| at.min(soonest));
         close_at.map_or(check, |at| at.min(check))
     }
 
@@ -267,7 +262,6 @@ impl Drop for InFlight {
         if activity.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
             activity.since.store(activity.now(), Ordering::Relaxed);
             activity.head.store(false, Ordering::Relaxed);
-            activity.changed.notify_one();
         }
     }
 }
@@ -437,6 +431,11 @@ mod tests {
         assert_eq!(activity.deadline(&limits), None);
         drop(second);
         assert!(about(activity.deadline(&limits), limits.idle_timeout));
+        // While idle the timer looks again after the shorter timeout at the latest.
+        assert!(about(
+            Some(activity.next_check(&limits, None)),
+            limits.header_timeout
+        ));
         activity.bytes_read();
         assert!(about(activity.deadline(&limits), limits.header_timeout));
         let now = Instant::now();

@@ -119,9 +119,29 @@ async fn a_head_sent_byte_by_byte_is_cut_after_the_header_timeout() {
     );
     assert!(start.elapsed() >= header_timeout);
 
-    // Slow loris: a head a byte every 20 ms would take 4 s.
+    // Slow loris, on a new connection and on one that has served a request and idles (its idle
+    // timeout, a minute, must not apply once a head has begun).
     let start = Instant::now();
-    let mut stream = TcpStream::connect(address).await.unwrap();
+    let fresh = TcpStream::connect(address).await.unwrap();
+    let after = send_head_slowly(fresh, start).await;
+    assert!(after >= header_timeout, "closed after {after:?}");
+    assert!(
+        after < header_timeout + Duration::from_secs(1),
+        "closed after {after:?}"
+    );
+    let (used, _) = idle_connection(address).await;
+    let after = send_head_slowly(used, Instant::now()).await;
+    assert!(after >= header_timeout, "closed after {after:?}");
+    assert!(
+        after < header_timeout + Duration::from_secs(1),
+        "closed after {after:?}"
+    );
+    server.stop().await.unwrap();
+}
+
+/// Sends a request head a byte every 20 ms (4 s in all) until the server closes the
+/// connection; returns how long after `start` it did, and fails if it never did.
+async fn send_head_slowly(mut stream: TcpStream, start: Instant) -> Duration {
     let (mut reader, mut writer) = stream.split();
     let slow_head = async {
         let head = format!(
@@ -145,12 +165,9 @@ async fn a_head_sent_byte_by_byte_is_cut_after_the_header_timeout() {
         () = slow_head => panic!("the whole head was sent byte by byte without the server closing"),
         answer = closed => {
             assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
-            let after = start.elapsed();
-            assert!(after >= header_timeout, "closed after {after:?}");
-            assert!(after < header_timeout + Duration::from_secs(1), "closed after {after:?}");
+            start.elapsed()
         }
     }
-    server.stop().await.unwrap();
 }
 
 #[tokio::test]
