@@ -3,6 +3,9 @@
 //!
 //! Results are ordered newest first by (`started_at`, `id`). The cursor names the last row of
 //! the previous page, so the next page is a keyset seek rather than an offset scan.
+//!
+//! Every parameter has a maximum length ([`HistoryQuery::MAX_LENGTHS`]), checked by
+//! [`check_lengths`] before anything else looks at the values.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deploy::{DeployId, DeployStatus};
 use crate::error::FieldError;
+use crate::ingest::MAX_SHORT_TEXT;
 
 /// Rows per page when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -43,6 +47,24 @@ pub struct HistoryQuery {
 }
 
 impl HistoryQuery {
+    /// The longest value of each parameter, in bytes. A text filter matches a record's field
+    /// exactly, and fields are at most [`MAX_SHORT_TEXT`] bytes; `q` is held to the same. The
+    /// others are far longer than any valid value (a time, a status, a number up to 500, a
+    /// cursor).
+    pub const MAX_LENGTHS: [(&'static str, usize); 11] = [
+        ("namespace", MAX_SHORT_TEXT),
+        ("app", MAX_SHORT_TEXT),
+        ("environment", MAX_SHORT_TEXT),
+        ("repo", MAX_SHORT_TEXT),
+        ("actor", MAX_SHORT_TEXT),
+        ("q", MAX_SHORT_TEXT),
+        ("status", 32),
+        ("since", 64),
+        ("until", 64),
+        ("limit", 16),
+        ("cursor", 64),
+    ];
+
     /// Parses decoded query-string pairs, naming the parameter that is wrong. Empty values mean
     /// "no filter", as an HTML form sends them.
     pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, FieldError>
@@ -122,6 +144,26 @@ impl HistoryQuery {
     pub fn limit(&self) -> u32 {
         self.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
     }
+}
+
+/// Checks every value of `pairs` whose key `limits` names against its maximum length in bytes,
+/// naming the first parameter that is longer. Keys `limits` does not name are left to the
+/// parser, which rejects unknown parameters by name.
+pub fn check_lengths<K, V>(pairs: &[(K, V)], limits: &[(&str, usize)]) -> Result<(), FieldError>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    for (key, value) in pairs {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let Some(&(_, max)) = limits.iter().find(|(name, _)| *name == key) else {
+            continue;
+        };
+        if value.len() > max {
+            return Err(FieldError::new(key, format!("must be at most {max} bytes")));
+        }
+    }
+    Ok(())
 }
 
 /// Parses the RFC 3339 time of query parameter `key`, naming it when the text is not one.
@@ -219,6 +261,37 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(HistoryQuery::from_pairs(query.to_pairs()), Ok(query));
+    }
+
+    #[test]
+    fn every_parameter_has_a_maximum_length() {
+        let text = Some("x".to_owned());
+        let every = HistoryQuery {
+            namespace: text.clone(),
+            app: text.clone(),
+            environment: text.clone(),
+            status: Some(DeployStatus::Failed),
+            repo: text.clone(),
+            actor: text.clone(),
+            since: Some(DateTime::<Utc>::MAX_UTC),
+            until: Some(DateTime::<Utc>::MIN_UTC),
+            q: text,
+            limit: Some(MAX_LIMIT),
+            cursor: Some(Cursor {
+                started_at_ms: i64::MIN,
+                id: DeployId(i64::MIN),
+            }),
+        };
+        let pairs = every.to_pairs();
+        assert_eq!(pairs.len(), HistoryQuery::MAX_LENGTHS.len());
+        // The longest valid values fit.
+        assert_eq!(check_lengths(&pairs, &HistoryQuery::MAX_LENGTHS), Ok(()));
+        let long = "x".repeat(MAX_SHORT_TEXT + 1);
+        let pairs = [("app", "api"), ("q", long.as_str())];
+        let error = check_lengths(&pairs, &HistoryQuery::MAX_LENGTHS).unwrap_err();
+        assert_eq!(error.field, "q");
+        assert!(check_lengths(&[("q", &long[1..])], &HistoryQuery::MAX_LENGTHS).is_ok());
+        assert!(check_lengths(&[("colour", long.as_str())], &HistoryQuery::MAX_LENGTHS).is_ok());
     }
 
     #[test]

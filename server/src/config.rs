@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 
+use crate::limits::Limits;
+
 /// shiplog's history server: records deploys, answers the console and the API.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "shiplog-server", version, about, long_about = None)]
@@ -39,6 +41,9 @@ pub struct Config {
     /// (default: `http://` + the listen address).
     #[arg(long, env = "SHIPLOG_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// `url` with any password replaced, fit for logs.

@@ -18,10 +18,16 @@ pub enum AppError {
     BadRequest(String),
     #[error(transparent)]
     InvalidField(#[from] FieldError),
+    /// A query parameter longer than its documented maximum (`400`, naming it).
+    #[error(transparent)]
+    ParameterTooLong(FieldError),
     #[error("the request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The request body did not arrive in time (`408`).
+    #[error("{0}")]
+    Timeout(String),
     #[error("an `Authorization: Bearer <token>` header is required")]
     Unauthorized,
     #[error("the token is not allowed to do this")]
@@ -40,10 +46,12 @@ impl AppError {
             AppError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::InvalidField(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            AppError::ParameterTooLong(_) => (StatusCode::BAD_REQUEST, "parameter_too_long"),
             AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            AppError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -71,7 +79,7 @@ impl IntoResponse for AppError {
             tracing::error!(error = format!("{e:#}"), "request failed");
         }
         let field = match &self {
-            AppError::InvalidField(e) => Some(e.field.clone()),
+            AppError::InvalidField(e) | AppError::ParameterTooLong(e) => Some(e.field.clone()),
             _ => None,
         };
         let mut response = (

@@ -12,12 +12,14 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use shiplog_model::FieldError;
 
 use crate::error::AppError;
+use crate::transport::BodyTimedOut;
 
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON body whose rejections become [`AppError`]s: `415` without a JSON content type, `413`
-/// over [`BODY_LIMIT`], `400` when the text is not JSON, and `422` naming the field when the
+/// over [`BODY_LIMIT`], `408` when it does not arrive within the body timeout
+/// ([`crate::transport`]), `400` when the text is not JSON, and `422` naming the field when the
 /// JSON does not fit the expected shape.
 pub struct JsonBody<T>(pub T);
 
@@ -37,12 +39,28 @@ where
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::TooLarge { limit: BODY_LIMIT }
+            } else if let Some(timeout) = cause::<BodyTimedOut>(&rejection) {
+                AppError::Timeout(timeout.to_string())
             } else {
                 AppError::BadRequest(rejection.body_text())
             }
         })?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// The first error of type `E` in the chain of `error`'s sources.
+fn cause<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = error.source();
+    }
+    None
 }
 
 fn has_json_content_type(headers: &HeaderMap) -> bool {
@@ -102,6 +120,15 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
 
 /// Query-string pairs, percent-decoded byte-exactly; invalid UTF-8 is a `400`.
 pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    /// The pairs, once every value `limits` names is within its maximum length in bytes; a
+    /// longer one is a `400` naming the parameter.
+    pub fn within(self, limits: &[(&str, usize)]) -> Result<Vec<(String, String)>, AppError> {
+        shiplog_model::query::check_lengths(&self.0, limits).map_err(AppError::ParameterTooLong)?;
+        Ok(self.0)
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = AppError;

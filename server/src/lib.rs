@@ -9,31 +9,32 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod insights;
+pub mod limits;
 pub mod local;
 pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod replicas;
 pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use shiplog_model::{Deploy, DeployEvent, DeployEventKind, DeployId};
+use shiplog_model::{Deploy, DeployEventKind, DeployId};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 
 use crate::auth::Tokens;
+use crate::events::EventHub;
+use crate::limits::Limits;
 use crate::matrix_cache::MatrixCache;
 use crate::metrics::Metrics;
 use crate::store::Store;
-
-/// How many events a slow stream client may fall behind before it is told it lagged.
-const EVENT_BUFFER: usize = 1024;
 
 /// Everything a request handler needs.
 #[derive(Clone)]
@@ -42,10 +43,12 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// Base of the links handed out, without a trailing slash.
     pub public_url: Arc<str>,
-    pub events: broadcast::Sender<DeployEvent>,
+    pub events: Arc<EventHub>,
     pub metrics: Arc<Metrics>,
     /// The serialised environment matrix between writes.
     pub matrix: Arc<MatrixCache>,
+    /// Timeouts and limits of connections and event streams.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -54,10 +57,17 @@ impl AppState {
             store,
             tokens: Arc::new(tokens),
             public_url: public_url.trim_end_matches('/').into(),
-            events: broadcast::channel(EVENT_BUFFER).0,
+            events: Arc::new(EventHub::default()),
             metrics: Arc::new(Metrics::default()),
             matrix: Arc::new(MatrixCache::default()),
+            limits: Arc::new(Limits::default()),
         }
+    }
+
+    /// The same state with other timeouts and limits than [`Limits::default`].
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Arc::new(limits);
+        self
     }
 
     /// The console link of a deploy.
@@ -68,10 +78,7 @@ impl AppState {
     /// Tells caches and stream subscribers about a committed write.
     pub fn publish(&self, kind: DeployEventKind, deploy: &Deploy) {
         self.matrix.invalidate();
-        let _ = self.events.send(DeployEvent {
-            kind,
-            deploy: deploy.clone(),
-        });
+        self.events.publish(kind, deploy);
     }
 }
 
@@ -82,7 +89,8 @@ pub fn app(state: AppState) -> Router {
         .route("/deploys/{id}", axum::routing::get(console::deploy_page))
         .fallback(console::fallback)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
-        .route_layer(axum::middleware::from_fn_with_state(
+        // Counts every request, the fallback's as `unmatched` (see `metrics`).
+        .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::record,
         ))
@@ -94,9 +102,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then lets open requests finish.
-/// Event streams end at shutdown so they do not hold it up. On PostgreSQL the writes of other
-/// server processes on the same database are followed ([`replicas::follow`]).
+/// Serves `state` on `listener` within `state.limits` ([`transport`]) until `shutdown`
+/// completes; then stops accepting, ends the event streams, lets the requests under way finish,
+/// and returns. On PostgreSQL the writes of other server processes on the same database are
+/// followed ([`replicas::follow`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -106,14 +115,14 @@ pub async fn serve(
         .await
         .map_err(|e| std::io::Error::other(format!("listening for other replicas' writes: {e}")))?;
     let events = state.events.clone();
-    let application = app(state);
-    axum::serve(listener, application)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            if let Some(follower) = follower {
-                follower.abort();
-            }
-            drop(events);
-        })
-        .await
+    let limits = state.limits.clone();
+    transport::run(listener, app(state), limits, async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; finishing the requests under way");
+        if let Some(follower) = follower {
+            follower.abort();
+        }
+        events.close();
+    })
+    .await
 }

@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::auth::Tokens;
+use crate::limits::Limits;
 use crate::store::Store;
 use crate::{AppState, serve};
 
@@ -18,11 +19,20 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    /// Serves `store` on a free loopback port.
+    /// Serves `store` on a free loopback port with the default [`Limits`].
     pub async fn start(store: Store, tokens: Tokens) -> std::io::Result<LocalServer> {
+        LocalServer::start_with(store, tokens, Limits::default()).await
+    }
+
+    /// Serves `store` on a free loopback port within `limits`.
+    pub async fn start_with(
+        store: Store,
+        tokens: Tokens,
+        limits: Limits,
+    ) -> std::io::Result<LocalServer> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let state = AppState::new(store, tokens, &base);
+        let state = AppState::new(store, tokens, &base).with_limits(limits);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async {
             let _ = stopped.await;

@@ -48,30 +48,37 @@ async fn run(config: Config) -> anyhow::Result<()> {
         read: config.read_token.clone().filter(|t| !t.is_empty()),
     };
     tracing::info!(database = %redact_url(&config.database), "database ready");
+    let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to learn the address when listening on port 0.
     println!("shiplog-server listening on http://{address}");
     serve(
         listener,
-        AppState::new(store, tokens, &public_url),
-        shutdown_signal(),
+        AppState::new(store, tokens, &public_url).with_limits(config.limits.clone()),
+        shutdown,
     )
     .await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call,
+/// not when the future is first polled, so a signal sent once the address is printed is never
+/// missed (it would otherwise kill the process before it could shut down gracefully).
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

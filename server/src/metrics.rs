@@ -1,5 +1,9 @@
 //! Prometheus metrics (`GET /metrics`): requests by route and status, request latency, deploys
 //! written, and open event-stream clients.
+//!
+//! Every label takes one of a fixed set of values, whatever clients send: the route is the
+//! matched route template (or `unmatched`), the method one of seven standard ones (or `other`),
+//! so the number of series — and the size of a scrape — is bounded by the server's routes.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +20,7 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -29,6 +33,22 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WriteLabels {
     kind: &'static str,
+}
+
+/// The label of `method`: its name for the standard methods, `other` for any other, so a client
+/// cannot add series by inventing methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The server's metrics and their registry.
@@ -91,10 +111,11 @@ impl Metrics {
     }
 }
 
-/// Middleware that counts and times every request by its route template.
+/// Middleware that counts and times every request by its route template (`unmatched` for the
+/// fallback) and method.
 pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -112,4 +133,17 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
         .get_or_create(&RouteLabels { route })
         .observe(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let invented = axum::http::Method::from_bytes(&[b'X'; 300]).unwrap();
+        assert_eq!(method_label(&invented), "other");
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+        assert_eq!(method_label(&axum::http::Method::CONNECT), "other");
+    }
 }

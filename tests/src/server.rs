@@ -78,7 +78,7 @@ impl TestServer {
     pub async fn stream_clients(&self, count: usize, timeout: Duration) -> anyhow::Result<()> {
         let events = &self.server.state.events;
         tokio::time::timeout(timeout, async {
-            while events.receiver_count() < count {
+            while events.client_count() < count {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })

@@ -42,12 +42,20 @@ pub fn deploy_page(props: &DeployProps) -> Html {
         });
     }
     {
-        let (refresh, id) = (refresh.clone(), props.id);
-        use_deploy_events(Callback::from(move |event: shiplog_model::DeployEvent| {
-            if event.deploy.id.0 == id {
-                refresh.set(*refresh + 1);
-            }
-        }));
+        let again = {
+            let refresh = refresh.clone();
+            Callback::from(move |()| refresh.set(*refresh + 1))
+        };
+        let id = props.id;
+        let on_event = {
+            let again = again.clone();
+            Callback::from(move |event: shiplog_model::DeployEvent| {
+                if event.deploy.id.0 == id {
+                    again.emit(());
+                }
+            })
+        };
+        use_deploy_events(on_event, again);
     }
     match &*loaded {
         None => html! { <Loading /> },

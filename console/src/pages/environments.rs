@@ -36,7 +36,8 @@ pub fn environments_page() -> Html {
     }
     {
         let refresh = refresh.clone();
-        use_deploy_events(Callback::from(move |_| refresh.set(*refresh + 1)));
+        let again = Callback::from(move |()| refresh.set(*refresh + 1));
+        use_deploy_events(again.reform(|_| ()), again);
     }
 
     let matrix = match &*matrix {

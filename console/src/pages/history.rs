@@ -54,10 +54,25 @@ pub fn history_page() -> Html {
         });
     }
     {
-        let state = state.clone();
-        use_deploy_events(Callback::from(move |event| {
-            state.dispatch(Action::Live(Box::new(event)))
-        }));
+        let on_event = {
+            let state = state.clone();
+            Callback::from(move |event| state.dispatch(Action::Live(Box::new(event))))
+        };
+        // Events were missed: the first page again, for the filters on screen.
+        let on_resync = {
+            let (state, parsed) = (state.clone(), parsed.clone());
+            Callback::from(move |()| {
+                let Ok(query) = parsed.clone() else { return };
+                let state = state.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::history(&query).await {
+                        Ok(page) => state.dispatch(Action::Loaded(query, Box::new(page))),
+                        Err(e) => state.dispatch(Action::Failed(e.to_string())),
+                    }
+                });
+            })
+        };
+        use_deploy_events(on_event, on_resync);
     }
 
     {

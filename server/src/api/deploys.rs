@@ -105,16 +105,16 @@ pub async fn one(
     params(HistoryQuery),
     responses(
         (status = 200, description = "One page", body = Page<Deploy>),
-        (status = 400, description = "Query string is not valid UTF-8", body = ErrorBody),
+        (status = 400, description = "Query string is not valid UTF-8, or a parameter is longer than its maximum (`HistoryQuery::MAX_LENGTHS`: 1024 bytes for text filters and `q`)", body = ErrorBody),
         (status = 422, description = "Invalid parameter", body = ErrorBody),
     )
 )]
 pub async fn history(
     State(state): State<AppState>,
     _: ReadAccess,
-    QueryPairs(pairs): QueryPairs,
+    pairs: QueryPairs,
 ) -> Result<Json<Page<Box<serde_json::value::RawValue>>>, AppError> {
-    let query = HistoryQuery::from_pairs(pairs)?;
+    let query = HistoryQuery::from_pairs(pairs.within(&HistoryQuery::MAX_LENGTHS)?)?;
     Ok(Json(state.store.history(&query).await?))
 }
 

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
+use shiplog_model::ingest::MAX_SHORT_TEXT;
 use shiplog_model::query::parse_time;
 use shiplog_model::{ErrorBody, FieldError, Insights};
 
@@ -19,6 +20,13 @@ use crate::store::SampleFilter;
 const DEFAULT_WINDOW_DAYS: i64 = 30;
 /// The longest window accepted, to bound the work per request.
 const MAX_WINDOW_DAYS: i64 = 366;
+/// The longest value of each parameter, in bytes (as the history query's).
+const MAX_LENGTHS: [(&str, usize); 4] = [
+    ("since", 64),
+    ("until", 64),
+    ("namespace", MAX_SHORT_TEXT),
+    ("app", MAX_SHORT_TEXT),
+];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/insights", get(insights))
@@ -35,15 +43,16 @@ pub fn router() -> Router<AppState> {
     ),
     responses(
         (status = 200, description = "Insights", body = Insights),
+        (status = 400, description = "A parameter is longer than its maximum (64 bytes for times, 1024 for names)", body = ErrorBody),
         (status = 422, description = "Invalid parameter", body = ErrorBody),
     )
 )]
 pub async fn insights(
     State(state): State<AppState>,
     _: ReadAccess,
-    QueryPairs(pairs): QueryPairs,
+    pairs: QueryPairs,
 ) -> Result<Json<Insights>, AppError> {
-    let filter = parse(pairs, Utc::now())?;
+    let filter = parse(pairs.within(&MAX_LENGTHS)?, Utc::now())?;
     let samples = state.store.samples(&filter).await?;
     Ok(Json(compute(samples, filter.since, filter.until)))
 }

@@ -1,23 +1,28 @@
 //! `/api/v1/stream`: server-sent events, one per created or updated deploy. The event name is
-//! the kind (`created`, `updated`) and the data a [`DeployEvent`] as JSON. A client too slow to
-//! keep up receives a `lagged` event and should refetch what it shows.
+//! the kind (`created`, `updated`) and the data a [`DeployEvent`] as JSON.
+//!
+//! A client that falls further behind than its buffer ([`crate::limits::Limits::stream_buffer`])
+//! gets a last event, `resync` ([`RESYNC_EVENT`]), and the stream ends; the connection is
+//! closed (at the latest after `resync_grace`, even if the client stopped reading). The client
+//! should fetch what it shows again and reconnect. At shutdown every stream ends.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Extension, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use futures_util::Stream;
-use futures_util::StreamExt as _;
 use prometheus_client::metrics::gauge::Gauge;
 use shiplog_model::DeployEvent;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use shiplog_model::event::RESYNC_EVENT;
 
 use crate::AppState;
 use crate::auth::ReadAccess;
+use crate::events::{Frame, Next};
+use crate::transport::ConnectionHandle;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/stream", get(stream))
@@ -26,31 +31,43 @@ pub fn router() -> Router<AppState> {
 /// Live deploy events.
 #[utoipa::path(
     get, path = "/api/v1/stream", tag = "deploys",
-    responses((status = 200, description = "text/event-stream of DeployEvent", body = DeployEvent, content_type = "text/event-stream"))
+    responses((status = 200, description = "text/event-stream of DeployEvent; a final `resync` event when the client fell too far behind", body = DeployEvent, content_type = "text/event-stream"))
 )]
 pub async fn stream(
     State(state): State<AppState>,
     _: ReadAccess,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    connection: Option<Extension<ConnectionHandle>>,
+) -> impl IntoResponse {
     let clients = ClientCount::enter(state.metrics.stream_clients.clone());
-    let events = BroadcastStream::new(state.events.subscribe()).map(move |item| {
-        let _still_connected = &clients;
-        Ok(match item {
-            Ok(event) => to_sse(&event),
-            Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                Event::default().event("lagged").data(missed.to_string())
-            }
-        })
-    });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let connection = connection.map(|Extension(c)| (c, state.limits.resync_grace));
+    let subscription = state
+        .events
+        .subscribe(state.limits.stream_buffer, connection);
+    let events = futures_util::stream::unfold(
+        (subscription, clients),
+        |(mut subscription, clients)| async move {
+            let event = match subscription.next().await {
+                Next::Event(frame) => to_sse(&frame),
+                Next::Resync => Event::default()
+                    .event(RESYNC_EVENT)
+                    .data("this client fell behind: fetch what you show again, then reconnect"),
+                Next::Closed => return None,
+            };
+            Some((Ok::<_, Infallible>(event), (subscription, clients)))
+        },
+    );
+    (
+        // The stream is the connection's last request: once it ends, the connection closes.
+        [(header::CONNECTION, "close")],
+        Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
+    )
 }
 
-fn to_sse(event: &DeployEvent) -> Event {
+fn to_sse(frame: &Frame) -> Event {
     Event::default()
-        .event(event.kind.as_str())
-        .id(event.deploy.id.to_string())
-        .json_data(event)
-        .expect("a deploy always serializes")
+        .event(frame.kind.as_str())
+        .id(frame.deploy.to_string())
+        .data(&frame.json)
 }
 
 /// Counts a connected client for as long as its stream lives.

@@ -1,46 +1,13 @@
 //! Durability: the server is killed with SIGKILL in the middle of a concurrent ingest, restarted
 //! on the same database, and every deploy it had acknowledged is still there.
 
-use std::process::Stdio;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
+use crate::binary::start;
 use crate::common::*;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-async fn start(database: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shiplog-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            database,
-            "--token",
-            WRITER,
-        ])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start shiplog-server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(url) = line.strip_prefix("shiplog-server listening on ") {
-            return Server {
-                child,
-                base: url.to_owned(),
-            };
-        }
-    }
-    panic!("shiplog-server exited before listening");
-}
 
 #[tokio::test]
 async fn acknowledged_deploys_survive_sigkill() {

@@ -180,3 +180,136 @@ async fn unknown_routes_are_404_in_the_error_shape() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error["error"]["code"], "not_found");
 }
+
+/// A server on a loopback port with the default limits, and its database.
+async fn listening() -> (shiplog_server::local::LocalServer, TestDb) {
+    let db = TestDb::new().await;
+    let tokens = shiplog_server::auth::Tokens {
+        write: vec![WRITER.into()],
+        read: None,
+    };
+    let server = shiplog_server::local::LocalServer::start(db.store().await, tokens)
+        .await
+        .unwrap();
+    (server, db)
+}
+
+async fn metrics_text(base: &str) -> String {
+    let response = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn invented_methods_do_not_grow_the_metrics() {
+    use rand::Rng as _;
+    use rand::distr::Alphanumeric;
+
+    let (server, _db) = listening().await;
+    let address = crate::wire::address(&server.base);
+    // A method as long as the head limit lets through, and one far longer.
+    let method_length = shiplog_server::limits::MAX_HEAD_BYTES - 1024;
+    let (status, _) = crate::wire::exchange(
+        address,
+        format!(
+            "{} /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            "X".repeat(300 * 1024)
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 431, "a 300 KB method is over the head limit");
+    let before = metrics_text(&server.base).await;
+
+    let attacks: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async move {
+                for n in 0..500 / 8 + 1 {
+                    let method: String = rand::rng()
+                        .sample_iter(Alphanumeric)
+                        .take(method_length)
+                        .map(char::from)
+                        .collect();
+                    let path = ["/healthz", "/api/v1/deploys", "/api/v1/nothing-here", "/"][n % 4];
+                    let request = format!(
+                        "{method} {path}?{n} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+                    );
+                    let (status, _) = crate::wire::exchange(address, request.as_bytes()).await;
+                    assert!(status >= 400, "{status} for an invented method on {path}");
+                }
+            })
+        })
+        .collect();
+    for attack in attacks {
+        attack.await.unwrap();
+    }
+
+    let after = metrics_text(&server.base).await;
+    assert!(
+        after.len() < before.len() + 10 * 1024,
+        "/metrics grew from {} to {} bytes:\n{after}",
+        before.len(),
+        after.len()
+    );
+    assert!(after.contains("method=\"other\""), "{after}");
+    assert!(after.contains("route=\"unmatched\""), "{after}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn query_parameters_over_their_maximum_are_400_and_named() {
+    use shiplog_model::HistoryQuery;
+
+    let (server, _db) = listening().await;
+    let state = server.state.clone();
+    create(&state, &new_deploy("api", "prod", 1)).await;
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let (client, base) = (client.clone(), server.base.clone());
+        async move {
+            let response = client.get(format!("{base}{path}")).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let insights_limits = [
+        ("since", 64),
+        ("until", 64),
+        ("namespace", 1024),
+        ("app", 1024),
+    ];
+    let cases = HistoryQuery::MAX_LENGTHS
+        .iter()
+        .map(|&(key, max)| ("/api/v1/deploys", key, max))
+        .chain(insights_limits.map(|(key, max)| ("/api/v1/insights", key, max)));
+    for (path, key, max) in cases {
+        // Multi-byte characters: the maximum is in bytes.
+        let value = "é".repeat(max / 2 + 1);
+        let (status, error) = get(format!("{path}?{key}={value}")).await;
+        assert_eq!(status, 400, "{path}?{key}: {error}");
+        assert_eq!(error["error"]["code"], "parameter_too_long", "{error}");
+        assert_eq!(error["error"]["field"], key, "{error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&max.to_string()),
+            "{error}"
+        );
+    }
+    // The longest `q` is searched, not a database error: LIKE's special characters at their
+    // longest (escaped, the pattern doubles) and multi-byte text.
+    for q in ["%".repeat(1024), "_\\".repeat(512), "é".repeat(512)] {
+        let encoded: String = url_encode(&q);
+        let (status, page) = get(format!("/api/v1/deploys?q={encoded}")).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["items"].as_array().unwrap().len(), 0);
+    }
+    let (status, page) = get(format!("/api/v1/deploys?app=api&q={}", "api")).await;
+    assert_eq!((status, page["items"].as_array().unwrap().len()), (200, 1));
+    server.stop().await.unwrap();
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}

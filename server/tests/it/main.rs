@@ -1,6 +1,7 @@
 //! The server's integration tests. Each test gets a fresh database: SQLite by default,
 //! PostgreSQL when `SHIPLOG_TEST_POSTGRES` names a server (`cargo xtask test` runs both).
 
+mod binary;
 mod common;
 mod crash;
 mod deploys;
@@ -10,4 +11,7 @@ mod hostile;
 mod insights;
 mod meta;
 mod replicas;
+mod shutdown;
 mod stream;
+mod transport;
+mod wire;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use shiplog_model::{DeployEventKind, DeployId};
 use shiplog_server::AppState;
 use shiplog_server::auth::Tokens;
-use tokio::sync::broadcast::Receiver;
+use shiplog_server::events::{Next, Subscription};
 
 use crate::common::*;
 
@@ -19,12 +19,14 @@ fn tokens() -> Tokens {
 }
 
 /// The next event of `events`: its kind and deploy.
-async fn next(events: &mut Receiver<shiplog_model::DeployEvent>) -> (DeployEventKind, DeployId) {
-    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+async fn next(events: &mut Subscription) -> (DeployEventKind, DeployId) {
+    let next = tokio::time::timeout(Duration::from_secs(10), events.next())
         .await
-        .expect("an event within 10 s")
-        .expect("the stream is open");
-    (event.kind, event.deploy.id)
+        .expect("an event within 10 s");
+    let Next::Event(frame) = next else {
+        panic!("the stream is open, got {next:?}")
+    };
+    (frame.kind, frame.deploy)
 }
 
 #[tokio::test]
@@ -39,7 +41,7 @@ async fn a_replica_streams_and_shows_the_deploys_another_one_records() {
         return;
     }
     let follower = follower.expect("PostgreSQL is followed");
-    let mut events = b.events.subscribe();
+    let mut events = b.events.subscribe(64, None);
     // B's environment matrix is cached before A writes.
     let (status, before) = get(&b, "/api/v1/environments").await;
     assert_eq!(status, StatusCode::OK);
