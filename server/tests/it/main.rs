@@ -8,6 +8,7 @@ mod environments;
 mod history;
 mod hostile;
 mod insights;
+mod limits;
 mod meta;
 mod replicas;
 mod stream;
