@@ -4,6 +4,8 @@
 //! lookup function so this stays pure. Recording never changes a deploy's outcome: the caller
 //! turns an error into a warning.
 
+mod fit;
+
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,6 +20,8 @@ use crate::kube::request::Request;
 use crate::kube::retry::Backoff;
 use crate::manifest::Manifest;
 use crate::plan::is_workload;
+
+pub use fit::{OMITTED, fit_new, fit_update};
 
 /// How hard to try the history server: a few seconds at most, the deploy matters more.
 pub const BACKOFF: Backoff = Backoff {

@@ -1,7 +1,7 @@
 //! The environments grid: which namespaces come first, which cells exist, and where two
 //! namespaces of the pipeline run different versions.
 
-use shiplog_model::{Deploy, EnvironmentCell, EnvironmentMatrix};
+use shiplog_model::{DeploySummary, EnvironmentMatrix};
 
 /// Where a namespace name sits in a usual pipeline; unknown names sort after, by name.
 fn pipeline_rank(namespace: &str) -> u8 {
@@ -44,40 +44,21 @@ pub fn column_order(namespaces: &[String], explicit: Option<&str>) -> Vec<String
     columns
 }
 
-/// The cell of `app` (or one of its workloads) in `namespace`.
-pub fn cell<'a>(
-    matrix: &'a EnvironmentMatrix,
-    app: &str,
-    workload: Option<&str>,
-    namespace: &str,
-) -> Option<&'a EnvironmentCell> {
-    matrix
-        .cells
-        .iter()
-        .find(|c| c.app == app && c.workload.as_deref() == workload && c.namespace == namespace)
-}
-
-/// The workloads of `app`, sorted.
-pub fn workloads(matrix: &EnvironmentMatrix, app: &str) -> Vec<String> {
-    let mut names: Vec<String> = matrix
-        .cells
-        .iter()
-        .filter(|c| c.app == app)
-        .filter_map(|c| c.workload.clone())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// An earlier namespace of the pipeline runs a newer version than a later one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drift {
     pub app: String,
     /// The namespace that is ahead (e.g. stage) and what it runs.
-    pub ahead: Deploy,
+    pub ahead: Running,
     /// The namespace that is behind (e.g. prod) and what it runs.
-    pub behind: Deploy,
+    pub behind: Running,
+}
+
+/// What runs in a namespace: its latest successful deploy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Running {
+    pub namespace: String,
+    pub deploy: DeploySummary,
 }
 
 /// For each app, each pair of neighbouring columns whose successful versions differ, where the
@@ -85,13 +66,21 @@ pub struct Drift {
 pub fn drifts(matrix: &EnvironmentMatrix, columns: &[String]) -> Vec<Drift> {
     let mut found = Vec::new();
     for app in &matrix.apps {
-        let running: Vec<&Deploy> = columns
+        let running: Vec<Running> = columns
             .iter()
-            .filter_map(|ns| cell(matrix, app, None, ns)?.latest_success.as_ref())
+            .filter_map(|ns| {
+                let deploy = matrix.cell(app, ns)?.latest_success.clone()?;
+                Some(Running {
+                    namespace: ns.clone(),
+                    deploy,
+                })
+            })
             .collect();
         for pair in running.windows(2) {
-            let (ahead, behind) = (pair[0], pair[1]);
-            if ahead.version != behind.version && ahead.started_at > behind.started_at {
+            let (ahead, behind) = (&pair[0], &pair[1]);
+            if ahead.deploy.version != behind.deploy.version
+                && ahead.deploy.started_at > behind.deploy.started_at
+            {
                 found.push(Drift {
                     app: app.clone(),
                     ahead: ahead.clone(),
@@ -106,7 +95,7 @@ pub fn drifts(matrix: &EnvironmentMatrix, columns: &[String]) -> Vec<Drift> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shiplog_model::{DeployId, DeployStatus, NewDeploy};
+    use shiplog_model::{Deploy, DeployId, DeployStatus, EnvironmentCell, NewDeploy};
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -145,10 +134,9 @@ mod tests {
                 .into_iter()
                 .map(|d| EnvironmentCell {
                     app: d.app.clone(),
-                    workload: None,
                     namespace: d.namespace.clone(),
-                    latest: d.clone(),
-                    latest_success: Some(d),
+                    latest: DeploySummary::of(&d),
+                    latest_success: Some(DeploySummary::of(&d)),
                 })
                 .collect(),
         )
@@ -166,9 +154,7 @@ mod tests {
         assert_eq!(drift.len(), 1);
         assert_eq!(drift[0].ahead.namespace, "stage");
         assert_eq!(drift[0].behind.namespace, "prod");
-        assert_eq!(
-            cell(&m, "api", None, "prod").unwrap().latest.id,
-            DeployId(3)
-        );
+        assert_eq!(drift[0].behind.deploy.version.as_deref(), Some("v2"));
+        assert_eq!(m.cell("api", "prod").unwrap().latest.id, DeployId(3));
     }
 }

@@ -12,11 +12,9 @@ use crate::deploy::{
     WorkloadRef,
 };
 use crate::error::FieldError;
+use crate::limits::{Carried, check_limits};
 
-/// Longest accepted short text field (names, refs, URLs), in bytes.
-pub const MAX_SHORT_TEXT: usize = 1024;
-/// Longest accepted long text field (commit messages, failure details), in bytes.
-pub const MAX_LONG_TEXT: usize = 64 * 1024;
+pub use crate::limits::{MAX_LONG_TEXT, MAX_SHORT_TEXT};
 
 /// The payload of `POST /api/v1/deploys`.
 ///
@@ -68,6 +66,7 @@ fn in_progress() -> DeployStatus {
 impl NewDeploy {
     /// Checks every field, naming the first one that is wrong.
     pub fn validate(&self) -> Result<(), FieldError> {
+        check_limits(&self.carried())?;
         required("repo", &self.repo)?;
         required("app", &self.app)?;
         required("namespace", &self.namespace)?;
@@ -198,6 +197,7 @@ impl DeployUpdate {
             }
             .into());
         }
+        self.check_limits(deploy)?;
         if let Some(version) = &self.version {
             short("version", version)?;
         }
@@ -246,6 +246,19 @@ impl DeployUpdate {
             deploy.slack = Some(slack);
         }
         Ok(())
+    }
+}
+
+impl DeployUpdate {
+    /// Holds the record as this update would leave it to [`check_limits`].
+    fn check_limits(&self, deploy: &Deploy) -> Result<(), FieldError> {
+        check_limits(&Carried {
+            commit_message: &deploy.commit.message,
+            images: self.images.as_ref().unwrap_or(&deploy.images),
+            workloads: self.workloads.as_ref().unwrap_or(&deploy.workloads),
+            resources: self.resources.as_ref().unwrap_or(&deploy.resources),
+            failure: self.failure.as_ref().or(deploy.failure.as_ref()),
+        })
     }
 }
 

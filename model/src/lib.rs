@@ -14,13 +14,14 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod insights;
+pub mod limits;
 pub mod query;
 
 pub use deploy::{
     Commit, Deploy, DeployId, DeployStatus, Failure, ResourceAction, ResourceChange, SlackMessage,
     WorkflowRun, WorkloadRef,
 };
-pub use environments::{EnvironmentCell, EnvironmentMatrix};
+pub use environments::{DeploySummary, EnvironmentCell, EnvironmentMatrix};
 pub use error::{ApiError, ErrorBody, FieldError};
 pub use event::{DeployEvent, DeployEventKind};
 pub use ingest::{Created, DeployUpdate, NewDeploy, TransitionError};

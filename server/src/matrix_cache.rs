@@ -1,7 +1,7 @@
 //! The serialised environment matrix, cached between writes.
 //!
-//! The matrix is the most expensive read (every app, workload and namespace with two full deploy
-//! records each) and changes only when a deploy is written. Each write through this process, or
+//! The matrix is read whole on every console visit (every app and namespace with two deploy
+//! summaries each, read from `heads`) and changes only when a deploy is written. Each write through this process, or
 //! through another one on the same PostgreSQL database ([`crate::replicas`]), invalidates it at
 //! once; entries also expire after [`MAX_AGE`], a bound for announcements lost while the
 //! listening connection was down.

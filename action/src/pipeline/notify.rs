@@ -121,7 +121,10 @@ impl<'p, P: Platform> Notifier<'p, P> {
         });
         Notifier {
             platform,
-            new_deploy,
+            new_deploy: new_deploy.map(|mut deploy| {
+                record::fit_new(&mut deploy);
+                deploy
+            }),
             server,
             slack,
             deploy: None,
@@ -170,6 +173,7 @@ impl<'p, P: Platform> Notifier<'p, P> {
         };
         let now = self.platform.now();
         update.finished_at.get_or_insert(now);
+        record::fit_update(&mut update, deploy);
         if let Err(e) = update.apply_to(deploy, now) {
             self.platform
                 .warn(&format!("the deploy record could not be completed: {e}"));

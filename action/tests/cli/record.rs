@@ -1,29 +1,38 @@
 //! `shiplog deploy --server-url`: the deploy recorded in a real history server (in-process, on
-//! a fresh SQLite database), and an unreachable server that changes nothing but a warning.
+//! a fresh SQLite database), also when it has more objects than a record lists, and an
+//! unreachable server that changes nothing but a warning.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use shiplog_model::limits::MAX_RESOURCES;
 
 use shiplog_server::auth::Tokens;
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
 
-use crate::support::{FIXTURE, RUNNER, Sim};
+use crate::support::{FIXTURE, RUNNER, Sim, write};
 
 const TOKEN: &str = "history-write-token";
 
-#[test]
-fn a_deploy_is_recorded_from_start_to_finish() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("history.db").display());
-    let server = runtime.block_on(async {
+/// A history server on a fresh SQLite database in `dir`.
+fn history_server(runtime: &tokio::runtime::Runtime, dir: &Path) -> LocalServer {
+    let url = format!("sqlite://{}", dir.join("history.db").display());
+    runtime.block_on(async {
         let store = Store::open(&url).await.unwrap();
         let tokens = Tokens {
             write: vec![TOKEN.into()],
             read: None,
         };
         LocalServer::start(store, tokens).await.unwrap()
-    });
+    })
+}
+
+#[test]
+fn a_deploy_is_recorded_from_start_to_finish() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = history_server(&runtime, dir.path());
     let sim = Sim::start(&[]);
     let (code, stdout, stderr) = sim.deploy_with(
         &[
@@ -59,6 +68,68 @@ fn a_deploy_is_recorded_from_start_to_finish() {
     assert_eq!(
         frontend["metadata"]["annotations"]["shiplog.dev/commit"],
         "4f2a9c1e0b"
+    );
+    runtime.block_on(server.stop()).unwrap();
+}
+
+/// A deploy of more objects than a record may list is recorded all the same: the record keeps
+/// the workload and the first objects, and one entry counts the rest.
+#[test]
+fn more_objects_than_a_record_lists_are_recorded_within_the_limits() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = history_server(&runtime, dir.path());
+    let sim = Sim::start(&[]);
+    let mut objects: Vec<String> = (0..MAX_RESOURCES + 100)
+        .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg-{i}\n"))
+        .collect();
+    objects.push(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 1\n  \
+         selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
+         spec: {containers: [{name: api, image: ghcr.io/acme/api:v1}]}\n"
+            .into(),
+    );
+    let manifests = write(dir.path(), "many.yaml", &objects.join("---\n"));
+    let (code, stdout, stderr) = sim.deploy_with(
+        &[
+            "--manifests",
+            &manifests,
+            "--namespace",
+            "prod",
+            "--server-url",
+            &server.base,
+            "--server-token",
+            TOKEN,
+            "--output",
+            "json",
+        ],
+        &RUNNER,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let applied = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["resources"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(applied > MAX_RESOURCES + 100, "{applied} objects applied");
+
+    let deploy = runtime.block_on(get(&server.base, "/api/v1/deploys/1"));
+    assert_eq!(deploy["status"], "succeeded", "{deploy}");
+    let resources = deploy["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), MAX_RESOURCES);
+    assert!(
+        resources
+            .iter()
+            .any(|r| r["kind"] == "Deployment" && r["name"] == "api"),
+        "the workload is kept"
+    );
+    let last = &resources[MAX_RESOURCES - 1];
+    let left_out = applied - (MAX_RESOURCES - 1);
+    assert_eq!(last["kind"], "(omitted)");
+    assert_eq!(last["name"], format!("{left_out} more objects"));
+    assert_eq!(
+        last["message"],
+        format!("not listed, a record lists at most {MAX_RESOURCES} resources: {left_out} created")
     );
     runtime.block_on(server.stop()).unwrap();
 }

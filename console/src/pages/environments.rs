@@ -1,9 +1,11 @@
-//! `/`: what runs where. Rows are apps (expandable into workloads), columns are namespaces in
-//! pipeline order (or `?order=dev,stage,prod`); each cell shows version, status, age and who.
+//! `/`: what runs where. Rows are apps, columns are namespaces in pipeline order (or
+//! `?order=dev,stage,prod`); each cell shows the latest deploy's version, status, age, who and
+//! commit, and what still runs when it did not succeed. Cells are the server's summaries: the
+//! deploy's page has the rest.
 
-use std::collections::HashSet;
-
-use shiplog_model::{DeployStatus, EnvironmentCell, EnvironmentMatrix, HistoryQuery};
+use shiplog_model::{
+    DeployStatus, DeploySummary, EnvironmentCell, EnvironmentMatrix, HistoryQuery,
+};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -11,7 +13,7 @@ use crate::api;
 use crate::components::states::{Empty, ErrorNote, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::time_ago::TimeAgo;
-use crate::environments::{Drift, cell, column_order, drifts, workloads};
+use crate::environments::{Drift, column_order, drifts};
 use crate::live::use_deploy_events;
 use crate::route::Route;
 use crate::url_state::param;
@@ -20,7 +22,6 @@ use crate::url_state::param;
 pub fn environments_page() -> Html {
     let matrix = use_state(|| None::<Result<EnvironmentMatrix, String>>);
     let refresh = use_state(|| 0u32);
-    let expanded = use_state(HashSet::<String>::new);
     let location = use_location();
     let order = location
         .as_ref()
@@ -54,16 +55,6 @@ pub fn environments_page() -> Html {
         };
     }
     let columns = column_order(&matrix.namespaces, order.as_deref());
-    let toggle = |app: String| {
-        let expanded = expanded.clone();
-        Callback::from(move |_| {
-            let mut set = (*expanded).clone();
-            if !set.remove(&app) {
-                set.insert(app.clone());
-            }
-            expanded.set(set);
-        })
-    };
     html! {
         <>
             <h1>{"Environments"}</h1>
@@ -77,31 +68,11 @@ pub fn environments_page() -> Html {
                     { for columns.iter().map(|ns| html! { <th scope="col">{ns}</th> }) }
                 </tr></thead>
                 <tbody>
-                { for matrix.apps.iter().map(|app| {
-                    let open = expanded.contains(app);
-                    let names = workloads(matrix, app);
-                    html! {
-                        <>
-                        <tr class="app-row">
-                            <th scope="row">
-                                if names.is_empty() { {app} } else {
-                                    <button class="expander" aria-expanded={open.to_string()} onclick={toggle(app.clone())}>
-                                        <span aria-hidden="true">{ if open { "▾ " } else { "▸ " } }</span>{app}
-                                    </button>
-                                }
-                            </th>
-                            { for columns.iter().map(|ns| html! { <CellView cell={cell(matrix, app, None, ns).cloned()} /> }) }
-                        </tr>
-                        if open {
-                            { for names.iter().map(|workload| html! {
-                                <tr class="workload-row">
-                                    <th scope="row" class="workload">{workload}</th>
-                                    { for columns.iter().map(|ns| html! { <CellView cell={cell(matrix, app, Some(workload), ns).cloned()} /> }) }
-                                </tr>
-                            }) }
-                        }
-                        </>
-                    }
+                { for matrix.apps.iter().map(|app| html! {
+                    <tr class="app-row">
+                        <th scope="row">{app}</th>
+                        { for columns.iter().map(|ns| html! { <CellView cell={matrix.cell(app, ns).cloned()} /> }) }
+                    </tr>
                 }) }
                 </tbody>
             </table>
@@ -125,20 +96,36 @@ fn cell_view(props: &CellProps) -> Html {
     html! {
         <td class={classes!("cell", latest.status.as_str().to_owned())}>
             <Link<Route> to={Route::Deploy { id: latest.id.0 }} classes="version">
-                { latest.version.clone().unwrap_or_else(|| latest.commit.short_sha().to_owned()) }
+                { latest.label().to_owned() }
             </Link<Route>>
             <div><StatusBadge status={latest.status} /></div>
             <div class="meta"><TimeAgo at={latest.started_at} />{" · "}{&latest.actor}</div>
+            <div class="meta commit" title={latest.commit_title.clone()}>
+                <code>{&latest.commit_sha}</code>{" · "}{contents(latest)}
+            </div>
             if let Some(running) = running {
                 if latest.status != DeployStatus::InProgress || running.version != latest.version {
                     <div class="meta">{"running "}
                         <Link<Route> to={Route::Deploy { id: running.id.0 }}>
-                            { running.version.clone().unwrap_or_else(|| running.commit.short_sha().to_owned()) }
+                            { running.label().to_owned() }
                         </Link<Route>>
                     </div>
                 }
             }
         </td>
+    }
+}
+
+/// "2 workloads", or the resources when no workload was listed ("1 resource").
+fn contents(deploy: &DeploySummary) -> String {
+    let counted = |n: u32, noun: &str| match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    };
+    if deploy.workloads > 0 || deploy.resources == 0 {
+        counted(deploy.workloads, "workload")
+    } else {
+        counted(deploy.resources, "resource")
     }
 }
 
@@ -177,7 +164,7 @@ fn drift_note(props: &OneDriftProps) -> Html {
                     app: Some(drift.app.clone()),
                     namespace: Some(drift.ahead.namespace.clone()),
                     status: Some(DeployStatus::Succeeded),
-                    since: Some(drift.behind.started_at),
+                    since: Some(drift.behind.deploy.started_at),
                     limit: Some(100),
                     ..Default::default()
                 };
@@ -198,7 +185,7 @@ fn drift_note(props: &OneDriftProps) -> Html {
                 None => " is ahead of ".to_owned(),
             } }
             {&d.behind.namespace}
-            {format!(" ({} vs {})", version(&d.ahead.version), version(&d.behind.version))}
+            {format!(" ({} vs {})", version(&d.ahead.deploy.version), version(&d.behind.deploy.version))}
         </li>
     }
 }

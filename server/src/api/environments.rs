@@ -1,5 +1,5 @@
-//! `/api/v1/environments`: the environment matrix, served from [`crate::matrix_cache`] between
-//! writes.
+//! `/api/v1/environments`: the environment matrix (one small summary per app × namespace), served
+//! from [`crate::matrix_cache`] between writes.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,7 +17,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/environments", get(environments))
 }
 
-/// For every app and workload in every namespace: the latest deploy and the latest success.
+/// For every app in every namespace: summaries of the latest deploy and of the latest success.
+/// A cell takes at most `MAX_CELL_BYTES` whatever its deploys carry.
 #[utoipa::path(
     get, path = "/api/v1/environments", tag = "environments",
     responses(

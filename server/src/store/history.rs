@@ -1,6 +1,8 @@
 //! The history query: filters, free text and keyset pagination over `(started_at, id)`.
 
+use futures_util::TryStreamExt as _;
 use serde_json::value::RawValue;
+use shiplog_model::limits::MAX_PAGE_BYTES;
 use shiplog_model::{Cursor, Deploy, DeployId, HistoryQuery, Page};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -91,8 +93,9 @@ impl Conditions {
 }
 
 impl Store {
-    /// One page of the history, newest first. Items are the stored JSON records passed through
-    /// as they are (with their id set), which spares decoding and re-encoding every row.
+    /// One page of the history, newest first: at most `limit` records and [`MAX_PAGE_BYTES`] of
+    /// them (always at least one). Items are the stored JSON records passed through as they
+    /// are (with their id set), which spares decoding and re-encoding every row.
     pub async fn history(&self, query: &HistoryQuery) -> Result<Page<Box<RawValue>>, StoreError> {
         let mut conditions = Conditions::default();
         let text_filters = [
@@ -143,20 +146,26 @@ impl Store {
                 Bind::Int(n) => statement.bind(n),
             };
         }
-        let mut rows = statement.fetch_all(&self.reads).await?;
-        let next_cursor = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            match rows.last() {
-                Some(last) => Some(Cursor {
-                    started_at_ms: last.try_get("started_at")?,
-                    id: DeployId(last.try_get("id")?),
-                }),
-                None => None,
+        // Rows are read one by one and no further than the page holds: a page's size is bounded
+        // by MAX_PAGE_BYTES, not only by its number of records.
+        let mut rows = statement.fetch(&self.reads);
+        let (mut items, mut bytes, mut last) = (Vec::new(), 0, None);
+        let mut next_cursor = None;
+        while let Some(row) = rows.try_next().await? {
+            let item = raw_record(&row)?;
+            let size = item.get().len() + 1;
+            if items.len() == limit as usize || (!items.is_empty() && bytes + size > MAX_PAGE_BYTES)
+            {
+                next_cursor = last;
+                break;
             }
-        } else {
-            None
-        };
-        let items = rows.iter().map(raw_record).collect::<Result<Vec<_>, _>>()?;
+            bytes += size;
+            last = Some(Cursor {
+                started_at_ms: row.try_get("started_at")?,
+                id: DeployId(row.try_get("id")?),
+            });
+            items.push(item);
+        }
         Ok(Page { items, next_cursor })
     }
 }

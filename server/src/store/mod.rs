@@ -25,7 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use shiplog_model::ingest::UpdateError;
 use shiplog_model::{
-    Deploy, DeployEventKind, DeployId, DeployStatus, DeployUpdate, EnvironmentCell,
+    Deploy, DeployEventKind, DeployId, DeployStatus, DeploySummary, DeployUpdate, EnvironmentCell,
     EnvironmentMatrix, FieldError, NewDeploy, TransitionError,
 };
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
@@ -70,6 +70,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("could not apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("an environment-matrix row has no summary of its latest deploy")]
+    Unsummarised,
     #[error("stored deploy record is not valid JSON: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error("could not create the database directory: {0}")]
@@ -288,34 +290,25 @@ impl Store {
         decode(&row, "id", "record")
     }
 
-    /// The latest and latest successful deploy of every app and workload in every namespace.
+    /// The summaries of the latest and latest successful deploy of every app in every
+    /// namespace, as `heads` keeps them.
     pub async fn environments(&self) -> Result<EnvironmentMatrix, StoreError> {
-        let rows = sqlx::query(
-            "SELECT h.app, h.workload, h.namespace, l.id AS latest_id, l.record AS latest, \
-             h.success_id, s.record AS success \
-             FROM heads h JOIN deploys l ON l.id = h.latest_id \
-             LEFT JOIN deploys s ON s.id = h.success_id AND h.success_id <> h.latest_id",
-        )
-        .fetch_all(&self.reads)
-        .await?;
+        let rows = sqlx::query("SELECT app, namespace, latest, success FROM heads")
+            .fetch_all(&self.reads)
+            .await?;
+        let summary = |row: &AnyRow, column: &str| -> Result<Option<DeploySummary>, StoreError> {
+            let text: Option<String> = row.try_get(column)?;
+            Ok(text.as_deref().map(serde_json::from_str).transpose()?)
+        };
         let cells = rows
             .iter()
             .map(|row| {
-                let workload: String = row.try_get("workload")?;
-                let success_id: Option<i64> = row.try_get("success_id")?;
-                let latest = decode(row, "latest_id", "latest")?;
-                // Mostly the latest deploy is the latest success too: read it once.
-                let latest_success = match success_id {
-                    Some(id) if id == latest.id.0 => Some(latest.clone()),
-                    Some(_) => Some(decode(row, "success_id", "success")?),
-                    None => None,
-                };
                 Ok(EnvironmentCell {
                     app: row.try_get("app")?,
-                    workload: (!workload.is_empty()).then_some(workload),
                     namespace: row.try_get("namespace")?,
-                    latest,
-                    latest_success,
+                    // Written by every write, and at start-up for rows from before summaries.
+                    latest: summary(row, "latest")?.ok_or(StoreError::Unsummarised)?,
+                    latest_success: summary(row, "success")?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -439,19 +432,13 @@ fn bulk_insert_sql(rows: usize) -> String {
 /// touching every deploy of the batch would.
 fn head_candidates(deploys: &[Deploy], ids: &[DeployId]) -> BTreeSet<usize> {
     type Newest = Option<(i64, DeployId, usize)>;
-    let mut rows: HashMap<(&str, &str, &str), (Newest, Newest)> = HashMap::new();
+    let mut rows: HashMap<(&str, &str), (Newest, Newest)> = HashMap::new();
     for (index, (deploy, &id)) in deploys.iter().zip(ids).enumerate() {
         let key = Some((deploy.started_at.timestamp_millis(), id, index));
-        let succeeded = deploy.status == DeployStatus::Succeeded;
-        let workloads = std::iter::once("").chain(deploy.workloads.iter().map(|w| w.name.as_str()));
-        for workload in workloads {
-            let (latest, success) = rows
-                .entry((&deploy.app, workload, &deploy.namespace))
-                .or_default();
-            *latest = (*latest).max(key);
-            if succeeded {
-                *success = (*success).max(key);
-            }
+        let (latest, success) = rows.entry((&deploy.app, &deploy.namespace)).or_default();
+        *latest = (*latest).max(key);
+        if deploy.status == DeployStatus::Succeeded {
+            *success = (*success).max(key);
         }
     }
     rows.into_values()
@@ -555,6 +542,87 @@ mod tests {
     async fn store_in(dir: &tempfile::TempDir, name: &str) -> Store {
         let url = format!("sqlite://{}", dir.path().join(name).display());
         Store::open(&url).await.unwrap()
+    }
+
+    /// A database written by a server from before summaries (migration 0001 only): `heads` had
+    /// a row per app and per workload, and pointed at whole records.
+    #[tokio::test]
+    async fn rows_from_before_summaries_are_kept_and_summarised() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = sqlite_pool(&url, 1).await.unwrap();
+        let first = sqlx::migrate::Migrator {
+            migrations: schema::SQLITE.migrations[..1].to_vec().into(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        first.run(&pool).await.unwrap();
+        let now = "2026-02-01T00:00:00Z".parse().unwrap();
+        let history = mixed_history();
+        let deploys: Vec<Deploy> = history[..2]
+            .iter()
+            .map(|new| new.clone().into_deploy(DeployId(0), now))
+            .collect();
+        for deploy in &deploys {
+            let insert = sqlx::query(
+                "INSERT INTO deploys (repo, app, environment, namespace, status, actor, run_id, \
+                 run_attempt, run_job, started_at, finished_at, search, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            );
+            bind_columns(insert, deploy)
+                .unwrap()
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        // Deploy 1 succeeded (shop in dev), deploy 2 failed (admin in dev); rows per workload.
+        for (app, workload, latest, success) in [
+            ("shop", "", 1, Some(1)),
+            ("shop", "api", 1, Some(1)),
+            ("admin", "", 2, None),
+            ("admin", "worker", 2, None),
+        ] {
+            sqlx::query(
+                "INSERT INTO heads (app, workload, namespace, latest_id, latest_at, success_id, \
+                 success_at) VALUES ($1, $2, 'dev', $3, 0, $4, $5)",
+            )
+            .bind(app)
+            .bind(workload)
+            .bind(latest)
+            .bind(success)
+            .bind(success.map(|_| 0))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+
+        let store = Store::open(&url).await.unwrap();
+        let matrix = store.environments().await.unwrap();
+        let summary = |id: i64| {
+            DeploySummary::of(&Deploy {
+                id: DeployId(id),
+                ..deploys[id as usize - 1].clone()
+            })
+        };
+        assert_eq!(
+            matrix,
+            EnvironmentMatrix::from_cells(vec![
+                EnvironmentCell {
+                    app: "shop".into(),
+                    namespace: "dev".into(),
+                    latest: summary(1),
+                    latest_success: Some(summary(1)),
+                },
+                EnvironmentCell {
+                    app: "admin".into(),
+                    namespace: "dev".into(),
+                    latest: summary(2),
+                    latest_success: None,
+                },
+            ])
+        );
+        assert_eq!(deploys[1].status, DeployStatus::Failed);
     }
 
     #[tokio::test]

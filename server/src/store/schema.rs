@@ -1,14 +1,16 @@
-//! Creating the database, migrating it, and keeping the environment matrix (`heads`) current.
+//! Creating the database, migrating it, and keeping the environment matrix (`heads`) current:
+//! one row per app and namespace with the summaries of its latest and latest successful deploy.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
-use shiplog_model::{Deploy, DeployStatus};
+use shiplog_model::{Deploy, DeployId, DeployStatus, DeploySummary};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{Backend, StoreError};
 
-static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(super) static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Applies the embedded migrations of `backend` that the database has not seen yet.
@@ -17,7 +19,7 @@ pub(super) async fn migrate(backend: Backend, pool: &AnyPool) -> Result<(), Stor
         Backend::Sqlite => SQLITE.run(pool).await?,
         Backend::Postgres => POSTGRES.run(pool).await?,
     }
-    Ok(())
+    fill_summaries(pool).await
 }
 
 /// Makes sure a `sqlite:` URL creates its file (and the file's directory) when missing.
@@ -39,43 +41,92 @@ pub(super) fn sqlite_url_creating_file(url: &str) -> Result<String, StoreError> 
     Ok(format!("{url}{separator}mode=rwc"))
 }
 
-/// Records `deploy` as the latest (and, if it succeeded, the latest successful) deploy of its
-/// app and of each of its workloads in its namespace, unless a newer one is already recorded.
+/// The upsert of [`touch_heads`]: a row's latest (and latest successful) deploy is replaced by
+/// a newer one, and by itself (an update, whose summary replaces the old one: hence `>=` on
+/// the id).
+static TOUCH_HEADS: LazyLock<String> = LazyLock::new(|| {
+    let newer = |side: &str| {
+        format!(
+            "excluded.{side}_at > heads.{side}_at OR (excluded.{side}_at = heads.{side}_at \
+             AND excluded.{side}_id >= heads.{side}_id)"
+        )
+    };
+    let latest = newer("latest");
+    let success = format!(
+        "excluded.success_id IS NOT NULL AND (heads.success_id IS NULL OR {})",
+        newer("success")
+    );
+    let pick = |condition: &str, column: &str| {
+        format!("{column} = CASE WHEN {condition} THEN excluded.{column} ELSE heads.{column} END")
+    };
+    format!(
+        "INSERT INTO heads (app, namespace, latest_id, latest_at, latest, success_id, success_at, \
+         success) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (app, namespace) DO UPDATE SET {}, {}, {}, {}, {}, {}",
+        pick(&latest, "latest_id"),
+        pick(&latest, "latest_at"),
+        pick(&latest, "latest"),
+        pick(&success, "success_id"),
+        pick(&success, "success_at"),
+        pick(&success, "success"),
+    )
+});
+
+/// Records `deploy`, summarised, as the latest (and, if it succeeded, the latest successful)
+/// deploy of its app in its namespace, unless a newer one is already recorded. A deploy that is
+/// already recorded there (an update) has its summary rewritten.
 pub(super) async fn touch_heads(
     tx: &mut Transaction<'_, Any>,
     deploy: &Deploy,
 ) -> Result<(), StoreError> {
     let at = deploy.started_at.timestamp_millis();
-    let success = (deploy.status == DeployStatus::Succeeded).then_some((deploy.id.0, at));
-    let workloads = std::iter::once("").chain(deploy.workloads.iter().map(|w| w.name.as_str()));
-    for workload in workloads {
-        sqlx::query(
-            "INSERT INTO heads (app, workload, namespace, latest_id, latest_at, success_id, success_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (app, workload, namespace) DO UPDATE SET \
-               latest_id = CASE WHEN excluded.latest_at > heads.latest_at \
-                   OR (excluded.latest_at = heads.latest_at AND excluded.latest_id > heads.latest_id) \
-                   THEN excluded.latest_id ELSE heads.latest_id END, \
-               latest_at = CASE WHEN excluded.latest_at > heads.latest_at \
-                   OR (excluded.latest_at = heads.latest_at AND excluded.latest_id > heads.latest_id) \
-                   THEN excluded.latest_at ELSE heads.latest_at END, \
-               success_id = CASE WHEN excluded.success_id IS NOT NULL AND (heads.success_id IS NULL \
-                   OR excluded.success_at > heads.success_at \
-                   OR (excluded.success_at = heads.success_at AND excluded.success_id > heads.success_id)) \
-                   THEN excluded.success_id ELSE heads.success_id END, \
-               success_at = CASE WHEN excluded.success_id IS NOT NULL AND (heads.success_id IS NULL \
-                   OR excluded.success_at > heads.success_at \
-                   OR (excluded.success_at = heads.success_at AND excluded.success_id > heads.success_id)) \
-                   THEN excluded.success_at ELSE heads.success_at END",
-        )
+    let summary = serde_json::to_string(&DeploySummary::of(deploy))?;
+    let succeeded = deploy.status == DeployStatus::Succeeded;
+    sqlx::query(&TOUCH_HEADS)
         .bind(&deploy.app)
-        .bind(workload)
         .bind(&deploy.namespace)
         .bind(deploy.id.0)
         .bind(at)
-        .bind(success.map(|(id, _)| id))
-        .bind(success.map(|(_, at)| at))
+        .bind(&summary)
+        .bind(succeeded.then_some(deploy.id.0))
+        .bind(succeeded.then_some(at))
+        .bind(succeeded.then_some(&summary))
         .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes the summaries that rows carried over from before they were kept (migration 0003)
+/// lack, from the records they point at. Runs at start-up; finds nothing to do after the first.
+pub(super) async fn fill_summaries(pool: &AnyPool) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT h.app, h.namespace, h.latest_id, l.record AS latest, h.success_id, \
+         s.record AS success FROM heads h JOIN deploys l ON l.id = h.latest_id \
+         LEFT JOIN deploys s ON s.id = h.success_id \
+         WHERE h.latest IS NULL OR (h.success_id IS NOT NULL AND h.success IS NULL)",
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in rows {
+        let summary = |id_column: &str, record_column: &str| -> Result<_, StoreError> {
+            let record: Option<String> = row.try_get(record_column)?;
+            let Some(record) = record else {
+                return Ok(None);
+            };
+            let mut deploy: Deploy = serde_json::from_str(&record)?;
+            deploy.id = DeployId(row.try_get(id_column)?);
+            Ok(Some(serde_json::to_string(&DeploySummary::of(&deploy))?))
+        };
+        sqlx::query(
+            "UPDATE heads SET latest = $1, success = $2 \
+             WHERE app = $3 AND namespace = $4 AND latest_id = $5",
+        )
+        .bind(summary("latest_id", "latest")?)
+        .bind(summary("success_id", "success")?)
+        .bind(row.try_get::<String, _>("app")?)
+        .bind(row.try_get::<String, _>("namespace")?)
+        .bind(row.try_get::<i64, _>("latest_id")?)
+        .execute(pool)
         .await?;
     }
     Ok(())

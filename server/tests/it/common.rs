@@ -90,6 +90,21 @@ pub async fn send(
     token: Option<&str>,
     body: Option<Body>,
 ) -> (StatusCode, Value) {
+    let (status, bytes) = send_raw(state, method, uri, token, body).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// [`send`], returning the body's bytes as they are.
+pub async fn send_raw(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Body>,
+) -> (StatusCode, axum::body::Bytes) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
@@ -101,10 +116,9 @@ pub async fn send(
     let request = request.body(body.unwrap_or_else(Body::empty)).unwrap();
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (
         status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        response.into_body().collect().await.unwrap().to_bytes(),
     )
 }
 

@@ -9,6 +9,7 @@ mod environments;
 mod history;
 mod hostile;
 mod insights;
+mod limits;
 mod meta;
 mod replicas;
 mod shutdown;
