@@ -16,6 +16,7 @@ pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod replicas;
+pub mod sign_in;
 pub mod store;
 
 use std::future::Future;
@@ -27,7 +28,7 @@ use shiplog_model::{Deploy, DeployEvent, DeployEventKind, DeployId};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 
-use crate::auth::Tokens;
+use crate::auth::Auth;
 use crate::matrix_cache::MatrixCache;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -39,7 +40,8 @@ const EVENT_BUFFER: usize = 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub tokens: Arc<Tokens>,
+    /// Every credential the server accepts ([`auth`]).
+    pub auth: Arc<Auth>,
     /// Base of the links handed out, without a trailing slash.
     pub public_url: Arc<str>,
     pub events: broadcast::Sender<DeployEvent>,
@@ -49,10 +51,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, tokens: Tokens, public_url: &str) -> Self {
+    /// `auth`: the plain [`auth::Tokens`], or an [`Auth`] with scoped tokens and OIDC.
+    pub fn new(store: Store, auth: impl Into<Auth>, public_url: &str) -> Self {
+        let auth = auth
+            .into()
+            .with_secure_cookies(public_url.starts_with("https://"));
         AppState {
             store,
-            tokens: Arc::new(tokens),
+            auth: Arc::new(auth),
             public_url: public_url.trim_end_matches('/').into(),
             events: broadcast::channel(EVENT_BUFFER).0,
             metrics: Arc::new(Metrics::default()),
@@ -79,6 +85,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
+        .merge(sign_in::router())
         .route("/deploys/{id}", axum::routing::get(console::deploy_page))
         .fallback(console::fallback)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))

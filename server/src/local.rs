@@ -5,7 +5,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::Tokens;
+use crate::auth::Auth;
 use crate::store::Store;
 use crate::{AppState, serve};
 
@@ -19,10 +19,19 @@ pub struct LocalServer {
 
 impl LocalServer {
     /// Serves `store` on a free loopback port.
-    pub async fn start(store: Store, tokens: Tokens) -> std::io::Result<LocalServer> {
+    pub async fn start(store: Store, auth: impl Into<Auth>) -> std::io::Result<LocalServer> {
+        Self::start_with(store, |_| auth.into()).await
+    }
+
+    /// Serves `store` on a free loopback port with the credentials `auth` makes for the
+    /// server's base URL (an OIDC audience is the server's URL).
+    pub async fn start_with(
+        store: Store,
+        auth: impl FnOnce(&str) -> Auth,
+    ) -> std::io::Result<LocalServer> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let state = AppState::new(store, tokens, &base);
+        let state = AppState::new(store, auth(&base), &base);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async {
             let _ = stopped.await;
