@@ -24,6 +24,12 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
         .send()
         .await
         .map_err(|e| ApiFailure(format!("The server could not be reached ({e}).")))?;
+    if response.status() == 401 {
+        go_to_sign_in();
+        return Err(ApiFailure(
+            "This server's history needs its read token: taking you to the sign-in page.".into(),
+        ));
+    }
     if !response.ok() {
         let status = response.status();
         let message = match response.json::<ErrorBody>().await {
@@ -38,6 +44,20 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
         .json::<T>()
         .await
         .map_err(|e| ApiFailure(format!("The server's answer could not be read ({e}).")))
+}
+
+/// Sends the browser to the server's sign-in page, which brings it back here afterwards.
+fn go_to_sign_in() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let _ = location.set_href(&format!("/sign-in?{}", encode_pairs(&[("next", here)])));
 }
 
 /// One page of the history.

@@ -1,10 +1,14 @@
 //! Command-line flags of `shiplog-server`; each can also be given as an environment variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
 use crate::limits::Limits;
+use crate::auth::oidc::{GITHUB_ISSUER, Oidc, OidcConfig};
+use crate::auth::scope::RepoScope;
+use crate::auth::{Auth, Tokens, jwks, token_file};
 
 /// shiplog's history server: records deploys, answers the console and the API.
 #[derive(Debug, Clone, Parser)]
@@ -33,9 +37,34 @@ pub struct Config {
     )]
     pub tokens: Vec<String>,
 
-    /// When set, reading the API also needs this token (or a write token).
+    /// When set, reading the API also needs this token (or a write token), and the console
+    /// asks for it on a sign-in page. Must not be empty.
     #[arg(long, env = "SHIPLOG_READ_TOKEN", hide_env_values = true)]
     pub read_token: Option<String>,
+
+    /// A file of write tokens scoped to repositories, one `TOKEN-SHA256 OWNER/NAME-GLOB…` per
+    /// line (`#` comments). `--token` tokens stay unscoped.
+    #[arg(long, env = "SHIPLOG_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Accept GitHub Actions OIDC tokens from workflows of repositories matching this
+    /// `OWNER/NAME` glob (e.g. `acme/*`); repeatable, or comma-separated in the environment
+    /// variable. Giving it turns OIDC on; each token writes only its own repository.
+    #[arg(
+        long = "allow-repo",
+        env = "SHIPLOG_ALLOW_REPO",
+        value_delimiter = ',',
+        value_name = "GLOB"
+    )]
+    pub allow_repos: Vec<String>,
+
+    /// The OIDC issuer whose tokens are accepted [default: https://token.actions.githubusercontent.com].
+    #[arg(long, env = "SHIPLOG_OIDC_ISSUER", value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+
+    /// The audience (`aud`) OIDC tokens must carry [default: the public URL].
+    #[arg(long, env = "SHIPLOG_OIDC_AUDIENCE", value_name = "AUD")]
+    pub oidc_audience: Option<String>,
 
     /// The URL people reach this server at, used in the links it hands out
     /// (default: `http://` + the listen address).
@@ -44,6 +73,55 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+}
+
+impl Config {
+    /// Every credential the flags configure, checked: no empty token, a readable token file,
+    /// OIDC only with `--allow-repo`.
+    pub fn auth(&self, public_url: &str) -> Result<Auth, String> {
+        if self.tokens.iter().any(String::is_empty) {
+            return Err("a --token (or an entry of SHIPLOG_TOKEN) is empty".into());
+        }
+        if self.read_token.as_deref() == Some("") {
+            return Err(
+                "--read-token (SHIPLOG_READ_TOKEN) is empty: give a token, or leave it unset \
+                 to let anyone read"
+                    .into(),
+            );
+        }
+        let mut auth = Auth::from(Tokens {
+            write: self.tokens.clone(),
+            read: self.read_token.clone(),
+        });
+        if let Some(path) = &self.token_file {
+            auth = auth.with_scoped_tokens(token_file::read(path)?);
+        }
+        if self.allow_repos.is_empty() {
+            if self.oidc_issuer.is_some() || self.oidc_audience.is_some() {
+                return Err(
+                    "--oidc-issuer and --oidc-audience need --allow-repo, which turns \
+                            OIDC on and says which repositories may write"
+                        .into(),
+                );
+            }
+            return Ok(auth);
+        }
+        let allow = RepoScope::parse(self.allow_repos.iter().map(String::as_str))
+            .map_err(|e| format!("--allow-repo: {e}"))?;
+        let oidc = Oidc::new(OidcConfig {
+            issuer: self
+                .oidc_issuer
+                .clone()
+                .unwrap_or_else(|| GITHUB_ISSUER.to_owned()),
+            audience: self
+                .oidc_audience
+                .clone()
+                .unwrap_or_else(|| public_url.trim_end_matches('/').to_owned()),
+            allow,
+            min_refresh: jwks::DEFAULT_MIN_REFRESH,
+        })?;
+        Ok(auth.with_oidc(oidc))
+    }
 }
 
 /// `url` with any password replaced, fit for logs.
@@ -80,5 +158,48 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database, "sqlite://shiplog.db");
         assert_eq!(config.tokens, ["a", "b"]);
+    }
+
+    fn auth_of(args: &[&str]) -> Result<Auth, String> {
+        let args = std::iter::once("shiplog-server").chain(args.iter().copied());
+        Config::try_parse_from(args)
+            .unwrap()
+            .auth("https://shiplog.test")
+    }
+
+    #[test]
+    fn empty_tokens_are_start_up_errors() {
+        let error = auth_of(&["--read-token", ""]).unwrap_err();
+        assert!(error.contains("--read-token"), "{error}");
+        let error = auth_of(&["--token", "a", "--token", ""]).unwrap_err();
+        assert!(error.contains("--token"), "{error}");
+        assert!(auth_of(&["--token", "a", "--read-token", "r"]).is_ok());
+    }
+
+    #[test]
+    fn oidc_is_on_with_allowed_repositories_only() {
+        let auth = auth_of(&["--allow-repo", "acme/*"]).unwrap();
+        assert!(format!("{auth:?}").contains("token.actions.githubusercontent.com"));
+        let error = auth_of(&["--oidc-issuer", "https://issuer.test"]).unwrap_err();
+        assert!(error.contains("--allow-repo"), "{error}");
+        let error = auth_of(&["--allow-repo", "acme"]).unwrap_err();
+        assert!(
+            error.starts_with("--allow-repo: the repository pattern \"acme\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_token_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.txt");
+        std::fs::write(&path, "# ci\nnot-a-digest acme/*\n").unwrap();
+        let error = auth_of(&["--token-file", path.to_str().unwrap()]).unwrap_err();
+        assert!(
+            error.starts_with(&format!("{}:2: ", path.display())),
+            "{error}"
+        );
+        let error = auth_of(&["--token-file", "/nonexistent/tokens.txt"]).unwrap_err();
+        assert!(error.contains("/nonexistent/tokens.txt"), "{error}");
     }
 }

@@ -3,12 +3,15 @@
 //! `/deploys/{id}` the page's `<title>` and OpenGraph tags describe the deploy, so a link pasted
 //! into Slack previews as "✅ api → prod · v1.4.2 · alice".
 //!
+//! When a read token protects the data, the app's page is served only to a signed-in browser
+//! (or a bearer of a read credential); others are sent to `/sign-in` ([`crate::sign_in`]).
+//!
 //! The console is embedded in release builds and read from `console/dist` in debug builds; when
 //! it has not been built, a short page says how to build it.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
@@ -28,7 +31,12 @@ Run <code>cargo xtask console</code> (or <code>cargo xtask demo</code>), then re
 The API is at <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>.</p></main></body></html>";
 
 /// Every GET the API does not answer: an asset, or the app.
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path();
     if path.starts_with("/api/") || (method != Method::GET && method != Method::HEAD) {
         return AppError::NotFound("no such route".into()).into_response();
@@ -40,17 +48,51 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     {
         return asset_response(name, asset);
     }
-    app_page(None)
+    if let Some(sign_in) = must_sign_in(&state, &uri, &headers) {
+        return sign_in;
+    }
+    app_page(None, state.auth.read_protected())
 }
 
 /// `/deploys/{id}`: the app, with link-preview tags for the deploy.
-pub async fn deploy_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn deploy_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(sign_in) = must_sign_in(&state, &uri, &headers) {
+        return sign_in;
+    }
     // Previews must not reveal what a read token protects.
-    let deploy = match (state.tokens.read.is_none(), id.parse::<DeployId>()) {
-        (true, Ok(id)) => state.store.get(id).await.ok(),
+    let deploy = match (state.auth.read_protected(), id.parse::<DeployId>()) {
+        (false, Ok(id)) => state.store.get(id).await.ok(),
         _ => None,
     };
-    app_page(deploy.map(|d| Preview::of(&d, &state.deploy_url(d.id))))
+    app_page(
+        deploy.map(|d| Preview::of(&d, &state.deploy_url(d.id))),
+        state.auth.read_protected(),
+    )
+}
+
+/// A redirect to the sign-in page when a read token protects the data and the request has no
+/// read credential.
+fn must_sign_in(state: &AppState, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
+    state.auth.reader(headers).err().map(|_| {
+        let here = uri.path_and_query().map_or("/", |p| p.as_str());
+        Redirect::to(&crate::sign_in::sign_in_url(here)).into_response()
+    })
+}
+
+/// The console's stylesheet `<link>`, for server-rendered pages (the sign-in page).
+pub fn stylesheet_link() -> Option<String> {
+    let index = Assets::get("index.html")?;
+    let html = String::from_utf8_lossy(&index.data);
+    html.split("<link")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(attributes, _)| attributes))
+        .find(|attributes| attributes.contains("rel=\"stylesheet\""))
+        .map(|attributes| format!("<link{attributes}>"))
 }
 
 fn asset_response(name: &str, asset: rust_embed::EmbeddedFile) -> Response {
@@ -81,7 +123,9 @@ fn is_hashed(name: &str) -> bool {
         .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn app_page(preview: Option<Preview>) -> Response {
+/// The app's page. `signed_in`: reading needs a credential and this request had one (the
+/// console then offers to sign out).
+fn app_page(preview: Option<Preview>, signed_in: bool) -> Response {
     let Some(index) = Assets::get("index.html") else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -95,6 +139,15 @@ fn app_page(preview: Option<Preview>) -> Response {
     let html = match preview {
         Some(preview) => preview.inject(&html),
         None => html,
+    };
+    let html = if signed_in {
+        html.replacen(
+            "</head>",
+            "<meta name=\"shiplog-session\" content=\"signed-in\"></head>",
+            1,
+        )
+    } else {
+        html
     };
     let mut response = html.into_response();
     let headers = response.headers_mut();

@@ -32,6 +32,15 @@ pub enum AppError {
     Unauthorized,
     #[error("the token is not allowed to do this")]
     Forbidden,
+    /// A credential was presented but is not valid (401).
+    #[error("{0}")]
+    InvalidCredentials(String),
+    /// A valid credential used beyond its scope (403).
+    #[error("{0}")]
+    OutOfScope(String),
+    /// Something the server depends on (the OIDC issuer) cannot be reached (503).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -53,7 +62,9 @@ impl AppError {
             }
             AppError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            AppError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::Forbidden | AppError::OutOfScope(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::InvalidCredentials(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -18,6 +18,7 @@ pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod replicas;
+pub mod sign_in;
 pub mod store;
 pub mod transport;
 
@@ -29,7 +30,7 @@ use axum::extract::DefaultBodyLimit;
 use shiplog_model::{Deploy, DeployEventKind, DeployId};
 use tokio::net::TcpListener;
 
-use crate::auth::Tokens;
+use crate::auth::Auth;
 use crate::events::EventHub;
 use crate::limits::Limits;
 use crate::matrix_cache::MatrixCache;
@@ -40,7 +41,8 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub tokens: Arc<Tokens>,
+    /// Every credential the server accepts ([`auth`]).
+    pub auth: Arc<Auth>,
     /// Base of the links handed out, without a trailing slash.
     pub public_url: Arc<str>,
     pub events: Arc<EventHub>,
@@ -52,10 +54,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, tokens: Tokens, public_url: &str) -> Self {
+    /// `auth`: the plain [`auth::Tokens`], or an [`Auth`] with scoped tokens and OIDC.
+    pub fn new(store: Store, auth: impl Into<Auth>, public_url: &str) -> Self {
+        let auth = auth
+            .into()
+            .with_secure_cookies(public_url.starts_with("https://"));
         AppState {
             store,
-            tokens: Arc::new(tokens),
+            auth: Arc::new(auth),
             public_url: public_url.trim_end_matches('/').into(),
             events: Arc::new(EventHub::default()),
             metrics: Arc::new(Metrics::default()),
@@ -86,6 +92,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
+        .merge(sign_in::router())
         .route("/deploys/{id}", axum::routing::get(console::deploy_page))
         .fallback(console::fallback)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))

@@ -5,7 +5,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::Tokens;
+use crate::auth::Auth;
 use crate::limits::Limits;
 use crate::store::Store;
 use crate::{AppState, serve};
@@ -20,19 +20,28 @@ pub struct LocalServer {
 
 impl LocalServer {
     /// Serves `store` on a free loopback port with the default [`Limits`].
-    pub async fn start(store: Store, tokens: Tokens) -> std::io::Result<LocalServer> {
-        LocalServer::start_with(store, tokens, Limits::default()).await
+    pub async fn start(store: Store, auth: impl Into<Auth>) -> std::io::Result<LocalServer> {
+        Self::start_with(store, |_| auth.into()).await
+    }
+
+    /// Serves `store` on a free loopback port with the credentials `auth` makes for the
+    /// server's base URL (an OIDC audience is the server's URL).
+    pub async fn start_with(
+        store: Store,
+        auth: impl FnOnce(&str) -> Auth,
+    ) -> std::io::Result<LocalServer> {
+        Self::start_with_limits(store, auth, Limits::default()).await
     }
 
     /// Serves `store` on a free loopback port within `limits`.
-    pub async fn start_with(
+    pub async fn start_with_limits(
         store: Store,
-        tokens: Tokens,
+        auth: impl FnOnce(&str) -> Auth,
         limits: Limits,
     ) -> std::io::Result<LocalServer> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let state = AppState::new(store, tokens, &base).with_limits(limits);
+        let state = AppState::new(store, auth(&base), &base).with_limits(limits);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async {
             let _ = stopped.await;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use shiplog_server::auth::Tokens;
+use shiplog_server::auth::Auth;
 use shiplog_server::config::{Config, redact_url};
 use shiplog_server::store::Store;
 use shiplog_server::{AppState, serve};
@@ -24,9 +24,6 @@ async fn main() {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.database)
-        .await
-        .with_context(|| format!("opening the database {}", redact_url(&config.database)))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -35,30 +32,42 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    if config.tokens.is_empty() {
-        tracing::warn!("no --token given: every write will be refused with 401/403");
-    }
-    let tokens = Tokens {
-        write: config
-            .tokens
-            .iter()
-            .filter(|t| !t.is_empty())
-            .cloned()
-            .collect(),
-        read: config.read_token.clone().filter(|t| !t.is_empty()),
-    };
+    let auth = access(&config, &public_url)?;
+    let store = Store::open(&config.database)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(&config.database)))?;
     tracing::info!(database = %redact_url(&config.database), "database ready");
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to learn the address when listening on port 0.
     println!("shiplog-server listening on http://{address}");
     serve(
         listener,
-        AppState::new(store, tokens, &public_url).with_limits(config.limits.clone()),
+        AppState::new(store, auth, &public_url).with_limits(config.limits.clone()),
         shutdown,
     )
     .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The credentials the server accepts. Refuses to start on an empty token: an empty
+/// `SHIPLOG_READ_TOKEN` would otherwise leave reads open without a word.
+fn access(config: &Config, public_url: &str) -> anyhow::Result<Auth> {
+    for variable in ["SHIPLOG_READ_TOKEN", "SHIPLOG_TOKEN"] {
+        if std::env::var_os(variable).is_some_and(|value| value.is_empty()) {
+            anyhow::bail!("{variable} is set but empty: give a token, or unset it");
+        }
+    }
+    let auth = config.auth(public_url).map_err(anyhow::Error::msg)?;
+    if config.tokens.is_empty() && config.token_file.is_none() && config.allow_repos.is_empty() {
+        tracing::warn!(
+            "no --token, --token-file or --allow-repo given: every write will be refused with 401"
+        );
+    }
+    if !config.allow_repos.is_empty() {
+        tracing::info!(allow = ?config.allow_repos, "accepting GitHub Actions OIDC tokens");
+    }
+    Ok(auth)
 }
 
 /// Resolves at the first SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by this call,

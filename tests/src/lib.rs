@@ -61,8 +61,25 @@ where
     F: FnOnce(Session) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    run_on(TestServer::start(), body).await;
+}
+
+/// [`run`] with a server whose history needs the read token [`server::READ_TOKEN`].
+pub async fn run_read_protected<F, Fut>(body: F)
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    run_on(TestServer::start_read_protected(), body).await;
+}
+
+async fn run_on<F, Fut>(server: impl Future<Output = anyhow::Result<TestServer>>, body: F)
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let name = test_name();
-    let server = TestServer::start()
+    let server = server
         .await
         .unwrap_or_else(|e| panic!("{name}: starting the server: {e:#}"));
     let server = Arc::new(server);

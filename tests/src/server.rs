@@ -13,6 +13,8 @@ use tempfile::TempDir;
 
 /// The write token the server accepts.
 pub const TOKEN: &str = "e2e-token";
+/// The read token of a server started with [`TestServer::start_read_protected`].
+pub const READ_TOKEN: &str = "e2e-read-token-5f1c";
 
 /// A SQLite database in a temporary directory, removed when dropped.
 pub struct Database {
@@ -52,12 +54,27 @@ impl TestServer {
         TestServer::on(database, store).await
     }
 
+    /// A server on a fresh, empty database whose history needs [`READ_TOKEN`] to be read.
+    pub async fn start_read_protected() -> anyhow::Result<TestServer> {
+        let database = Database::new()?;
+        let store = database.open().await?;
+        TestServer::with_read_token(database, store, Some(READ_TOKEN)).await
+    }
+
     /// A server on `store`, opened from `database`.
     pub async fn on(database: Database, store: Store) -> anyhow::Result<TestServer> {
+        TestServer::with_read_token(database, store, None).await
+    }
+
+    async fn with_read_token(
+        database: Database,
+        store: Store,
+        read: Option<&str>,
+    ) -> anyhow::Result<TestServer> {
         crate::console_dist()?;
         let tokens = Tokens {
             write: vec![TOKEN.into()],
-            read: None,
+            read: read.map(str::to_owned),
         };
         let server = LocalServer::start(store, tokens).await?;
         Ok(TestServer {

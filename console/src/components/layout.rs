@@ -1,4 +1,6 @@
-//! The frame around every page: a skip link, the site navigation, the theme switch.
+//! The frame around every page: a skip link, the site navigation, the theme switch, and "Sign
+//! out" when the server asked this browser to sign in (it marks the page with a
+//! `<meta name="shiplog-session">`).
 
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -18,6 +20,7 @@ pub fn layout(props: &LayoutProps) -> Html {
         let theme = *theme;
         use_effect_with(theme, move |theme| theme::apply(*theme));
     }
+    let signed_in = use_state(signed_in);
     let route = use_route::<Route>();
     let nav_link = |to: Route, label: &str| {
         let current = route
@@ -55,8 +58,26 @@ pub fn layout(props: &LayoutProps) -> Html {
                         }) }
                     </select>
                 </label>
+                if *signed_in {
+                    <form class="sign-out" method="post" action="/sign-out">
+                        <button type="submit">{"Sign out"}</button>
+                    </form>
+                }
             </header>
             <main id="main" tabindex="-1">{props.children.clone()}</main>
         </>
     }
+}
+
+/// Whether the server marked the page as seen by a signed-in browser.
+fn signed_in() -> bool {
+    web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| {
+            document
+                .query_selector("meta[name=\"shiplog-session\"]")
+                .ok()
+                .flatten()
+        })
+        .is_some()
 }

@@ -31,21 +31,23 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "Recorded", body = Created),
         (status = 200, description = "Already recorded under the same idempotency key", body = Created),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "No token", body = ErrorBody),
-        (status = 403, description = "Wrong token", body = ErrorBody),
+        (status = 401, description = "No token, or an invalid one", body = ErrorBody),
+        (status = 403, description = "The token may not write this repository", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    _: WriteAccess,
+    WriteAccess(writer): WriteAccess,
     JsonBody(new): JsonBody<NewDeploy>,
 ) -> Result<(StatusCode, Json<Created>), AppError> {
+    writer.may_write(&new.repo)?;
     let (status, deploy) = match state.store.create(new, Utc::now()).await? {
         store::Created::New(deploy) => {
             state.metrics.deploy_written("created");
             state.publish(DeployEventKind::Created, &deploy);
+            tracing::info!(id = %deploy.id, repo = %deploy.repo, by = %writer, "deploy recorded");
             (StatusCode::CREATED, deploy)
         }
         store::Created::Existing(deploy) => (StatusCode::OK, deploy),
@@ -62,6 +64,8 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The deploy as updated", body = Deploy),
+        (status = 401, description = "No token, or an invalid one", body = ErrorBody),
+        (status = 403, description = "The token may not write this deploy's repository", body = ErrorBody),
         (status = 404, description = "Unknown id", body = ErrorBody),
         (status = 409, description = "Impossible status transition", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
@@ -69,16 +73,19 @@ pub async fn create(
 )]
 pub async fn update(
     State(state): State<AppState>,
-    _: WriteAccess,
+    WriteAccess(writer): WriteAccess,
     Path(id): Path<String>,
     JsonBody(update): JsonBody<DeployUpdate>,
 ) -> Result<Json<Deploy>, AppError> {
-    let deploy = state
-        .store
-        .update(parse_id(&id)?, &update, Utc::now())
-        .await?;
+    let id = parse_id(&id)?;
+    // A record's repository never changes, so it is read only for writers with a scope.
+    if !writer.is_unscoped() {
+        writer.may_write(&state.store.get(id).await?.repo)?;
+    }
+    let deploy = state.store.update(id, &update, Utc::now()).await?;
     state.metrics.deploy_written("updated");
     state.publish(DeployEventKind::Updated, &deploy);
+    tracing::info!(id = %deploy.id, status = deploy.status.as_str(), by = %writer, "deploy updated");
     Ok(Json(deploy))
 }
 

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use utoipa::OpenApi as _;
 
 use crate::AppState;
+use crate::auth::ReadAccess;
 use crate::error::AppError;
 use crate::openapi::ApiDoc;
 
@@ -25,9 +26,9 @@ pub async fn healthz(State(state): State<AppState>) -> Result<impl IntoResponse,
     Ok((StatusCode::OK, Json(serde_json::json!({"status": "ok"}))))
 }
 
-/// Prometheus metrics.
+/// Prometheus metrics (behind the read token when one is set).
 #[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>, _: ReadAccess) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,

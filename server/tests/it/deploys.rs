@@ -122,8 +122,12 @@ async fn writes_need_the_right_token() {
 
     let body = Some(Body::from(new_deploy("api", "prod", 1).to_string()));
     let (status, error) = send(&state, Method::POST, "/api/v1/deploys", Some("wrong"), body).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(error["error"]["code"], "forbidden");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an invalid token is no credential"
+    );
+    assert_eq!(error["error"]["code"], "unauthorized");
     assert_eq!(state.store.count().await.unwrap(), 0, "nothing was written");
 
     // Reads are open when no read token is configured.
@@ -145,7 +149,7 @@ async fn a_read_token_guards_reads() {
     ] {
         assert_eq!(get(&state, uri).await.0, StatusCode::UNAUTHORIZED, "{uri}");
         let (status, _) = send(&state, Method::GET, uri, Some("nope"), None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
     }
     let (status, _) = send(&state, Method::GET, "/api/v1/deploys", Some("reader"), None).await;
     assert_eq!(status, StatusCode::OK);

@@ -1,6 +1,7 @@
 //! The server's integration tests. Each test gets a fresh database: SQLite by default,
 //! PostgreSQL when `SHIPLOG_TEST_POSTGRES` names a server (`cargo xtask test` runs both).
 
+mod auth;
 mod binary;
 mod common;
 mod crash;

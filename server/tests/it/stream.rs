@@ -89,7 +89,7 @@ async fn server_with_buffer(buffer: usize, resync_grace: Duration) -> (LocalServ
         resync_grace,
         ..Limits::default()
     };
-    let server = LocalServer::start_with(db.store().await, tokens, limits)
+    let server = LocalServer::start_with_limits(db.store().await, |_| tokens.into(), limits)
         .await
         .unwrap();
     (server, db)

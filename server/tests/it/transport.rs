@@ -18,7 +18,7 @@ async fn server(limits: Limits) -> (LocalServer, TestDb) {
         write: vec![WRITER.into()],
         read: None,
     };
-    let server = LocalServer::start_with(db.store().await, tokens, limits)
+    let server = LocalServer::start_with_limits(db.store().await, |_| tokens.into(), limits)
         .await
         .unwrap();
     (server, db)

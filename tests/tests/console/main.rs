@@ -6,3 +6,4 @@ mod environments;
 mod history;
 mod markup;
 mod preview;
+mod sign_in;
