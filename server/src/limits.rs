@@ -12,7 +12,8 @@ use std::time::Duration;
 /// answered `431` and the connection closed. Also the most response bytes buffered per
 /// connection for a client that does not read.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// The most header fields a request may have (hyper's default); more is `431`.
+/// The most header fields a request may have; more is `431`. hyper's default, which it keeps on
+/// the stack (setting it, even to the same number, costs a heap allocation per request).
 pub const MAX_HEADERS: usize = 100;
 
 /// Timeouts and limits of the server's connections.

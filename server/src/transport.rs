@@ -29,7 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use crate::limits::{Limits, MAX_HEAD_BYTES, MAX_HEADERS};
+use crate::limits::{Limits, MAX_HEAD_BYTES};
 
 /// Serves `router` on `listener` within `limits` until `shutdown` completes, then waits for the
 /// open connections to finish their requests.
@@ -126,7 +126,6 @@ async fn connection(
     builder
         .max_buf_size(MAX_HEAD_BYTES)
         .max_header_size(MAX_HEAD_BYTES)
-        .max_headers(MAX_HEADERS)
         // The header and idle timeouts are enforced here: hyper's header timeout would also
         // cut idle keep-alive connections.
         .header_read_timeout(None);

@@ -244,3 +244,22 @@ async fn connections_beyond_the_limit_wait_in_the_backlog_until_one_closes() {
     assert_eq!(status, 200);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn heads_over_the_limit_are_431() {
+    use shiplog_server::limits::{MAX_HEAD_BYTES, MAX_HEADERS};
+
+    let (server, _db) = server(Limits::default()).await;
+    let address = address(&server.base);
+    let long = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-long: {}\r\nconnection: close\r\n\r\n",
+        "a".repeat(MAX_HEAD_BYTES)
+    );
+    assert_eq!(crate::wire::exchange(address, long.as_bytes()).await.0, 431);
+    let many: String = (0..=MAX_HEADERS).map(|n| format!("x-{n}: y\r\n")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nhost: x\r\n{many}connection: close\r\n\r\n");
+    assert_eq!(crate::wire::exchange(address, many.as_bytes()).await.0, 431);
+    let fits = "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    assert_eq!(crate::wire::exchange(address, fits.as_bytes()).await.0, 200);
+    server.stop().await.unwrap();
+}
