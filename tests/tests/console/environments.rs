@@ -1,8 +1,12 @@
 //! `/`: the environment grid shows, for every app and namespace, the latest deploy's version
-//! linking to it — including a failed deploy that came after a successful one.
+//! linking to it, its commit — including a failed deploy that came after a successful one — and
+//! where an earlier namespace runs a newer version than a later one, all from the server's
+//! summaries.
 
 use std::collections::BTreeMap;
 
+use fantoccini::Locator;
+use shiplog_e2e::browser::PATIENCE;
 use shiplog_e2e::deploys::{deploy, one_after_another};
 use shiplog_e2e::run;
 use shiplog_model::DeployStatus::{self, Failed, Succeeded};
@@ -38,6 +42,8 @@ const READ_GRID: &str = r"
                 version: link.textContent.trim(),
                 href: link.getAttribute('href'),
                 class: td.className,
+                commit: td.querySelector('.commit code').textContent,
+                title: td.querySelector('.commit').getAttribute('title'),
                 running: [...td.querySelectorAll('a:not(.version)')].map(a => a.getAttribute('href')),
             }];
         }),
@@ -49,8 +55,14 @@ struct Cell {
     version: String,
     href: String,
     class: String,
+    commit: String,
+    title: String,
     running: Vec<String>,
 }
+
+/// The drift notes once each has counted the deploys between its namespaces.
+const COUNTED_DRIFTS: &str =
+    "//ul[contains(@class, 'drift')][count(li) = 2][not(li[contains(., ' is ahead of ')])]";
 
 #[derive(serde::Deserialize)]
 struct Row {
@@ -68,10 +80,17 @@ async fn the_grid_shows_the_latest_version_per_app_and_namespace() {
         let ids = s.server.api.record_all(&deploys).await?;
         // The last deploy of each (app, namespace) wins.
         let mut latest = BTreeMap::new();
-        for (id, (app, namespace, version, status)) in ids.iter().zip(HISTORY) {
+        for ((id, deploy), (app, namespace, version, status)) in
+            ids.iter().zip(&deploys).zip(HISTORY)
+        {
             latest.insert(
                 (app.to_owned(), namespace.to_owned()),
-                (version, status, format!("/deploys/{id}")),
+                (
+                    version,
+                    status,
+                    format!("/deploys/{id}"),
+                    deploy.commit.short_sha().to_owned(),
+                ),
             );
         }
 
@@ -95,13 +114,15 @@ async fn the_grid_shows_the_latest_version_per_app_and_namespace() {
             "cells with a deploy: {:?}",
             shown.keys()
         );
-        for (key, (version, status, href)) in &latest {
+        for (key, (version, status, href, sha)) in &latest {
             let cell = &shown[key];
             assert_eq!(
                 (cell.version.as_str(), cell.href.as_str()),
                 (*version, href.as_str()),
                 "{key:?}"
             );
+            assert_eq!(cell.commit, *sha, "{key:?}");
+            assert_eq!(cell.title, format!("Release {version} of {}", key.0));
             assert!(
                 cell.class.split(' ').any(|c| c == status.as_str()),
                 "{key:?}: class {:?}",
@@ -115,6 +136,24 @@ async fn the_grid_shows_the_latest_version_per_app_and_namespace() {
             failed.running,
             [format!("/deploys/{}", ids[2])],
             "api in prod still runs v1.0.0"
+        );
+
+        // Drift, read from the summaries of what each namespace runs: api's stage is ahead of
+        // prod (which still runs v1.0.0), web's dev of stage; worker runs one version.
+        let notes = b
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::XPath(COUNTED_DRIFTS))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(
+            notes.lines().collect::<Vec<_>>(),
+            [
+                "api: stage is 1 deploy ahead of prod (v1.1.0 vs v1.0.0)",
+                "web: dev is 2 deploys ahead of stage (v3.3.0-rc.1 vs v3.1.0)",
+            ]
         );
         Ok(())
     })
