@@ -6,6 +6,7 @@
 //! show.
 
 pub mod access;
+pub mod id_token;
 pub mod notify;
 
 use chrono::{DateTime, Utc};
@@ -213,10 +214,19 @@ pub async fn run_gated<P: Platform>(
     inputs: &DeployInputs,
     gate: impl Future<Output = Gate>,
 ) -> Outcome {
-    let (ready, gate) = futures_util::future::join(get_ready(platform, inputs), gate).await;
+    let (ready, gate, server) = futures_util::future::join3(
+        get_ready(platform, inputs),
+        gate,
+        id_token::target(platform, inputs.server.as_ref()),
+    )
+    .await;
     if let Gate::Stop(reason) = gate {
         return Outcome::new(Verdict::Skipped, Some(reason));
     }
+    let inputs = &DeployInputs {
+        server,
+        ..inputs.clone()
+    };
     // The phases after the first request are boxed: each is then a state machine of its own,
     // which the Action's WebAssembly compiles (lazily, on first poll) only when it runs, instead
     // of one function holding the whole pipeline, compiled before the cluster is reached.

@@ -5,7 +5,7 @@
 
 use shiplog_model::{Created, Deploy, DeployId, DeployUpdate, NewDeploy};
 
-use crate::kube::client::Kube;
+use crate::kube::client::{Kube, KubeError};
 use crate::record;
 use crate::slack::client::{Posted, Slack, WEB_API};
 
@@ -150,7 +150,7 @@ impl<'p, P: Platform> Notifier<'p, P> {
         if let Some((server, url)) = &self.server {
             match record::start(server, new_deploy).await {
                 Ok(created) => self.created = Some(created),
-                Err(e) => warn_unrecorded(self.platform, &format!("{url}: {e}")),
+                Err(e) => warn_unrecorded(self.platform, &format!("{url}: {}", server_error(&e))),
             }
         }
         let id = self.created.as_ref().map_or(DeployId(0), |c| c.id);
@@ -198,9 +198,23 @@ impl<'p, P: Platform> Notifier<'p, P> {
         if let (Some((server, _)), Some(created)) = (&self.server, &self.created) {
             match record::end(server, created, &update).await {
                 Ok(()) => self.platform.log(&format!("recorded as {}", created.url)),
-                Err(e) => warn_unrecorded(self.platform, &format!("{}: {e}", created.url)),
+                Err(e) => warn_unrecorded(
+                    self.platform,
+                    &format!("{}: {}", created.url, server_error(&e)),
+                ),
             }
         }
+    }
+}
+
+/// A history server's error in its own words: a refusal of the credentials is the server's
+/// (`403: this token may write acme/* only, not evil/x`), not a cluster's.
+fn server_error(error: &KubeError) -> String {
+    match error {
+        KubeError::Unauthorized { status, message } => {
+            format!("the server refused the credentials ({status}): {message}")
+        }
+        other => other.to_string(),
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod commands;
 pub mod files;
 pub mod github;
+pub mod id_token;
 pub mod inputs;
 pub mod markdown;
 pub mod summary;

@@ -20,7 +20,9 @@ use github_standin::{GithubStandin, job};
 use kube::Sim;
 use runner::{REPO, RUN_ID, RUNNER_NAME, Runner, Step};
 use serde_json::Value;
-use shiplog_server::auth::Tokens;
+use shiplog_server::auth::oidc::{Oidc, OidcConfig};
+use shiplog_server::auth::scope::RepoScope;
+use shiplog_server::auth::{Auth, Tokens};
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
 use slack_standin::{Fault, Standin};
@@ -28,6 +30,7 @@ use slack_standin::{Fault, Standin};
 const SLACK_TOKEN: &str = "xoxb-dist-test-token-51c2";
 const GITHUB_TOKEN: &str = "ghs_distTestToken9f8e7d6c";
 const SERVER_TOKEN: &str = "history-write-token-3b1a";
+const ID_TOKEN_REQUEST_TOKEN: &str = "runtime-id-token-request-7c2d";
 
 const APP: &str = r#"apiVersion: v1
 kind: ConfigMap
@@ -75,20 +78,31 @@ fn steps<'a>(earlier: &[(&'a str, Option<&'a str>)]) -> Vec<(&'a str, &'a str, O
 
 impl World {
     fn new(kubesim_flags: &[&str]) -> World {
+        Self::with_server(kubesim_flags, |_, _| {
+            Auth::from(Tokens {
+                write: vec![SERVER_TOKEN.into()],
+                read: None,
+            })
+        })
+    }
+
+    /// A world whose history server accepts the credentials `auth` makes from the GitHub
+    /// stand-in and the server's base URL.
+    fn with_server(
+        kubesim_flags: &[&str],
+        auth: impl FnOnce(&GithubStandin, &str) -> Auth,
+    ) -> World {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let database = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", database.path().join("history.db").display());
         let (slack, github, server) = runtime.block_on(async {
             let store = Store::open(&url).await.unwrap();
-            let tokens = Tokens {
-                write: vec![SERVER_TOKEN.into()],
-                read: None,
-            };
-            (
-                Standin::start(SLACK_TOKEN).await,
-                GithubStandin::start(GITHUB_TOKEN).await,
-                LocalServer::start(store, tokens).await.unwrap(),
-            )
+            let slack = Standin::start(SLACK_TOKEN).await;
+            let github = GithubStandin::start(GITHUB_TOKEN).await;
+            let server = LocalServer::start_with(store, |base| auth(&github, base))
+                .await
+                .unwrap();
+            (slack, github, server)
         });
         let sim = Sim::start(kubesim_flags);
         let mut runner = Runner::new();
@@ -505,4 +519,103 @@ fn an_unusable_client_key_fails_the_step_naming_it_without_showing_it() {
     );
     assert!(world.sim.requests().is_empty());
     main.assert_secrets_hidden(&[key_body]);
+}
+
+/// A server that takes GitHub Actions OIDC tokens from `acme/*` repositories, issued by the
+/// GitHub stand-in's issuer; the job may ask the runner for an ID token.
+fn oidc_world() -> World {
+    let mut world = World::with_server(&[], |github, base| {
+        let oidc = Oidc::new(OidcConfig {
+            issuer: github.base.clone(),
+            audience: base.to_owned(),
+            allow: RepoScope::parse(["acme/*"]).unwrap(),
+            min_refresh: std::time::Duration::from_secs(60),
+        })
+        .unwrap();
+        Auth::from(Tokens::default()).with_oidc(oidc)
+    });
+    let request_url = world.github.id_token_request_url();
+    world
+        .runner
+        .input("server-token", "")
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &request_url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", ID_TOKEN_REQUEST_TOKEN);
+    world
+}
+
+#[test]
+fn without_a_server_token_the_deploy_is_recorded_with_the_jobs_oidc_token() {
+    let mut world = oidc_world();
+    world.github.issue_id_tokens(REPO, ID_TOKEN_REQUEST_TOKEN);
+    world.manifests(APP);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert_eq!(main.outputs["deploy-id"], "1", "{}", main.stdout);
+    let record = world.deploy_record("1");
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert_eq!(record["repo"], REPO);
+
+    // One ID token, asked for with the runner's request token and the server as audience.
+    let asked: Vec<_> = world
+        .github
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/_apis/idtoken"))
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let audience = shiplog_action::kube::request::encode(&world.server.base);
+    assert!(
+        asked[0].path.ends_with(&format!("&audience={audience}")),
+        "{}",
+        asked[0].path
+    );
+    assert_eq!(
+        asked[0].authorization.as_deref(),
+        Some(format!("Bearer {ID_TOKEN_REQUEST_TOKEN}").as_str())
+    );
+    let issued = world.github.issued_id_tokens();
+    assert_eq!(issued.len(), 1);
+    main.assert_secrets_hidden(&[&issued[0], ID_TOKEN_REQUEST_TOKEN, GITHUB_TOKEN]);
+}
+
+#[test]
+fn a_job_of_a_repository_the_server_does_not_allow_deploys_but_is_not_recorded() {
+    let mut world = oidc_world();
+    world
+        .github
+        .issue_id_tokens("evil/shop", ID_TOKEN_REQUEST_TOKEN);
+    world.manifests(APP);
+    let main = world.main();
+    assert_eq!(main.code, 0, "the history server never changes the outcome");
+    assert!(
+        main.stdout
+            .contains("the OIDC token is from evil/shop, and this server lets only acme/* write"),
+        "{}",
+        main.stdout
+    );
+    let count = world
+        .runtime
+        .block_on(world.server.state.store.count())
+        .unwrap();
+    assert_eq!(count, 0, "nothing was recorded");
+    let issued = world.github.issued_id_tokens();
+    main.assert_secrets_hidden(&[&issued[0], ID_TOKEN_REQUEST_TOKEN]);
+}
+
+#[test]
+fn a_refused_id_token_request_only_warns() {
+    let mut world = oidc_world();
+    world
+        .github
+        .issue_id_tokens(REPO, "another-request-token-9d8c");
+    world.manifests(APP);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert!(
+        main.stdout.contains("no OIDC token for the history server"),
+        "{}",
+        main.stdout
+    );
+    assert!(world.github.issued_id_tokens().is_empty());
+    main.assert_secrets_hidden(&[ID_TOKEN_REQUEST_TOKEN]);
 }

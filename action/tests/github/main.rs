@@ -204,3 +204,63 @@ async fn an_unknown_run_is_not_found() {
         GithubError::Repository("not-a-repo".into())
     );
 }
+
+#[tokio::test]
+async fn the_token_service_needs_its_bearer_and_signs_for_the_requested_audience() {
+    use shiplog_server::auth::oidc::{Oidc, OidcConfig};
+    use shiplog_server::auth::scope::RepoScope;
+
+    const REQUEST_TOKEN: &str = "runtime-request-token";
+    let standin = GithubStandin::start(TOKEN).await;
+    standin.issue_id_tokens(REPO, REQUEST_TOKEN);
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}&audience=https%3A%2F%2Fshiplog.test",
+        standin.id_token_request_url()
+    );
+    for bearer in [None, Some("wrong"), Some(TOKEN)] {
+        let mut request = client.get(&url);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let status = request.send().await.unwrap().status().as_u16();
+        assert_eq!(status, 401, "{bearer:?}");
+    }
+    assert!(standin.issued_id_tokens().is_empty());
+
+    // Verified as a history server would: the stand-in serves the issuer's keys.
+    let verifier = |audience: &str| {
+        Oidc::new(OidcConfig {
+            issuer: standin.base.clone(),
+            audience: audience.to_owned(),
+            allow: RepoScope::parse(["acme/*"]).unwrap(),
+            min_refresh: std::time::Duration::from_secs(60),
+        })
+        .unwrap()
+    };
+    for (url, audience) in [
+        (url.clone(), "https://shiplog.test"),
+        (standin.id_token_request_url(), "https://github.com/acme"),
+    ] {
+        let answer: serde_json::Value = client
+            .get(&url)
+            .bearer_auth(REQUEST_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = answer["value"].as_str().unwrap();
+        let identity = verifier(audience).verify(token).await.unwrap();
+        assert_eq!(identity.repository, REPO);
+        assert!(
+            verifier("https://elsewhere.test")
+                .verify(token)
+                .await
+                .is_err(),
+            "the audience is in the token"
+        );
+    }
+    assert_eq!(standin.issued_id_tokens().len(), 2);
+}

@@ -5,6 +5,14 @@
 //! and only the runs it was told about exist (404 `Not Found`). It pages the jobs as GitHub
 //! does (`per_page`, at most 100, default 30; `page`, from 1) and records every request.
 //!
+//! It also stands in for the runner's OIDC token service (`ACTIONS_ID_TOKEN_REQUEST_URL`) once
+//! told which repository's job it serves ([`GithubStandin::issue_id_tokens`]): a GET of
+//! `/_apis/idtoken?api-version=2.0[&audience=…]` needs `Authorization: Bearer <request token>`
+//! (401 otherwise), and answers `{"count", "value"}` with a JWT whose `aud` is the requested
+//! audience (GitHub's default, `https://github.com/<owner>`, without one), signed by a local
+//! issuer whose discovery document and keys the stand-in serves at its own base URL
+//! (`shiplog_server::auth::test_issuer`), so a history server can be pointed at it.
+//!
 //! Unlike GitHub, which answers 404 to an anonymous request for a private repository's run,
 //! it answers every request without credentials 401: the tests need one clear refusal.
 //!
@@ -20,6 +28,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use shiplog_server::auth::test_issuer::TestIssuer;
 
 /// Where GitHub's error answers point.
 const DOCUMENTATION_URL: &str = "https://docs.github.com/rest";
@@ -41,11 +50,20 @@ pub struct Seen {
 /// A run attempt: `owner/name`, run id, attempt.
 type Attempt = (String, u64, u32);
 
-#[derive(Default)]
+/// The job the token service issues ID tokens for.
+struct IdTokens {
+    request_token: String,
+    repository: String,
+}
+
 struct Inner {
     token: String,
     runs: HashMap<Attempt, Vec<Value>>,
     seen: Vec<Seen>,
+    id_tokens: Option<IdTokens>,
+    issuer: Arc<TestIssuer>,
+    /// Every ID token issued.
+    issued: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -73,17 +91,24 @@ impl GithubStandin {
     pub async fn start(token: &str) -> GithubStandin {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let issuer = TestIssuer::new(&base);
         let state: Shared = Arc::new(Mutex::new(Inner {
             token: token.to_owned(),
-            ..Inner::default()
+            runs: HashMap::new(),
+            seen: Vec::new(),
+            id_tokens: None,
+            issuer: issuer.clone(),
+            issued: Vec::new(),
         }));
         let app = Router::new()
             .route(
                 "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt}/jobs",
                 get(list_jobs),
             )
+            .route("/_apis/idtoken", get(id_token))
             .fallback(unknown)
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .merge(issuer.routes());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -95,6 +120,24 @@ impl GithubStandin {
         lock(&self.state)
             .runs
             .insert((repo.to_owned(), run_id, attempt), jobs);
+    }
+
+    /// Issues ID tokens for a job of `repository` to requests bearing `request_token`.
+    pub fn issue_id_tokens(&self, repository: &str, request_token: &str) {
+        lock(&self.state).id_tokens = Some(IdTokens {
+            request_token: request_token.to_owned(),
+            repository: repository.to_owned(),
+        });
+    }
+
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` as the runner sets it.
+    pub fn id_token_request_url(&self) -> String {
+        format!("{}/_apis/idtoken?api-version=2.0", self.base)
+    }
+
+    /// Every ID token issued, in order.
+    pub fn issued_id_tokens(&self) -> Vec<String> {
+        lock(&self.state).issued.clone()
     }
 
     /// Every request received, in order.
@@ -218,6 +261,44 @@ async fn list_jobs(
         .take(per_page)
         .collect();
     axum::Json(json!({"total_count": jobs.len(), "jobs": shown})).into_response()
+}
+
+/// The runner's token service: `Bearer <request token>` required, the audience passed through.
+async fn id_token(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = header_text(&headers, header::AUTHORIZATION);
+    let mut inner = lock(&state);
+    inner.seen.push(Seen {
+        path: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+        authorization: authorization.clone(),
+        user_agent: header_text(&headers, header::USER_AGENT),
+    });
+    let Some(service) = &inner.id_tokens else {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let bearer = authorization.as_deref().and_then(|value| {
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    if bearer != Some(service.request_token.as_str()) {
+        return message(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    if query.get("api-version").map(String::as_str) != Some("2.0") {
+        return message(StatusCode::BAD_REQUEST, "api-version 2.0 is required");
+    }
+    let owner = service.repository.split('/').next().unwrap_or_default();
+    let audience = query
+        .get("audience")
+        .cloned()
+        .unwrap_or_else(|| format!("https://github.com/{owner}"));
+    let claims = inner.issuer.github_claims(&audience, &service.repository);
+    let token = inner.issuer.sign(&claims);
+    inner.issued.push(token.clone());
+    axum::Json(json!({"count": 1, "value": token})).into_response()
 }
 
 async fn unknown(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
