@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::limits::Limits;
 use crate::auth::oidc::{GITHUB_ISSUER, Oidc, OidcConfig};
 use crate::auth::scope::RepoScope;
 use crate::auth::{Auth, Tokens, jwks, token_file};
+use crate::limits::Limits;
 
 /// shiplog's history server: records deploys, answers the console and the API.
 #[derive(Debug, Clone, Parser)]
