@@ -61,8 +61,17 @@ where
     F: FnOnce(Session) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    run_with(shiplog_server::limits::Limits::default(), body).await
+}
+
+/// [`run`], with a server within `limits`.
+pub async fn run_with<F, Fut>(limits: shiplog_server::limits::Limits, body: F)
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let name = test_name();
-    let server = TestServer::start()
+    let server = TestServer::start_with(limits)
         .await
         .unwrap_or_else(|e| panic!("{name}: starting the server: {e:#}"));
     let server = Arc::new(server);
