@@ -73,6 +73,15 @@ where
     run_on(TestServer::start_read_protected(), body).await;
 }
 
+/// [`run`], with a server within `limits`.
+pub async fn run_with<F, Fut>(limits: shiplog_server::limits::Limits, body: F)
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    run_on(TestServer::start_with(limits), body).await;
+}
+
 async fn run_on<F, Fut>(server: impl Future<Output = anyhow::Result<TestServer>>, body: F)
 where
     F: FnOnce(Session) -> Fut,

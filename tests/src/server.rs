@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use reqwest::StatusCode;
+use shiplog_model::DeployEventKind;
 use shiplog_model::{Created, DeployId, NewDeploy};
 use shiplog_server::auth::Tokens;
+use shiplog_server::limits::Limits;
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
 use tempfile::TempDir;
@@ -49,34 +51,42 @@ pub struct TestServer {
 impl TestServer {
     /// A server on a fresh, empty database.
     pub async fn start() -> anyhow::Result<TestServer> {
+        TestServer::start_with(Limits::default()).await
+    }
+
+    /// A server on a fresh, empty database, within `limits`.
+    pub async fn start_with(limits: Limits) -> anyhow::Result<TestServer> {
         let database = Database::new()?;
         let store = database.open().await?;
-        TestServer::on(database, store).await
+        TestServer::serve(database, store, None, limits).await
     }
 
     /// A server on a fresh, empty database whose history needs [`READ_TOKEN`] to be read.
     pub async fn start_read_protected() -> anyhow::Result<TestServer> {
         let database = Database::new()?;
         let store = database.open().await?;
-        TestServer::with_read_token(database, store, Some(READ_TOKEN)).await
+        TestServer::serve(database, store, Some(READ_TOKEN), Limits::default()).await
     }
 
     /// A server on `store`, opened from `database`.
     pub async fn on(database: Database, store: Store) -> anyhow::Result<TestServer> {
-        TestServer::with_read_token(database, store, None).await
+        TestServer::serve(database, store, None, Limits::default()).await
     }
 
-    async fn with_read_token(
+    /// A server on `store` (opened from `database`) within `limits`, whose history needs `read`
+    /// to be read when one is given.
+    async fn serve(
         database: Database,
         store: Store,
         read: Option<&str>,
+        limits: Limits,
     ) -> anyhow::Result<TestServer> {
         crate::console_dist()?;
         let tokens = Tokens {
             write: vec![TOKEN.into()],
             read: read.map(str::to_owned),
         };
-        let server = LocalServer::start(store, tokens).await?;
+        let server = LocalServer::start_with_limits(store, |_| tokens.into(), limits).await?;
         Ok(TestServer {
             api: Api::new(&server.base),
             base: server.base.clone(),
@@ -88,6 +98,27 @@ impl TestServer {
     /// The absolute URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Records `deploys` and only then announces them to the event stream, all at once: a burst
+    /// no client reads as fast as it comes.
+    pub async fn record_burst(&self, deploys: &[NewDeploy]) -> anyhow::Result<Vec<DeployId>> {
+        let state = &self.server.state;
+        let mut recorded = Vec::with_capacity(deploys.len());
+        for deploy in deploys {
+            match state
+                .store
+                .create(deploy.clone(), chrono::Utc::now())
+                .await?
+            {
+                shiplog_server::store::Created::New(deploy) => recorded.push(deploy),
+                shiplog_server::store::Created::Existing(_) => anyhow::bail!("recorded twice"),
+            }
+        }
+        for deploy in &recorded {
+            state.publish(DeployEventKind::Created, deploy);
+        }
+        Ok(recorded.iter().map(|d| d.id).collect())
     }
 
     /// Waits until `count` clients listen to the event stream, so that an event published

@@ -207,3 +207,57 @@ async fn a_deploy_recorded_while_history_is_open_appears_without_a_reload() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_the_stream_cannot_keep_up_with_still_reaches_the_page_by_resync() {
+    // Each stream client may fall 4 events behind; the burst is 40.
+    let limits = shiplog_server::limits::Limits {
+        stream_buffer: 4,
+        ..Default::default()
+    };
+    shiplog_e2e::run_with(limits, |s| async move {
+        let seeded = seed(&s).await?;
+        let b = &s.browser;
+        b.open("/history?namespace=prod").await?;
+        b.history_rendered().await?;
+        b.client
+            .execute("window.shiplogE2e = 'same page';", vec![])
+            .await?;
+        s.server.stream_clients(1, PATIENCE).await?;
+
+        let burst = one_after_another(
+            (0..40).map(|n| deploy("api", "prod", Succeeded, &format!("v9.{n}"))),
+        );
+        let burst = s.server.record_burst(&burst).await?;
+        // The server dropped the client with a `resync`; the page connected again and fetched
+        // the first page anew: the newest deploy is there without a reload.
+        let newest = burst.last().unwrap();
+        b.wait_for(&format!("table.history tr[data-deploy-id=\"{newest}\"]"))
+            .await?;
+        let ids = b.history_ids().await?;
+        let mut want: BTreeSet<i64> = expected(&seeded, "prod", None);
+        want.extend(burst.iter().map(|id| id.0));
+        let shown: BTreeSet<i64> = ids.iter().copied().collect();
+        assert!(shown.is_subset(&want), "{ids:?}");
+        assert_eq!(ids.first(), Some(&newest.0), "{ids:?}");
+        // It was dropped and connected again: two stream requests in all.
+        let metrics = s.server.api.get("/metrics").await?.text().await?;
+        let streams: f64 = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("shiplog_http_requests_total")
+                    && l.contains("route=\"/api/v1/stream\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert!(streams >= 2.0, "stream requests: {streams}\n{metrics}");
+        s.server.stream_clients(1, PATIENCE).await?;
+        let marker = b
+            .client
+            .execute("return window.shiplogE2e;", vec![])
+            .await?;
+        assert_eq!(marker, json!("same page"), "the page was not reloaded");
+        Ok(())
+    })
+    .await;
+}
