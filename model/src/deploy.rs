@@ -31,8 +31,9 @@ impl FromStr for DeployId {
 
 /// Where a deploy stands.
 ///
-/// `in_progress` is the only non-terminal state. `failed` may still become `rolled_back` once
-/// the previous version has been restored.
+/// `in_progress` is the only open state; every other one is final and never changes again (see
+/// [`crate::lifecycle`]). A writer reports the final status once; `abandoned` is decided by the
+/// server alone, for a deploy still open past its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -47,16 +48,20 @@ pub enum DeployStatus {
     RolledBack,
     /// The deploy was stopped before it finished (for example, the job was cancelled).
     Cancelled,
+    /// Nobody reported a result before the deploy's deadline (the job was cancelled or its
+    /// runner stopped); set by the server, never by a writer.
+    Abandoned,
 }
 
 impl DeployStatus {
     /// Every status, in a stable order.
-    pub const ALL: [DeployStatus; 5] = [
+    pub const ALL: [DeployStatus; 6] = [
         DeployStatus::InProgress,
         DeployStatus::Succeeded,
         DeployStatus::Failed,
         DeployStatus::RolledBack,
         DeployStatus::Cancelled,
+        DeployStatus::Abandoned,
     ];
 
     /// The wire name (`in_progress`, `succeeded`, …).
@@ -67,6 +72,7 @@ impl DeployStatus {
             DeployStatus::Failed => "failed",
             DeployStatus::RolledBack => "rolled_back",
             DeployStatus::Cancelled => "cancelled",
+            DeployStatus::Abandoned => "abandoned",
         }
     }
 
@@ -75,12 +81,22 @@ impl DeployStatus {
         self != DeployStatus::InProgress
     }
 
-    /// Whether a deploy in status `self` may be moved to `next`.
-    ///
-    /// Repeating the current status is allowed so that a retried update is harmless.
+    /// Whether a writer may move a deploy in status `self` to `next`: only an open deploy
+    /// moves, to any status but `abandoned` (the server's verdict on a deploy nobody finished).
+    /// A finished deploy never changes; a retried update that changes nothing is accepted by
+    /// [`DeployUpdate::apply_to`](crate::DeployUpdate::apply_to).
     pub fn can_become(self, next: DeployStatus) -> bool {
-        use DeployStatus::*;
-        self == next || matches!((self, next), (InProgress, _) | (Failed, RolledBack))
+        self == DeployStatus::InProgress && next != DeployStatus::Abandoned
+    }
+
+    /// Whether a deploy ended with an outcome: it succeeded, or it failed (rolled back or
+    /// not). Cancelled and abandoned deploys have none: insights count them apart, as neither
+    /// success nor failure.
+    pub fn has_outcome(self) -> bool {
+        matches!(
+            self,
+            DeployStatus::Succeeded | DeployStatus::Failed | DeployStatus::RolledBack
+        )
     }
 }
 
@@ -93,7 +109,7 @@ impl fmt::Display for DeployStatus {
 /// An unknown status name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown status {0:?}; expected one of in_progress, succeeded, failed, rolled_back, cancelled"
+    "unknown status {0:?}; expected one of in_progress, succeeded, failed, rolled_back, cancelled, abandoned"
 )]
 pub struct UnknownStatus(pub String);
 
@@ -145,6 +161,11 @@ pub struct WorkflowRun {
     /// `GITHUB_JOB`: the job's id within the workflow.
     #[serde(default)]
     pub job: String,
+    /// `GITHUB_ACTION`: the step's id within the job (`deploy-api`, or `__owner_shiplog` for a
+    /// step without an `id`). Part of the idempotency key, so two shiplog steps of one job are
+    /// two deploys; absent from old writers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     /// Link to the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -296,6 +317,10 @@ pub struct Deploy {
     /// When it ended, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// When a result is due: past it, an open deploy is marked `abandoned` by the server (see
+    /// [`crate::lifecycle`]). Absent from deploys recorded before deadlines existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
     /// Per-object outcomes.
     #[serde(default)]
     pub resources: Vec<ResourceChange>,
@@ -362,19 +387,31 @@ mod tests {
     }
 
     #[test]
-    fn only_in_progress_and_failed_may_move_on() {
+    fn only_an_open_deploy_moves_and_never_to_abandoned() {
         use DeployStatus::*;
-        assert!(InProgress.can_become(Succeeded));
-        assert!(InProgress.can_become(Failed));
-        assert!(Failed.can_become(RolledBack));
+        for next in [InProgress, Succeeded, Failed, RolledBack, Cancelled] {
+            assert!(InProgress.can_become(next), "{next}");
+        }
         assert!(
-            Succeeded.can_become(Succeeded),
-            "a retried update is harmless"
+            !InProgress.can_become(Abandoned),
+            "only the server abandons a deploy"
         );
-        assert!(!Succeeded.can_become(InProgress));
-        assert!(!Succeeded.can_become(Failed));
-        assert!(!RolledBack.can_become(Failed));
-        assert!(!Cancelled.can_become(InProgress));
+        for finished in [Succeeded, Failed, RolledBack, Cancelled, Abandoned] {
+            for next in DeployStatus::ALL {
+                assert!(!finished.can_become(next), "{finished} -> {next}");
+            }
+        }
+    }
+
+    #[test]
+    fn cancelled_and_abandoned_deploys_have_no_outcome() {
+        use DeployStatus::*;
+        let with_outcome: Vec<_> = DeployStatus::ALL
+            .into_iter()
+            .filter(|s| s.has_outcome())
+            .collect();
+        assert_eq!(with_outcome, [Succeeded, Failed, RolledBack]);
+        assert!(Abandoned.is_terminal() && Cancelled.is_terminal());
     }
 
     #[test]

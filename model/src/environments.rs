@@ -150,6 +150,7 @@ mod tests {
             run: WorkflowRun::default(),
             started_at: "2026-01-01T00:00:00.123456789Z".parse().unwrap(),
             finished_at: Some("2026-01-01T00:00:00.123456789Z".parse().unwrap()),
+            deadline: None,
             resources: Vec::new(),
             failure: None,
             slack: None,

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::deploy::Deploy;
+
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -37,4 +39,14 @@ impl FieldError {
             message: message.into(),
         }
     }
+}
+
+/// The body of a `409` to an update: the one error shape — code `finished` for a deploy that has
+/// already finished, `conflict` for a status change no writer may make — plus the deploy as
+/// stored, which the update did not change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConflictBody {
+    pub error: ApiError,
+    pub deploy: Deploy,
 }

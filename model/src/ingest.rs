@@ -12,14 +12,16 @@ use crate::deploy::{
     WorkloadRef,
 };
 use crate::error::FieldError;
+use crate::lifecycle;
 use crate::limits::{Carried, check_limits};
 
 pub use crate::limits::{MAX_LONG_TEXT, MAX_SHORT_TEXT};
 
 /// The payload of `POST /api/v1/deploys`.
 ///
-/// The idempotency key is (repo, run.id, run.attempt, run.job, namespace): sending the same
-/// payload twice yields one deploy.
+/// The idempotency key is (repo, run.id, run.attempt, run.job, run.step, app, environment,
+/// namespace): sending the same payload twice yields one deploy, while two matrix legs or two
+/// shiplog steps of one job are two deploys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -51,6 +53,11 @@ pub struct NewDeploy {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the result is due (the deploy's timeout plus some grace); past it, the server marks
+    /// the deploy `abandoned`. At most 25 hours ahead; defaults to 1 hour after receipt (see
+    /// [`crate::lifecycle`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
     #[serde(default)]
     pub resources: Vec<ResourceChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +94,9 @@ impl NewDeploy {
             }
         }
         short("run.job", &self.run.job)?;
+        if let Some(step) = &self.run.step {
+            short("run.step", step)?;
+        }
         long("commit.message", &self.commit.message)?;
         if self.run.id < 0 {
             return Err(FieldError::new("run.id", "must not be negative"));
@@ -114,9 +124,21 @@ impl NewDeploy {
         Ok(())
     }
 
+    /// [`validate`](Self::validate), then the lifecycle's rules, which depend on the server's
+    /// clock `now`: no start or end more than [`lifecycle::MAX_CLOCK_SKEW`] ahead, a deadline
+    /// within its bounds, and no writer recording a deploy as `abandoned`.
+    pub fn validate_at(&self, now: DateTime<Utc>) -> Result<(), FieldError> {
+        self.validate()?;
+        lifecycle::writable_status(self.status)?;
+        lifecycle::not_in_future("started_at", self.started_at, now)?;
+        lifecycle::not_in_future("finished_at", self.finished_at, now)?;
+        lifecycle::check_deadline(self.deadline, self.started_at, now)
+    }
+
     /// Builds the stored record, with the id and start time the server assigned.
     pub fn into_deploy(self, id: DeployId, received_at: DateTime<Utc>) -> Deploy {
         let environment = self.environment.unwrap_or_else(|| self.namespace.clone());
+        let deadline = lifecycle::deadline(self.deadline, self.status, received_at);
         Deploy {
             id,
             repo: self.repo,
@@ -136,6 +158,7 @@ impl NewDeploy {
             finished_at: self
                 .finished_at
                 .or_else(|| self.status.is_terminal().then_some(received_at)),
+            deadline,
             resources: self.resources,
             failure: self.failure,
             slack: self.slack,
@@ -176,6 +199,13 @@ pub struct TransitionError {
     pub to: DeployStatus,
 }
 
+/// An update to a deploy that has already finished, and which would change it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the deploy has already finished ({status}): its record no longer changes")]
+pub struct FinishedError {
+    pub status: DeployStatus,
+}
+
 /// Why an update was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpdateError {
@@ -183,12 +213,21 @@ pub enum UpdateError {
     Invalid(#[from] FieldError),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Finished(#[from] FinishedError),
 }
 
 impl DeployUpdate {
     /// Applies the update to `deploy`, enforcing the status state machine and field rules.
     /// `deploy` is left untouched when an error is returned.
+    ///
+    /// A finished deploy never changes: an update that would change it is refused
+    /// ([`FinishedError`]); one that changes nothing — the same update sent again because its
+    /// answer was lost — is accepted.
     pub fn apply_to(&self, deploy: &mut Deploy, now: DateTime<Utc>) -> Result<(), UpdateError> {
+        if deploy.status.is_terminal() {
+            return self.replay_on_finished(deploy, now);
+        }
         let status = self.status.unwrap_or(deploy.status);
         if !deploy.status.can_become(status) {
             return Err(TransitionError {
@@ -197,6 +236,25 @@ impl DeployUpdate {
             }
             .into());
         }
+        self.apply_fields(deploy, now)
+    }
+
+    /// Accepts an update to a finished deploy only if it changes nothing.
+    fn replay_on_finished(&self, deploy: &Deploy, now: DateTime<Utc>) -> Result<(), UpdateError> {
+        let mut replayed = deploy.clone();
+        match self.apply_fields(&mut replayed, now) {
+            Ok(()) if replayed == *deploy => Ok(()),
+            _ => Err(FinishedError {
+                status: deploy.status,
+            }
+            .into()),
+        }
+    }
+
+    /// Checks and applies every field, the status included, whatever the state machine says.
+    fn apply_fields(&self, deploy: &mut Deploy, now: DateTime<Utc>) -> Result<(), UpdateError> {
+        let status = self.status.unwrap_or(deploy.status);
+        lifecycle::not_in_future("finished_at", self.finished_at, now)?;
         self.check_limits(deploy)?;
         if let Some(version) = &self.version {
             short("version", version)?;
@@ -429,12 +487,135 @@ mod tests {
         };
         assert_eq!(
             back.apply_to(&mut deploy, now),
-            Err(UpdateError::Transition(TransitionError {
-                from: DeployStatus::Succeeded,
-                to: DeployStatus::InProgress
+            Err(UpdateError::Finished(FinishedError {
+                status: DeployStatus::Succeeded
             }))
         );
         assert_eq!(deploy, before, "a refused update changes nothing");
+    }
+
+    #[test]
+    fn a_finished_deploy_takes_only_a_retry_that_changes_nothing() {
+        let now = at("2026-01-01T00:05:00Z");
+        let mut deploy = sample().into_deploy(DeployId(1), at("2026-01-01T00:00:00Z"));
+        let fail = DeployUpdate {
+            status: Some(DeployStatus::Failed),
+            finished_at: Some(now),
+            failure: Some(Failure {
+                reason: "api: ImagePullBackOff".into(),
+                details: vec![],
+            }),
+            ..Default::default()
+        };
+        fail.apply_to(&mut deploy, now).unwrap();
+        let finished = deploy.clone();
+        // The same update again (its answer was lost), even later: accepted, nothing changes.
+        fail.apply_to(&mut deploy, now + chrono::Duration::minutes(1))
+            .unwrap();
+        assert_eq!(deploy, finished);
+        let status_only = DeployUpdate {
+            status: Some(DeployStatus::Failed),
+            ..Default::default()
+        };
+        status_only.apply_to(&mut deploy, now).unwrap();
+        // Anything that would change it is refused, the status or any field.
+        let changes = [
+            DeployUpdate {
+                status: Some(DeployStatus::RolledBack),
+                ..Default::default()
+            },
+            DeployUpdate {
+                version: Some("v2".into()),
+                ..Default::default()
+            },
+            DeployUpdate {
+                status: Some(DeployStatus::Failed),
+                finished_at: Some(now + chrono::Duration::seconds(1)),
+                ..Default::default()
+            },
+        ];
+        for change in changes {
+            assert_eq!(
+                change.apply_to(&mut deploy, now),
+                Err(UpdateError::Finished(FinishedError {
+                    status: DeployStatus::Failed
+                })),
+                "{change:?}"
+            );
+            assert_eq!(deploy, finished);
+        }
+    }
+
+    #[test]
+    fn writers_cannot_abandon_a_deploy() {
+        let now = at("2026-01-01T00:05:00Z");
+        let mut deploy = sample().into_deploy(DeployId(1), at("2026-01-01T00:00:00Z"));
+        let abandon = DeployUpdate {
+            status: Some(DeployStatus::Abandoned),
+            ..Default::default()
+        };
+        assert_eq!(
+            abandon.apply_to(&mut deploy, now),
+            Err(UpdateError::Transition(TransitionError {
+                from: DeployStatus::InProgress,
+                to: DeployStatus::Abandoned
+            }))
+        );
+    }
+
+    #[test]
+    fn times_far_ahead_of_the_server_are_refused() {
+        let now = at("2026-01-01T00:00:00Z");
+        let mut new = sample();
+        new.started_at = Some(at("2099-01-01T00:00:00Z"));
+        assert_eq!(new.validate(), Ok(()), "the clock-free checks pass");
+        assert_eq!(new.validate_at(now).unwrap_err().field, "started_at");
+
+        let mut new = sample();
+        new.status = DeployStatus::Succeeded;
+        new.finished_at = Some(now + chrono::Duration::hours(1));
+        assert_eq!(new.validate_at(now).unwrap_err().field, "finished_at");
+
+        let mut new = sample();
+        new.status = DeployStatus::Abandoned;
+        assert_eq!(new.validate_at(now).unwrap_err().field, "status");
+
+        let mut new = sample();
+        new.deadline = Some(now + chrono::Duration::hours(26));
+        assert_eq!(new.validate_at(now).unwrap_err().field, "deadline");
+        new.deadline = Some(now + chrono::Duration::minutes(20));
+        assert_eq!(new.validate_at(now), Ok(()));
+        assert_eq!(
+            new.into_deploy(DeployId(1), now).deadline,
+            Some(now + chrono::Duration::minutes(20))
+        );
+
+        let mut deploy = sample().into_deploy(DeployId(1), now);
+        let finish = DeployUpdate {
+            status: Some(DeployStatus::Succeeded),
+            finished_at: Some(now + chrono::Duration::days(3)),
+            ..Default::default()
+        };
+        assert_eq!(
+            finish.apply_to(&mut deploy, now),
+            Err(UpdateError::Invalid(FieldError::new(
+                "finished_at",
+                "is 3 days in the future; at most 5 minutes ahead of the server's clock are accepted"
+            )))
+        );
+        assert_eq!(deploy.status, DeployStatus::InProgress);
+    }
+
+    #[test]
+    fn the_step_is_optional_and_bounded() {
+        let mut json = serde_json::to_value(sample()).unwrap();
+        assert!(json["run"].get("step").is_none(), "old writers send none");
+        json["run"]["step"] = "deploy-api".into();
+        let new: NewDeploy = serde_json::from_value(json).unwrap();
+        assert_eq!(new.run.step.as_deref(), Some("deploy-api"));
+        let mut long = new.clone();
+        long.run.step = Some("x".repeat(MAX_SHORT_TEXT + 1));
+        assert_eq!(long.validate().unwrap_err().field, "run.step");
     }
 
     #[test]

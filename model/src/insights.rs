@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct Insights {
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
-    /// One row per (namespace, app) with at least one deploy in the window.
+    /// One row per (namespace, app) with at least one finished deploy in the window.
     pub rows: Vec<InsightRow>,
 }
 
@@ -20,10 +20,18 @@ pub struct Insights {
 pub struct InsightRow {
     pub namespace: String,
     pub app: String,
-    /// Deploys that ended (succeeded, failed, rolled back or cancelled).
+    /// Deploys that ended with an outcome: succeeded, failed or rolled back.
     pub deploys: u64,
     /// Deploys that failed or were rolled back.
     pub failures: u64,
+    /// Deploys stopped before they ended (the job was cancelled): neither success nor failure,
+    /// left out of every other number.
+    #[serde(default)]
+    pub cancelled: u64,
+    /// Deploys nobody reported a result for before their deadline: neither success nor
+    /// failure, left out of every other number.
+    #[serde(default)]
+    pub abandoned: u64,
     /// Deploys per day over the window.
     pub deploys_per_day: f64,
     /// `failures / deploys`, 0 when there were none.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod insights;
+pub mod lifecycle;
 pub mod limits;
 pub mod query;
 
@@ -22,9 +23,9 @@ pub use deploy::{
     WorkflowRun, WorkloadRef,
 };
 pub use environments::{DeploySummary, EnvironmentCell, EnvironmentMatrix};
-pub use error::{ApiError, ErrorBody, FieldError};
+pub use error::{ApiError, ConflictBody, ErrorBody, FieldError};
 pub use event::{DeployEvent, DeployEventKind};
-pub use ingest::{Created, DeployUpdate, NewDeploy, TransitionError};
+pub use ingest::{Created, DeployUpdate, FinishedError, NewDeploy, TransitionError};
 pub use insights::{DailyCount, InsightRow, Insights};
 pub use query::{Cursor, CursorError, HistoryQuery, Page};
 

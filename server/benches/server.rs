@@ -227,7 +227,9 @@ async fn post_until_done(
         if n >= total {
             return Ok(times);
         }
-        let body = sample_deploy(n, Utc::now(), &mut rng);
+        // Started ten minutes ago, so that it has ended by now (the server refuses times more
+        // than five minutes ahead).
+        let body = sample_deploy(n, Utc::now() - chrono::Duration::minutes(10), &mut rng);
         let sent = Instant::now();
         let response = client
             .post(endpoint)
@@ -484,12 +486,14 @@ fn sample_deploy(n: usize, started_at: DateTime<Utc>, rng: &mut impl Rng) -> New
             id: run_id,
             attempt: 1,
             job: format!("deploy-{namespace}"),
+            step: Some("shiplog".into()),
             url: Some(format!(
                 "https://github.com/acme/{app}/actions/runs/{run_id}"
             )),
         },
         started_at: Some(started_at),
         finished_at: Some(started_at + chrono::Duration::seconds(rng.random_range(30..600))),
+        deadline: None,
         resources,
         failure,
         slack: None,

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -71,6 +72,16 @@ pub struct Config {
     #[arg(long, env = "SHIPLOG_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// How often deploys still in progress past their deadline are marked abandoned
+    /// (`30s`, `5m`; at most 1h).
+    #[arg(
+        long,
+        env = "SHIPLOG_REAP_PERIOD",
+        default_value = "30s",
+        value_parser = reap_period
+    )]
+    pub reap_period: Duration,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -124,6 +135,15 @@ impl Config {
     }
 }
 
+/// The reap period: a duration ([`crate::limits::duration`]) of at most an hour.
+fn reap_period(text: &str) -> Result<Duration, String> {
+    let period = crate::limits::duration(text)?;
+    if period > Duration::from_secs(3600) {
+        return Err("must be at most 1h".into());
+    }
+    Ok(period)
+}
+
 /// `url` with any password replaced, fit for logs.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -158,6 +178,10 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database, "sqlite://shiplog.db");
         assert_eq!(config.tokens, ["a", "b"]);
+        assert_eq!(config.reap_period, crate::reaper::DEFAULT_PERIOD);
+        for wrong in ["0", "0s", "2h"] {
+            assert!(Config::try_parse_from(["shiplog-server", "--reap-period", wrong]).is_err());
+        }
     }
 
     fn auth_of(args: &[&str]) -> Result<Auth, String> {

@@ -273,6 +273,7 @@ fn status_emoji(status: DeployStatus) -> &'static str {
         DeployStatus::RolledBack => "↩️",
         DeployStatus::InProgress => "⏳",
         DeployStatus::Cancelled => "⚪",
+        DeployStatus::Abandoned => "❔",
     }
 }
 

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use shiplog_model::{ApiError, ErrorBody, FieldError};
+use shiplog_model::{ApiError, ConflictBody, Deploy, ErrorBody, FieldError, TransitionError};
 
 use crate::store::StoreError;
 
@@ -45,6 +45,12 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A status change no writer may make: `409` with the deploy as stored ([`ConflictBody`]).
+    #[error("{0}")]
+    Transition(TransitionError, Box<Deploy>),
+    /// An update to a finished deploy: `409` with the deploy as stored ([`ConflictBody`]).
+    #[error("the deploy has already finished ({}): its record no longer changes", .0.status)]
+    Finished(Box<Deploy>),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -67,6 +73,8 @@ impl AppError {
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Transition(..) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Finished(_) => (StatusCode::CONFLICT, "finished"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -77,7 +85,8 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound("no deploy has this id".into()),
             StoreError::Invalid(e) => AppError::InvalidField(e),
-            StoreError::Transition(e) => AppError::Conflict(e.to_string()),
+            StoreError::Transition(e, deploy) => AppError::Transition(e, deploy),
+            StoreError::Finished(deploy) => AppError::Finished(deploy),
             other => AppError::Internal(other.into()),
         }
     }
@@ -93,17 +102,22 @@ impl IntoResponse for AppError {
             AppError::InvalidField(e) | AppError::ParameterTooLong(e) => Some(e.field.clone()),
             _ => None,
         };
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: ApiError {
-                    code: code.to_owned(),
-                    message: self.to_string(),
-                    field,
-                },
-            }),
-        )
-            .into_response();
+        let error = ApiError {
+            code: code.to_owned(),
+            message: self.to_string(),
+            field,
+        };
+        let mut response = match self {
+            AppError::Finished(deploy) | AppError::Transition(_, deploy) => (
+                status,
+                Json(ConflictBody {
+                    error,
+                    deploy: *deploy,
+                }),
+            )
+                .into_response(),
+            _ => (status, Json(ErrorBody { error })).into_response(),
+        };
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

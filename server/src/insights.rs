@@ -36,13 +36,16 @@ pub fn compute(mut samples: Vec<Sample>, since: DateTime<Utc>, until: DateTime<U
     let rows = groups
         .into_iter()
         .map(|((namespace, app), samples)| row(namespace, app, &samples, days))
-        .filter(|row| row.deploys > 0)
+        .filter(|row| row.deploys + row.cancelled + row.abandoned > 0)
         .collect();
     Insights { since, until, rows }
 }
 
+/// The numbers of one (namespace, app). Only deploys with an outcome (succeeded, failed, rolled
+/// back) count as deploys; cancelled and abandoned ones are counted apart and nowhere else.
 fn row(namespace: String, app: String, samples: &[Sample], days: f64) -> InsightRow {
-    let finished: Vec<&Sample> = samples.iter().filter(|s| s.status.is_terminal()).collect();
+    let finished: Vec<&Sample> = samples.iter().filter(|s| s.status.has_outcome()).collect();
+    let count = |status| samples.iter().filter(|s| s.status == status).count() as u64;
     let deploys = finished.len() as u64;
     let failures = finished.iter().filter(|s| s.failed()).count() as u64;
     let durations = finished
@@ -57,6 +60,8 @@ fn row(namespace: String, app: String, samples: &[Sample], days: f64) -> Insight
         app,
         deploys,
         failures,
+        cancelled: count(DeployStatus::Cancelled),
+        abandoned: count(DeployStatus::Abandoned),
         deploys_per_day: deploys as f64 / days,
         change_failure_rate: if deploys == 0 {
             0.0
@@ -156,6 +161,43 @@ mod tests {
         assert_eq!(row.median_time_to_restore_secs, Some(7170.0));
         assert_eq!(row.daily.len(), 2);
         assert_eq!((row.daily[1].deploys, row.daily[1].failures), (3, 2));
+    }
+
+    #[test]
+    fn cancelled_and_abandoned_deploys_are_counted_apart() {
+        use DeployStatus::*;
+        let samples = vec![
+            sample(Failed, "2026-01-01T10:00:00Z", 60),
+            sample(Cancelled, "2026-01-01T11:00:00Z", 5),
+            sample(Abandoned, "2026-01-01T12:00:00Z", 3600),
+            sample(Succeeded, "2026-01-01T13:00:00Z", 120),
+        ];
+        let insights = compute(
+            samples,
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-02T00:00:00Z"),
+        );
+        let row = &insights.rows[0];
+        assert_eq!((row.deploys, row.failures), (2, 1));
+        assert_eq!((row.cancelled, row.abandoned), (1, 1));
+        assert_eq!(row.change_failure_rate, 0.5, "neither success nor failure");
+        assert_eq!(
+            row.median_duration_secs,
+            Some(90.0),
+            "their durations mean nothing"
+        );
+        // Restored at 13:02 from the failure's end at 10:01, whatever came between.
+        assert_eq!(row.median_time_to_restore_secs, Some(10_860.0));
+        assert_eq!((row.daily[0].deploys, row.daily[0].failures), (2, 1));
+
+        let only_abandoned = compute(
+            vec![sample(Abandoned, "2026-01-01T12:00:00Z", 3600)],
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-02T00:00:00Z"),
+        );
+        assert_eq!(only_abandoned.rows.len(), 1, "shown, with its count");
+        assert_eq!(only_abandoned.rows[0].deploys, 0);
+        assert_eq!(only_abandoned.rows[0].abandoned, 1);
     }
 
     #[test]

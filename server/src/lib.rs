@@ -17,6 +17,7 @@ pub mod local;
 pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
+pub mod reaper;
 pub mod replicas;
 pub mod sign_in;
 pub mod store;
@@ -24,6 +25,7 @@ pub mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub matrix: Arc<MatrixCache>,
     /// Timeouts and limits of connections and event streams.
     pub limits: Arc<Limits>,
+    /// How often [`serve`] abandons deploys open past their deadline ([`reaper`]).
+    pub reap_period: Duration,
 }
 
 impl AppState {
@@ -67,7 +71,14 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             matrix: Arc::new(MatrixCache::default()),
             limits: Arc::new(Limits::default()),
+            reap_period: reaper::DEFAULT_PERIOD,
         }
+    }
+
+    /// The same state reaping every `period` instead of [`reaper::DEFAULT_PERIOD`].
+    pub fn with_reap_period(mut self, period: Duration) -> Self {
+        self.reap_period = period;
+        self
     }
 
     /// The same state with other timeouts and limits than [`Limits::default`].
@@ -112,7 +123,8 @@ pub fn app(state: AppState) -> Router {
 /// Serves `state` on `listener` within `state.limits` ([`transport`]) until `shutdown`
 /// completes; then stops accepting, ends the event streams, lets the requests under way finish,
 /// and returns. On PostgreSQL the writes of other server processes on the same database are
-/// followed ([`replicas::follow`]).
+/// followed ([`replicas::follow`]). Deploys open past their deadline are abandoned every
+/// [`AppState::reap_period`] ([`reaper`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -121,11 +133,13 @@ pub async fn serve(
     let follower = replicas::follow(&state)
         .await
         .map_err(|e| std::io::Error::other(format!("listening for other replicas' writes: {e}")))?;
+    let reaper = reaper::spawn(state.clone(), state.reap_period);
     let events = state.events.clone();
     let limits = state.limits.clone();
     transport::run(listener, app(state), limits, async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; finishing the requests under way");
+        reaper.abort();
         if let Some(follower) = follower {
             follower.abort();
         }

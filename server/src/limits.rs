@@ -66,7 +66,7 @@ impl Default for Limits {
 }
 
 /// Parses `10s`, `500ms`, `2m` (humantime's syntax); zero is refused.
-fn duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     let value = humantime::parse_duration(text).map_err(|e| format!("{e} (e.g. 10s, 500ms)"))?;
     if value.is_zero() {
         return Err("must be longer than zero".into());

@@ -40,12 +40,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = shutdown_signal().context("installing the signal handlers")?;
     // Tests and scripts read this line to learn the address when listening on port 0.
     println!("shiplog-server listening on http://{address}");
-    serve(
-        listener,
-        AppState::new(store, auth, &public_url).with_limits(config.limits.clone()),
-        shutdown,
-    )
-    .await?;
+    let state = AppState::new(store, auth, &public_url)
+        .with_limits(config.limits.clone())
+        .with_reap_period(config.reap_period);
+    serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

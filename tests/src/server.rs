@@ -95,6 +95,14 @@ impl TestServer {
         })
     }
 
+    /// Runs the server's reaper now rather than at its next period: deploys open past their
+    /// deadline become `abandoned`. How many did.
+    pub async fn reap(&self) -> anyhow::Result<usize> {
+        Ok(shiplog_server::reaper::reap(&self.server.state)
+            .await?
+            .len())
+    }
+
     /// The absolute URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use shiplog_action::kubeconfig::{
     ExecConfig, WITHHELD_FROM_PLUGINS_NAMES, WITHHELD_FROM_PLUGINS_PREFIXES,
 };
-use shiplog_action::pipeline::{Cluster, Platform};
+use shiplog_action::pipeline::{Cluster, Platform, ServerTarget};
 use shiplog_action::runner::commands::{self, Annotation, Level};
 use shiplog_action::runner::files;
 use shiplog_action::sources::{Entry, FileSystem};
+use shiplog_model::Created;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::host::NodeHost;
@@ -72,6 +73,17 @@ impl Platform for Node {
 
     fn now(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(js::now_ms() as i64).unwrap_or_default()
+    }
+
+    fn random_u64(&self) -> u64 {
+        u64::from_le_bytes(js::random_bytes(8).try_into().unwrap_or([0x5a; 8]))
+    }
+
+    /// Keeps the record's id and server for the post step, which finishes the record as
+    /// `cancelled` should this step be stopped before it reports the end.
+    fn recorded_start(&self, server: &ServerTarget, created: &Created) {
+        crate::protocol::save_state(crate::post_step::DEPLOY_ID, &created.id.to_string());
+        crate::protocol::save_state(crate::post_step::SERVER_URL, &server.url);
     }
 
     fn log(&self, line: &str) {

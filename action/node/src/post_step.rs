@@ -1,21 +1,33 @@
-//! The post step (runs at the end of the job, whatever happened): when a step of this job
-//! failed — before or after the deploy, or in a job that only builds (`mode: notify`) — alert
-//! Slack naming the step with a link to its log. The main step's own failure is not repeated:
-//! it announced it already. The post step never fails the job.
+//! The post step (runs at the end of the job, whatever happened, cancellation included). First,
+//! a deploy record the main step opened but never finished — the job was cancelled mid-deploy,
+//! or the step's process was killed — is recorded as `cancelled`. Then, when a step of this job
+//! failed — before or after the deploy, or in a job that only builds (`mode: notify`) — Slack
+//! is alerted naming the step with a link to its log. The main step's own failure is not
+//! repeated: it announced it already. The post step never fails the job.
 
+use shiplog_action::kube::client::Kube;
 use shiplog_action::pipeline::notify::slack_client;
-use shiplog_action::pipeline::{Platform as _, commit_message};
+use shiplog_action::pipeline::{Platform as _, ServerTarget, commit_message, id_token};
+use shiplog_action::record;
 use shiplog_action::slack::job::{self as alert, JobFailure};
-use shiplog_model::Commit;
+use shiplog_model::{Commit, DeployId};
 
 use crate::job;
 use crate::platform::Node;
 use crate::protocol::state;
-use crate::step_inputs::{runner_inputs, slack_target};
+use crate::step_inputs::{StepInputs, runner_inputs, slack_target};
+
+/// The state in which the main step keeps the id of the deploy it recorded the start of.
+pub const DEPLOY_ID: &str = "deploy-id";
+/// The state in which the main step keeps the history server's URL.
+pub const SERVER_URL: &str = "server-url";
+/// The state the main step saves once it has reported the deploy's end.
+const REPORTED_STATUS: &str = "status";
 
 pub async fn run() -> u8 {
     let platform = Node::default();
     let inputs = runner_inputs(&platform);
+    finish_open_record(&platform, &inputs).await;
     let target = match slack_target(&inputs, &platform) {
         Ok(Some(target)) => target,
         Ok(None) => return 0,
@@ -84,4 +96,46 @@ pub async fn run() -> u8 {
         Err(e) => platform.warn(&format!("Slack: {e}")),
     }
     0
+}
+
+/// Records as `cancelled` the deploy whose start the main step recorded ([`DEPLOY_ID`]) when the
+/// main step never reported its end (no `status` state): it was stopped mid-deploy. A record
+/// that has ended meanwhile is left as it is (the server answers 409).
+async fn finish_open_record(platform: &Node, inputs: &StepInputs) {
+    let (Some(id), Some(url)) = (state(DEPLOY_ID), state(SERVER_URL)) else {
+        return;
+    };
+    if state(REPORTED_STATUS).is_some() {
+        return;
+    }
+    let Ok(id) = id.parse().map(DeployId) else {
+        platform.warn(&format!(
+            "the main step left a deploy id that is not one: {id:?}"
+        ));
+        return;
+    };
+    let given = ServerTarget {
+        url,
+        token: inputs.text("server-token"),
+    };
+    // Without a server token, the job's OIDC token, as the main step used.
+    let Some(ServerTarget { url, token }) = id_token::target(platform, Some(&given)).await else {
+        return;
+    };
+    let server = match platform.public_host(&url, token.as_deref()) {
+        Ok(host) => Kube::new(host, record::BACKOFF),
+        Err(e) => {
+            platform.warn(&format!("deploy {id} is not recorded as cancelled: {e}"));
+            return;
+        }
+    };
+    match record::end(&server, id, &record::cancelled(platform.now())).await {
+        Ok(()) => platform.log(&format!(
+            "the deploy step was stopped before the deploy ended: deploy {id} is recorded as cancelled"
+        )),
+        Err(e) if e.is_conflict() => {
+            platform.log(&format!("deploy {id} had already ended: its record is left as it is"))
+        }
+        Err(e) => platform.warn(&format!("deploy {id} is not recorded as cancelled: {url}: {e}")),
+    }
 }

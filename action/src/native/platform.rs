@@ -31,6 +31,16 @@ impl Platform for Native {
         Utc::now()
     }
 
+    /// std's `RandomState` is keyed from the operating system's random source, and its keys
+    /// change with every instance: hashing the time with it gives fresh random bits.
+    fn random_u64(&self) -> u64 {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut hasher = std::hash::RandomState::new().build_hasher();
+        hasher.write_i64(Utc::now().timestamp_nanos_opt().unwrap_or_default());
+        hasher.write_u32(std::process::id());
+        hasher.finish()
+    }
+
     fn log(&self, line: &str) {
         eprintln!("{line}");
     }

@@ -10,7 +10,7 @@ pub mod id_token;
 pub mod notify;
 
 use chrono::{DateTime, Utc};
-use shiplog_model::{Deploy, DeployStatus, Failure, NewDeploy, SlackMessage};
+use shiplog_model::{Created, Deploy, DeployStatus, Failure, NewDeploy, SlackMessage};
 
 use crate::check::{Finding, check};
 use crate::deploy::{self, DeployError, Options, Report, Traceability, prepare};
@@ -37,6 +37,12 @@ pub trait Platform {
     /// An environment variable (the runner's context: `GITHUB_REPOSITORY`, …).
     fn env(&self, name: &str) -> Option<String>;
     fn now(&self) -> DateTime<Utc>;
+    /// 64 random bits (a deploy's run id outside GitHub Actions).
+    fn random_u64(&self) -> u64;
+    /// The history server recorded the start of the deploy as `created`: a face that can finish
+    /// the record should the deploy be stopped before its end (the Action's post step) keeps
+    /// what it needs.
+    fn recorded_start(&self, _server: &ServerTarget, _created: &Created) {}
     /// A line of progress for the person watching.
     fn log(&self, line: &str);
     /// Something went wrong that does not change the outcome.
@@ -175,6 +181,8 @@ fn new_deploy(
         namespace,
         images: &images,
         manifests,
+        deadline: record::deadline(platform.now(), &inputs.options),
+        local_run_id: record::local_run_id(platform.random_u64()),
     };
     match record::new_deploy(&facts, |name| platform.env(name)) {
         Ok(mut deploy) => {
@@ -485,6 +493,9 @@ mod tests {
         }
         fn now(&self) -> DateTime<Utc> {
             DateTime::UNIX_EPOCH
+        }
+        fn random_u64(&self) -> u64 {
+            7
         }
         fn log(&self, line: &str) {
             self.said.borrow_mut().push(format!("log: {line}"));

@@ -66,8 +66,8 @@ impl std::fmt::Debug for ServerTarget {
 pub struct Notifier<'p, P: Platform> {
     platform: &'p P,
     new_deploy: Option<NewDeploy>,
-    /// The history server and its URL.
-    server: Option<(Kube<P::Host>, String)>,
+    /// The history server, and where it is.
+    server: Option<(Kube<P::Host>, ServerTarget)>,
     slack: Option<Slack<P::Host>>,
     /// The deploy as recorded so far (a local copy when there is no history server).
     pub deploy: Option<Deploy>,
@@ -110,7 +110,7 @@ impl<'p, P: Platform> Notifier<'p, P> {
         let server = server.and_then(|target| {
             platform
                 .public_host(&target.url, target.token.as_deref())
-                .map(|host| (Kube::new(host, record::BACKOFF), target.url.clone()))
+                .map(|host| (Kube::new(host, record::BACKOFF), target.clone()))
                 .map_err(|e| warn_unrecorded(platform, &e))
                 .ok()
         });
@@ -147,10 +147,16 @@ impl<'p, P: Platform> Notifier<'p, P> {
         if self.deploy.is_some() {
             return;
         }
-        if let Some((server, url)) = &self.server {
+        if let Some((server, target)) = &self.server {
             match record::start(server, new_deploy).await {
-                Ok(created) => self.created = Some(created),
-                Err(e) => warn_unrecorded(self.platform, &format!("{url}: {}", server_error(&e))),
+                Ok(created) => {
+                    self.platform.recorded_start(target, &created);
+                    self.created = Some(created);
+                }
+                Err(e) => warn_unrecorded(
+                    self.platform,
+                    &format!("{}: {}", target.url, server_error(&e)),
+                ),
             }
         }
         let id = self.created.as_ref().map_or(DeployId(0), |c| c.id);
@@ -196,7 +202,7 @@ impl<'p, P: Platform> Notifier<'p, P> {
         deploy.slack = self.slack_message.clone();
         update.slack = self.slack_message.clone();
         if let (Some((server, _)), Some(created)) = (&self.server, &self.created) {
-            match record::end(server, created, &update).await {
+            match record::end(server, created.id, &update).await {
                 Ok(()) => self.platform.log(&format!("recorded as {}", created.url)),
                 Err(e) => warn_unrecorded(
                     self.platform,

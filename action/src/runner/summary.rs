@@ -70,6 +70,7 @@ fn verdict(status: DeployStatus, dry_run: bool) -> &'static str {
         (DeployStatus::RolledBack, _) => "↩️ failed and rolled back",
         (DeployStatus::Cancelled, _) => "⏹️ cancelled",
         (DeployStatus::InProgress, _) => "⏳ in progress",
+        (DeployStatus::Abandoned, _) => "❔ abandoned: no result was reported",
     }
 }
 

@@ -157,6 +157,7 @@ fn status_words(status: DeployStatus) -> (&'static str, &'static str) {
         DeployStatus::Failed => ("❌", "failed"),
         DeployStatus::RolledBack => ("↩️", "failed and was rolled back"),
         DeployStatus::Cancelled => ("⏹️", "cancelled"),
+        DeployStatus::Abandoned => ("❔", "was abandoned: no result was reported"),
     }
 }
 
@@ -416,10 +417,12 @@ pub(crate) mod tests {
                 id: 7,
                 attempt: 1,
                 job: "deploy".into(),
+                step: None,
                 url: Some("https://github.com/acme/shop/actions/runs/7".into()),
             },
             started_at: Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap(),
             finished_at: Some(Utc.with_ymd_and_hms(2026, 1, 1, 12, 1, 23).unwrap()),
+            deadline: None,
             resources: Vec::new(),
             failure: None,
             slack: None,

@@ -173,3 +173,88 @@ fn an_unreachable_history_server_only_warns() {
         started.elapsed()
     );
 }
+
+const API: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: "ghcr.io/acme/api:v1"}]
+"#;
+
+#[test]
+fn runs_outside_github_and_steps_of_one_job_are_records_of_their_own() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = history_server(&runtime, dir.path());
+    let sim = Sim::start(&[]);
+    let manifest = write(dir.path(), "api.yaml", API);
+    let deploy = |env: &[(&str, &str)]| {
+        let (code, stdout, stderr) = sim.deploy_with(
+            &[
+                "--manifests",
+                &manifest,
+                "--namespace",
+                "prod",
+                "--server-url",
+                &server.base,
+                "--server-token",
+                TOKEN,
+            ],
+            env,
+        );
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(!stderr.contains("warning"), "{stderr}");
+    };
+    // By hand, outside a workflow run: repository, commit and actor, but no run.
+    let by_hand = [
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GITHUB_SHA", "4f2a9c1e0b"),
+        ("GITHUB_ACTOR", "alice"),
+    ];
+    deploy(&by_hand);
+    deploy(&by_hand);
+    // Two shiplog steps of one job of a workflow run.
+    let step = |id: &'static str| {
+        let mut env = RUNNER.to_vec();
+        env.push(("GITHUB_ACTION", id));
+        env
+    };
+    deploy(&step("deploy-api"));
+    deploy(&step("deploy-api-again"));
+
+    let records: Vec<serde_json::Value> = (1..=4)
+        .map(|id| runtime.block_on(get(&server.base, &format!("/api/v1/deploys/{id}"))))
+        .collect();
+    for record in &records {
+        assert_eq!(
+            record["status"], "succeeded",
+            "each run finished its own: {record}"
+        );
+    }
+    let (first, second) = (&records[0]["run"], &records[1]["run"]);
+    assert!(first["id"].as_i64().unwrap() > 0, "never run 0: {first}");
+    assert_ne!(first["id"], second["id"], "a random run id per invocation");
+    assert!(first.get("url").is_none(), "no run to link to: {first}");
+    assert_eq!(records[2]["run"]["id"], 77);
+    assert_eq!(records[2]["run"]["step"], "deploy-api");
+    assert_eq!(records[3]["run"]["step"], "deploy-api-again");
+    let deadline = |record: &serde_json::Value| -> chrono::DateTime<chrono::Utc> {
+        record["deadline"].as_str().unwrap().parse().unwrap()
+    };
+    let started: chrono::DateTime<chrono::Utc> =
+        records[0]["started_at"].as_str().unwrap().parse().unwrap();
+    let declared = deadline(&records[0]) - started;
+    assert!(
+        (declared - chrono::Duration::minutes(15))
+            .num_seconds()
+            .abs()
+            < 60,
+        "the default 5 min timeout plus 10 min grace: {declared}"
+    );
+    runtime.block_on(server.stop()).unwrap();
+}

@@ -76,22 +76,22 @@ fn steps<'a>(earlier: &[(&'a str, Option<&'a str>)]) -> Vec<(&'a str, &'a str, O
     steps
 }
 
+/// The history server's credentials in most worlds: the one write token.
+fn token_auth(_: &GithubStandin, _: &str) -> Auth {
+    Auth::from(Tokens {
+        write: vec![SERVER_TOKEN.into()],
+        read: None,
+    })
+}
+
 impl World {
     fn new(kubesim_flags: &[&str]) -> World {
-        Self::with_server(kubesim_flags, |_, _| {
-            Auth::from(Tokens {
-                write: vec![SERVER_TOKEN.into()],
-                read: None,
-            })
-        })
+        World::on(Sim::start(kubesim_flags), token_auth)
     }
 
-    /// A world whose history server accepts the credentials `auth` makes from the GitHub
-    /// stand-in and the server's base URL.
-    fn with_server(
-        kubesim_flags: &[&str],
-        auth: impl FnOnce(&GithubStandin, &str) -> Auth,
-    ) -> World {
+    /// A world whose cluster is `sim` and whose history server accepts the credentials `auth`
+    /// makes from the GitHub stand-in and the server's base URL.
+    fn on(sim: Sim, auth: impl FnOnce(&GithubStandin, &str) -> Auth) -> World {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let database = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", database.path().join("history.db").display());
@@ -104,7 +104,6 @@ impl World {
                 .unwrap();
             (slack, github, server)
         });
-        let sim = Sim::start(kubesim_flags);
         let mut runner = Runner::new();
         runner
             .env("KUBECONFIG", &sim.kubeconfig())
@@ -164,6 +163,26 @@ impl World {
         let url = format!("{}/api/v1/deploys/{id}", self.server.base);
         self.runtime
             .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+    }
+
+    /// Waits until the deploy watches `resource` (a watch request reached the cluster); fails
+    /// after 20 s. kubesim tells of requests only through its request log, which is read
+    /// again every 20 ms.
+    fn wait_for_watch(&self, resource: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            let watching = self.sim.requests().iter().any(|r| {
+                r["path"].as_str().is_some_and(|p| p.ends_with(resource))
+                    && r["query"]
+                        .as_str()
+                        .is_some_and(|q| q.contains("watch=true"))
+            });
+            if watching {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("no watch of {resource}: {:?}", self.sim.requests());
     }
 
     /// Requests that changed something in the cluster.
@@ -231,6 +250,101 @@ fn a_deploy_in_bot_mode_updates_its_message_in_place_and_is_recorded() {
     let post = world.post(&main);
     assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
     assert_eq!(world.slack.messages().len(), 1, "nothing failed: no alert");
+    assert_eq!(
+        world.deploy_record("1"),
+        record,
+        "the post step leaves a finished record alone"
+    );
+
+    // Had the main step died between recording the end and saving its status, the post step
+    // would find the record finished: the server refuses, nothing changes.
+    let mut lost = main.state.clone();
+    lost.remove("status");
+    let post = world.runner.run("post.cjs", &lost);
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+    assert!(
+        post.stdout.contains("deploy 1 had already ended"),
+        "{}",
+        post.stdout
+    );
+    assert_eq!(world.deploy_record("1"), record);
+}
+
+/// A cluster whose every rollout step takes ten minutes, in real time: a deploy is still
+/// watching when the job is cancelled.
+fn slow_cluster() -> Sim {
+    Sim::start_paced(&["--rollout-ms", "600000", "--time-scale", "1"], &[])
+}
+
+/// Runs the main step until it watches the rollout, then kills it as a cancelled job's runner
+/// does; the state it saved, which names the open deploy 1.
+fn kill_mid_rollout(world: &mut World) -> HashMap<String, String> {
+    world
+        .manifests(APP)
+        .runner
+        .input("images", "ghcr.io/acme/api:v2")
+        .input("timeout", "10m");
+    let mut main = world.runner.start("main.cjs");
+    main.read_until("deploying 2 objects");
+    world.wait_for_watch("deployments");
+    let state = main.kill();
+    assert_eq!(
+        state.get("deploy-id").map(String::as_str),
+        Some("1"),
+        "{state:?}"
+    );
+    state
+}
+
+#[test]
+fn a_deploy_step_killed_mid_rollout_is_recorded_as_cancelled_by_the_post_step() {
+    let mut world = World::on(slow_cluster(), token_auth);
+    let state = kill_mid_rollout(&mut world);
+    assert_eq!(state.get("server-url"), Some(&world.server.base));
+    assert!(!state.contains_key("status"), "the step never reported");
+
+    let open = world.deploy_record("1");
+    assert_eq!(open["status"], "in_progress", "{open}");
+    let time = |field: &str| -> chrono::DateTime<chrono::Utc> {
+        open[field].as_str().unwrap().parse().unwrap()
+    };
+    let declared = time("deadline") - time("started_at");
+    assert!(
+        (declared - chrono::Duration::minutes(20))
+            .num_seconds()
+            .abs()
+            < 60,
+        "the deadline is the 10 min timeout plus 10 min grace: {declared}"
+    );
+
+    // The runner runs the post step of a cancelled job with the state the main step saved.
+    let post = world.runner.run("post.cjs", &state);
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+    assert!(
+        post.stdout.contains("deploy 1 is recorded as cancelled"),
+        "{}",
+        post.stdout
+    );
+    post.assert_secrets_hidden(&[SERVER_TOKEN]);
+    let record = world.deploy_record("1");
+    assert_eq!(record["status"], "cancelled", "{record}");
+    assert!(record["finished_at"].is_string(), "{record}");
+    assert!(
+        record["failure"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the job was cancelled"),
+        "{record}"
+    );
+
+    // Run again (a re-run of the post step), it changes nothing.
+    let again = world.runner.run("post.cjs", &state);
+    assert!(
+        again.stdout.contains("had already ended"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(world.deploy_record("1"), record);
 }
 
 #[test]
@@ -524,7 +638,12 @@ fn an_unusable_client_key_fails_the_step_naming_it_without_showing_it() {
 /// A server that takes GitHub Actions OIDC tokens from `acme/*` repositories, issued by the
 /// GitHub stand-in's issuer; the job may ask the runner for an ID token.
 fn oidc_world() -> World {
-    let mut world = World::with_server(&[], |github, base| {
+    oidc_world_on(Sim::start(&[]))
+}
+
+/// [`oidc_world`] on the cluster `sim`.
+fn oidc_world_on(sim: Sim) -> World {
+    let mut world = World::on(sim, |github, base| {
         let oidc = Oidc::new(OidcConfig {
             issuer: github.base.clone(),
             audience: base.to_owned(),
@@ -600,6 +719,27 @@ fn a_job_of_a_repository_the_server_does_not_allow_deploys_but_is_not_recorded()
     assert_eq!(count, 0, "nothing was recorded");
     let issued = world.github.issued_id_tokens();
     main.assert_secrets_hidden(&[&issued[0], ID_TOKEN_REQUEST_TOKEN]);
+}
+
+#[test]
+fn with_the_jobs_oidc_token_the_post_step_records_a_killed_deploy_as_cancelled() {
+    let mut world = oidc_world_on(slow_cluster());
+    world.github.issue_id_tokens(REPO, ID_TOKEN_REQUEST_TOKEN);
+    let state = kill_mid_rollout(&mut world);
+    assert_eq!(world.deploy_record("1")["status"], "in_progress");
+
+    let post = world.runner.run("post.cjs", &state);
+    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+    assert!(
+        post.stdout.contains("deploy 1 is recorded as cancelled"),
+        "{}",
+        post.stdout
+    );
+    assert_eq!(world.deploy_record("1")["status"], "cancelled");
+    // The main step and the post step each asked for a token of their own.
+    let issued = world.github.issued_id_tokens();
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    post.assert_secrets_hidden(&[&issued[1], ID_TOKEN_REQUEST_TOKEN]);
 }
 
 #[test]

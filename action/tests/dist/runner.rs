@@ -6,8 +6,9 @@
 //! (set by `cargo xtask test` to the node 24 that `runs.using: node24` names), else `node`.
 
 use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Lines};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// The repository, run and job every test runs in.
 pub const REPO: &str = "acme/shop";
@@ -176,23 +177,53 @@ impl Runner {
         )
     }
 
-    fn run_node(&self, args: &[String], entry: &str, state: &HashMap<String, String>) -> Step {
+    /// Starts `entry` and leaves it running, its standard output piped (a step the job will
+    /// cancel).
+    pub fn start(&self, entry: &str) -> Running {
+        let script = [dist().join(entry).display().to_string()];
+        let (mut command, files) = self.node(&script, entry, &HashMap::new());
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node starts");
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        Running {
+            child,
+            stdout,
+            state_file: files[1].1.clone(),
+        }
+    }
+
+    /// The node command that runs `args` as step `entry`, with fresh file-command files (and
+    /// their variables), and `state` from an earlier step.
+    fn node(
+        &self,
+        args: &[String],
+        entry: &str,
+        state: &HashMap<String, String>,
+    ) -> (Command, [(&'static str, PathBuf); 3]) {
         let files = ["GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"]
             .map(|name| (name, self.dir.path().join(format!("{entry}.{name}"))));
         for (_, path) in &files {
             std::fs::write(path, "").unwrap();
         }
         let node = std::env::var_os("SHIPLOG_NODE").unwrap_or_else(|| "node".into());
-        let output = Command::new(node)
+        let mut command = Command::new(node);
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .envs(files.iter().map(|(k, v)| (k, v)))
-            .envs(state.iter().map(|(k, v)| (format!("STATE_{k}"), v)))
-            .output()
-            .expect("node runs");
+            .envs(state.iter().map(|(k, v)| (format!("STATE_{k}"), v)));
+        (command, files)
+    }
+
+    fn run_node(&self, args: &[String], entry: &str, state: &HashMap<String, String>) -> Step {
+        let (mut command, files) = self.node(args, entry, state);
+        let output = command.output().expect("node runs");
         let read = |i: usize| std::fs::read_to_string(&files[i].1).unwrap();
         Step {
             code: output.status.code().unwrap_or(-1),
@@ -202,5 +233,40 @@ impl Runner {
             state: parse_file_commands(&read(1)),
             summary: read(2),
         }
+    }
+}
+
+/// A step still running, as the runner sees it until the job is cancelled.
+pub struct Running {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    state_file: PathBuf,
+}
+
+impl Running {
+    /// Reads the step's standard output until a line contains `text` (fails if the step ends
+    /// first); the lines read.
+    pub fn read_until(&mut self, text: &str) -> Vec<String> {
+        let mut read = Vec::new();
+        for line in self.stdout.by_ref() {
+            let line = line.unwrap();
+            let found = line.contains(text);
+            read.push(line);
+            if found {
+                return read;
+            }
+        }
+        panic!(
+            "the step ended without printing {text:?}:\n{}",
+            read.join("\n")
+        );
+    }
+
+    /// Kills the step at once (SIGKILL, as a runner finally does to a cancelled job's step, or
+    /// as a dying runner does); the state it had saved for the post step.
+    pub fn kill(mut self) -> HashMap<String, String> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        parse_file_commands(&std::fs::read_to_string(&self.state_file).unwrap())
     }
 }

@@ -53,11 +53,13 @@ fn deploy(status: DeployStatus) -> Deploy {
             id: 7,
             attempt: 1,
             job: "deploy".into(),
+            step: None,
             url: Some("https://github.com/acme/shop/actions/runs/7".into()),
         },
         started_at: Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap(),
         finished_at: (status != DeployStatus::InProgress)
             .then(|| Utc.with_ymd_and_hms(2026, 1, 1, 12, 1, 23).unwrap()),
+        deadline: None,
         resources: Vec::new(),
         failure: None,
         slack: None,

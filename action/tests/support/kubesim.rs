@@ -93,9 +93,15 @@ pub struct Sim {
 impl Sim {
     /// Starts kubesim with fast rollouts and `extra` flags; returns once it serves.
     pub fn start(extra: &[&str]) -> Sim {
+        Sim::start_paced(&["--rollout-ms", "20", "--time-scale", "300"], extra)
+    }
+
+    /// Starts kubesim with rollouts as fast as `pace` makes them (its `--rollout-ms` and
+    /// `--time-scale` flags) and `extra` flags; returns once it serves.
+    pub fn start_paced(pace: &[&str], extra: &[&str]) -> Sim {
         let dir = tempfile::tempdir().unwrap();
         let process = Launch::new(&kubesim_binary(), dir.path())
-            .args(["--rollout-ms", "20", "--time-scale", "300"])
+            .args(pace)
             .arg_path("--cert-kubeconfig-out", &dir.path().join("kubeconfig-cert"))
             .args(extra)
             .start()

@@ -16,6 +16,28 @@ pub fn describe(status: DeployStatus) -> (&'static str, &'static str) {
         DeployStatus::RolledBack => ("↩", "rolled back"),
         DeployStatus::InProgress => ("●", "in progress"),
         DeployStatus::Cancelled => ("–", "cancelled"),
+        DeployStatus::Abandoned => ("○", "abandoned"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_its_own_symbol_and_words() {
+        let described: Vec<_> = DeployStatus::ALL.into_iter().map(describe).collect();
+        for (i, (symbol, words)) in described.iter().enumerate() {
+            assert!(!symbol.is_empty() && !words.is_empty());
+            assert!(
+                described[..i]
+                    .iter()
+                    .all(|(s, w)| s != symbol && w != words),
+                "{words} is told apart"
+            );
+        }
+        assert_eq!(describe(DeployStatus::Abandoned), ("○", "abandoned"));
+        assert_eq!(describe(DeployStatus::Cancelled), ("–", "cancelled"));
     }
 }
 

@@ -2,7 +2,7 @@
 //! to commit, run and Slack, and what changed since the previous deploy of the same app and
 //! namespace. Updates live while the deploy is in progress.
 
-use shiplog_model::{Deploy, DeployId, ResourceAction};
+use shiplog_model::{Deploy, DeployId, DeployStatus, ResourceAction};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -91,7 +91,7 @@ fn deploy_view(props: &ViewProps) -> Html {
             <p class="lead"><StatusBadge status={d.status} />{" by "}{&d.actor}{" · "}<TimeAgo at={d.started_at} /></p>
             if let Some(failure) = &d.failure {
                 <section class="failure" aria-labelledby="failure-title">
-                    <h2 id="failure-title">{"Why it failed"}</h2>
+                    <h2 id="failure-title">{failure_title(d.status)}</h2>
                     <p class="reason">{&failure.reason}</p>
                     if !failure.details.is_empty() {
                         <pre class="details">{failure.details.join("\n")}</pre>
@@ -114,7 +114,10 @@ fn deploy_view(props: &ViewProps) -> Html {
                     <dt>{"Workflow run"}</dt><dd>{external(&d.run.url, format!("run {} attempt {} · job {}", d.run.id, d.run.attempt, d.run.job))}</dd>
                     <dt>{"Started"}</dt><dd><TimeAgo at={d.started_at} both=true /></dd>
                     if let Some(end) = d.finished_at { <dt>{"Finished"}</dt><dd><TimeAgo at={end} both=true /></dd> }
-                    if let Some(took) = d.duration() { <dt>{"Duration"}</dt><dd>{duration(took)}</dd> }
+                    if let Some(took) = d.duration().filter(|_| d.status.has_outcome()) { <dt>{"Duration"}</dt><dd>{duration(took)}</dd> }
+                    if let Some(due) = d.deadline.filter(|_| d.status == DeployStatus::InProgress) {
+                        <dt>{"Result due"}</dt><dd><TimeAgo at={due} both=true /></dd>
+                    }
                     if let Some(slack) = &d.slack {
                         <dt>{"Slack"}</dt><dd>{external(&slack.permalink, format!("message in {}", slack.channel))}</dd>
                     }
@@ -123,6 +126,15 @@ fn deploy_view(props: &ViewProps) -> Html {
             <Resources deploy={d.clone()} />
             <Changes deploy={d.clone()} previous={props.previous.clone()} />
         </article>
+    }
+}
+
+/// The heading over a deploy's failure: a cancelled or abandoned deploy did not fail, it never
+/// ended.
+fn failure_title(status: DeployStatus) -> &'static str {
+    match status {
+        DeployStatus::Cancelled | DeployStatus::Abandoned => "Why it did not finish",
+        _ => "Why it failed",
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/insights`: per namespace and app, deploy frequency, change failure rate, median deploy
 //! duration and time to restore, over a window kept in the URL (`?days=30`).
 
-use shiplog_model::Insights;
+use shiplog_model::{InsightRow, Insights};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -38,7 +38,7 @@ pub fn insights_page() -> Html {
         None => html! { <Loading /> },
         Some(Err(message)) => html! { <ErrorNote message={message.clone()} /> },
         Some(Ok(data)) if data.rows.is_empty() => {
-            html! { <Empty message="No deploys finished in this window." /> }
+            html! { <Empty message="No deploys ended in this window." /> }
         }
         Some(Ok(data)) => html! { <InsightsTable insights={data.clone()} /> },
     };
@@ -58,6 +58,26 @@ pub fn insights_page() -> Html {
             </nav>
             {body}
         </>
+    }
+}
+
+/// `12 deploys`, and apart from them, those that never ended: `12 deploys · 1 cancelled · 2
+/// abandoned`.
+fn deploy_counts(row: &InsightRow) -> String {
+    let mut counts = vec![counted(row.deploys, "deploy")];
+    for (n, words) in [(row.cancelled, "cancelled"), (row.abandoned, "abandoned")] {
+        if n > 0 {
+            counts.push(format!("{n} {words}"));
+        }
+    }
+    counts.join(" · ")
+}
+
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -85,7 +105,7 @@ fn insights_table(props: &TableProps) -> Html {
                     <tr>
                         <td>{&row.namespace}</td>
                         <td>{&row.app}</td>
-                        <td>{format!("{:.2}", row.deploys_per_day)}<div class="meta">{if row.deploys == 1 { "1 deploy".to_owned() } else { format!("{} deploys", row.deploys) }}</div></td>
+                        <td>{format!("{:.2}", row.deploys_per_day)}<div class="meta">{deploy_counts(row)}</div></td>
                         <td><BarChart bars={bars} title={format!("Deploys per day of {} in {}", row.app, row.namespace)} /></td>
                         <td>{rate.clone()}{" "}<RateMeter fraction={row.change_failure_rate} label={format!("Change failure rate {rate}")} />
                             <div class="meta">{format!("{} of {} failed", row.failures, row.deploys)}</div></td>
@@ -97,5 +117,27 @@ fn insights_table(props: &TableProps) -> Html {
             </tbody>
         </table>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deploys_that_never_ended_are_counted_apart() {
+        let mut row = InsightRow {
+            deploys: 1,
+            ..InsightRow::default()
+        };
+        assert_eq!(deploy_counts(&row), "1 deploy");
+        row.deploys = 12;
+        row.abandoned = 2;
+        assert_eq!(deploy_counts(&row), "12 deploys · 2 abandoned");
+        row.cancelled = 1;
+        assert_eq!(
+            deploy_counts(&row),
+            "12 deploys · 1 cancelled · 2 abandoned"
+        );
     }
 }

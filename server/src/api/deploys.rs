@@ -6,8 +6,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use shiplog_model::{
-    Created, Deploy, DeployEventKind, DeployId, DeployUpdate, ErrorBody, HistoryQuery, NewDeploy,
-    Page,
+    ConflictBody, Created, Deploy, DeployEventKind, DeployId, DeployUpdate, ErrorBody,
+    HistoryQuery, NewDeploy, Page,
 };
 
 use crate::AppState;
@@ -22,7 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/deploys/{id}", get(one).patch(update))
 }
 
-/// Record a deploy. Idempotent on (repo, run.id, run.attempt, run.job, namespace).
+/// Record a deploy. Idempotent on (repo, run.id, run.attempt, run.job, run.step, app,
+/// environment, namespace).
 #[utoipa::path(
     post, path = "/api/v1/deploys", tag = "deploys",
     request_body = NewDeploy,
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
         (status = 401, description = "No token, or an invalid one", body = ErrorBody),
         (status = 403, description = "The token may not write this repository", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 422, description = "Invalid field, e.g. `started_at` or `finished_at` more than 5 minutes in the future, a `deadline` more than 25 hours ahead", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -67,8 +68,8 @@ pub async fn create(
         (status = 401, description = "No token, or an invalid one", body = ErrorBody),
         (status = 403, description = "The token may not write this deploy's repository", body = ErrorBody),
         (status = 404, description = "Unknown id", body = ErrorBody),
-        (status = 409, description = "Impossible status transition", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 409, description = "Refused, the deploy unchanged: it has already finished (code `finished`; a retry that would change nothing is answered 200), or no writer may make this status change (code `conflict`, e.g. to `abandoned`). The body carries the deploy as stored.", body = ConflictBody),
+        (status = 422, description = "Invalid field, e.g. `finished_at` more than 5 minutes in the future", body = ErrorBody),
     )
 )]
 pub async fn update(

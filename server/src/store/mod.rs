@@ -15,6 +15,7 @@
 
 mod history;
 mod insights;
+mod lifecycle;
 mod schema;
 
 use std::collections::{BTreeSet, HashMap};
@@ -62,8 +63,12 @@ pub enum StoreError {
     NotFound,
     #[error(transparent)]
     Invalid(#[from] FieldError),
-    #[error(transparent)]
-    Transition(#[from] TransitionError),
+    /// A status change no writer may make; the deploy as stored.
+    #[error("{0}")]
+    Transition(TransitionError, Box<Deploy>),
+    /// An update to a deploy that has finished; the deploy as stored.
+    #[error("the deploy has already finished ({}): its record no longer changes", .0.status)]
+    Finished(Box<Deploy>),
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("database error: {0}")]
@@ -78,11 +83,13 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-impl From<UpdateError> for StoreError {
-    fn from(e: UpdateError) -> Self {
+impl StoreError {
+    /// The store's error for `e`, an update refused on `deploy` (as stored).
+    fn refused_update(e: UpdateError, deploy: &Deploy) -> Self {
         match e {
             UpdateError::Invalid(e) => e.into(),
-            UpdateError::Transition(e) => e.into(),
+            UpdateError::Transition(e) => StoreError::Transition(e, Box::new(deploy.clone())),
+            UpdateError::Finished(_) => StoreError::Finished(Box::new(deploy.clone())),
         }
     }
 }
@@ -188,14 +195,15 @@ impl Store {
 
     /// Records a new deploy, or returns the existing one with the same idempotency key.
     pub async fn create(&self, new: NewDeploy, now: DateTime<Utc>) -> Result<Created, StoreError> {
-        new.validate()?;
+        new.validate_at(now)?;
         let deploy = new.into_deploy(DeployId(0), now);
         let mut tx = self.writes.begin().await?;
         let statement = sqlx::query(
             "INSERT INTO deploys (repo, app, environment, namespace, status, actor, run_id, \
-             run_attempt, run_job, started_at, finished_at, search, record) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (repo, run_id, run_attempt, run_job, namespace) DO NOTHING \
+             run_attempt, run_job, run_step, started_at, finished_at, deadline, search, record) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (repo, run_id, run_attempt, run_job, run_step, app, environment, \
+             namespace) DO NOTHING \
              RETURNING id",
         );
         let inserted = bind_columns(statement, &deploy)?
@@ -227,12 +235,16 @@ impl Store {
     async fn find_by_key(&self, key: &Deploy) -> Result<Deploy, StoreError> {
         let row = sqlx::query(
             "SELECT id, record FROM deploys WHERE repo = $1 AND run_id = $2 AND run_attempt = $3 \
-             AND run_job = $4 AND namespace = $5",
+             AND run_job = $4 AND run_step = $5 AND app = $6 AND environment = $7 \
+             AND namespace = $8",
         )
         .bind(&key.repo)
         .bind(key.run.id)
         .bind(i64::from(key.run.attempt))
         .bind(&key.run.job)
+        .bind(run_step(key))
+        .bind(&key.app)
+        .bind(&key.environment)
         .bind(&key.namespace)
         .fetch_optional(&self.writes)
         .await?
@@ -240,13 +252,34 @@ impl Store {
         decode(&row, "id", "record")
     }
 
-    /// Applies `update` to deploy `id`, enforcing the status state machine.
+    /// Applies `update` to deploy `id`, enforcing the status state machine; a finished deploy
+    /// is left as it is ([`StoreError::Finished`] unless the update changes nothing).
     pub async fn update(
         &self,
         id: DeployId,
         update: &DeployUpdate,
         now: DateTime<Utc>,
     ) -> Result<Deploy, StoreError> {
+        let changed = self
+            .modify(id, |deploy| {
+                let stored = deploy.clone();
+                update
+                    .apply_to(deploy, now)
+                    .map_err(|e| StoreError::refused_update(e, &stored))?;
+                Ok(true)
+            })
+            .await?;
+        Ok(changed.expect("an accepted update is written"))
+    }
+
+    /// Reads deploy `id`, lets `change` change it and writes it back with the environment
+    /// matrix rows it affects, unless `change` says it changed nothing (`Ok(false)`: `None`).
+    /// Optimistic: when another writer got there first, starts over from its version.
+    async fn modify(
+        &self,
+        id: DeployId,
+        change: impl Fn(&mut Deploy) -> Result<bool, StoreError>,
+    ) -> Result<Option<Deploy>, StoreError> {
         loop {
             let mut tx = self.writes.begin().await?;
             let row = sqlx::query("SELECT id, record, revision FROM deploys WHERE id = $1")
@@ -256,7 +289,10 @@ impl Store {
                 .ok_or(StoreError::NotFound)?;
             let revision: i64 = row.try_get("revision")?;
             let mut deploy = decode(&row, "id", "record")?;
-            update.apply_to(&mut deploy, now)?;
+            if !change(&mut deploy)? {
+                tx.rollback().await?;
+                return Ok(None);
+            }
             let written = sqlx::query(
                 "UPDATE deploys SET status = $1, finished_at = $2, search = $3, record = $4, \
                  revision = revision + 1 WHERE id = $5 AND revision = $6",
@@ -273,9 +309,8 @@ impl Store {
                 schema::touch_heads(&mut tx, &deploy).await?;
                 tx.commit().await?;
                 self.announce(DeployEventKind::Updated, id);
-                return Ok(deploy);
+                return Ok(Some(deploy));
             }
-            // Another writer got there first: start over from its version.
             tx.rollback().await?;
         }
     }
@@ -359,7 +394,12 @@ impl Store {
     }
 }
 
-/// Binds the 13 inserted columns of `deploys` (see [`BULK_COLUMNS`]) in their order.
+/// The `run_step` column: the step, or empty for writers that send none.
+fn run_step(deploy: &Deploy) -> &str {
+    deploy.run.step.as_deref().unwrap_or_default()
+}
+
+/// Binds the 15 inserted columns of `deploys` (see [`BULK_COLUMNS`]) in their order.
 fn bind_columns<'q>(
     statement: Query<'q, Any, AnyArguments<'q>>,
     deploy: &'q Deploy,
@@ -374,8 +414,10 @@ fn bind_columns<'q>(
         .bind(deploy.run.id)
         .bind(i64::from(deploy.run.attempt))
         .bind(&deploy.run.job)
+        .bind(run_step(deploy))
         .bind(deploy.started_at.timestamp_millis())
         .bind(deploy.finished_at.map(|t| t.timestamp_millis()))
+        .bind(deploy.deadline.map(|t| t.timestamp_millis()))
         .bind(search_text(deploy))
         .bind(serde_json::to_string(deploy)?))
 }
@@ -383,7 +425,7 @@ fn bind_columns<'q>(
 /// Rows per statement in [`Store::insert_bulk`]. sqlx binds SQLite parameters by name, and
 /// SQLite finds each name by a linear scan, so binding costs grow with the square of a
 /// statement's binds: short statements are fastest there (and cost no round trip). PostgreSQL
-/// gains from fewer round trips; 1000 rows of 13 binds stay below its limit of 65,535 binds.
+/// gains from fewer round trips; 1000 rows of 15 binds stay below its limit of 65,535 binds.
 fn bulk_rows(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 32,
@@ -392,7 +434,7 @@ fn bulk_rows(backend: Backend) -> usize {
 }
 
 /// The columns [`Store::insert_bulk`] fills, in bind order.
-const BULK_COLUMNS: [&str; 13] = [
+const BULK_COLUMNS: [&str; 15] = [
     "repo",
     "app",
     "environment",
@@ -402,8 +444,10 @@ const BULK_COLUMNS: [&str; 13] = [
     "run_id",
     "run_attempt",
     "run_job",
+    "run_step",
     "started_at",
     "finished_at",
+    "deadline",
     "search",
     "record",
 ];
@@ -544,8 +588,8 @@ mod tests {
         Store::open(&url).await.unwrap()
     }
 
-    /// A database written by a server from before summaries (migration 0001 only): `heads` had
-    /// a row per app and per workload, and pointed at whole records.
+    /// A database written by a server from before summaries (migrations 0001 and 0002): `heads`
+    /// had a row per app and per workload, and pointed at whole records.
     #[tokio::test]
     async fn rows_from_before_summaries_are_kept_and_summarised() {
         sqlx::any::install_default_drivers();
@@ -553,7 +597,7 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
         let pool = sqlite_pool(&url, 1).await.unwrap();
         let first = sqlx::migrate::Migrator {
-            migrations: schema::SQLITE.migrations[..1].to_vec().into(),
+            migrations: schema::SQLITE.migrations[..2].to_vec().into(),
             ..sqlx::migrate::Migrator::DEFAULT
         };
         first.run(&pool).await.unwrap();
@@ -564,11 +608,8 @@ mod tests {
             .map(|new| new.clone().into_deploy(DeployId(0), now))
             .collect();
         for deploy in &deploys {
-            let insert = sqlx::query(
-                "INSERT INTO deploys (repo, app, environment, namespace, status, actor, run_id, \
-                 run_attempt, run_job, started_at, finished_at, search, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            );
+            let sql = bulk_insert_sql(1);
+            let insert = sqlx::query(&sql);
             bind_columns(insert, deploy)
                 .unwrap()
                 .execute(&pool)

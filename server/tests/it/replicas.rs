@@ -19,7 +19,7 @@ fn tokens() -> Tokens {
 }
 
 /// The next event of `events`: its kind and deploy.
-async fn next(events: &mut Subscription) -> (DeployEventKind, DeployId) {
+pub async fn next(events: &mut Subscription) -> (DeployEventKind, DeployId) {
     let next = tokio::time::timeout(Duration::from_secs(10), events.next())
         .await
         .expect("an event within 10 s");

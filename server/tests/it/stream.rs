@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use shiplog_server::auth::Tokens;
 use shiplog_server::limits::Limits;
@@ -12,31 +11,27 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use crate::common::*;
+use crate::sse::SseReader;
 use crate::wire;
 
 /// Reads SSE frames from `response` until `count` events have arrived.
 async fn read_events(response: reqwest::Response, count: usize) -> Vec<(String, Value)> {
-    let mut events = follow(response);
-    let mut received = Vec::new();
-    while received.len() < count {
-        received.push(events.recv().await.expect("stream ended early"));
+    let mut events = SseReader::new(response);
+    let mut read = Vec::new();
+    while read.len() < count {
+        read.push(events.next().await);
     }
-    received
+    read
 }
 
 /// Reads `response`'s events as they come, in a task of their own.
 fn follow(response: reqwest::Response) -> tokio::sync::mpsc::UnboundedReceiver<(String, Value)> {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let mut body = response.bytes_stream();
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-            while let Some(end) = buffer.find("\n\n") {
-                let frame: String = buffer.drain(..end + 2).collect();
-                for (event, data) in wire::sse_events(&frame) {
-                    let _ = sender.send((event, serde_json::from_str(&data).unwrap()));
-                }
+        let mut events = SseReader::new(response);
+        while let Some(event) = events.try_next().await {
+            if sender.send(event).is_err() {
+                break;
             }
         }
     });

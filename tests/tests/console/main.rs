@@ -7,3 +7,4 @@ mod history;
 mod markup;
 mod preview;
 mod sign_in;
+mod unfinished;
