@@ -1,4 +1,4 @@
-const { appendFile, connect, entry, env, print, randomBytes, readFile, runPlugin, send, walk } = require(String.raw`./snippets/shiplog-node-8141975151c058ee/../js/host.cjs`);
+const { appendFile, connect, entry, env, print, randomBytes, readFile, runPlugin, send, walk } = require(String.raw`./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs`);
 
 /**
  * The Action's main step: deploy (or, in `mode: notify`, only note that the job is watched).
@@ -19,12 +19,12 @@ function postStep() {
     return ret;
 }
 exports.postStep = postStep;
-const import1 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
-const import2 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
-const import3 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
-const import4 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
-const import5 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
-const import6 = require("./snippets/shiplog-node-8141975151c058ee/../js/host.cjs");
+const import1 = require("./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs");
+const import2 = require("./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs");
+const import3 = require("./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs");
+const import4 = require("./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs");
+const import5 = require("./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs");
+const import6 = require("./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs");
 
 function __wbg_get_imports() {
     const import0 = {
@@ -68,14 +68,14 @@ function __wbg_get_imports() {
         __wbg__wbg_cb_unref_09736879a3f67559: function(arg0) {
             arg0._wbg_cb_unref();
         },
-        __wbg_appendFile_a49f0de5fc6a43e0: function() { return handleError(function (arg0, arg1, arg2, arg3) {
+        __wbg_appendFile_153de76c35651349: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             appendFile(getStringFromWasm0(arg0, arg1), getStringFromWasm0(arg2, arg3));
         }, arguments); },
         __wbg_call_a410eb4b59ed5965: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = arg0.call(arg1, arg2);
             return ret;
         }, arguments); },
-        __wbg_connect_49633df4f56d0adc: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12) {
+        __wbg_connect_ead4b135fa3c1d3c: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12) {
             let v0;
             if (arg2 !== 0) {
                 v0 = getArrayU8FromWasm0(arg2, arg3).slice();
@@ -99,11 +99,11 @@ function __wbg_get_imports() {
             const ret = connect(getStringFromWasm0(arg0, arg1), v0, v1, v2, arg8 !== 0, v3, getStringFromWasm0(arg11, arg12));
             return ret;
         }, arguments); },
-        __wbg_entry_31ed900571023ba2: function(arg0, arg1) {
+        __wbg_entry_25fb7bdb9a0e6022: function(arg0, arg1) {
             const ret = entry(getStringFromWasm0(arg0, arg1));
             return ret;
         },
-        __wbg_env_856d169e0ff96f08: function(arg0, arg1, arg2) {
+        __wbg_env_35066bf573c48314: function(arg0, arg1, arg2) {
             const ret = env(getStringFromWasm0(arg1, arg2));
             var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
             var len1 = WASM_VECTOR_LEN;
@@ -141,7 +141,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return wasm_bindgen__convert__closures_____invoke__h13e1108af6e316c4(a, state0.b, arg0, arg1);
+                        return wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -152,7 +152,7 @@ function __wbg_get_imports() {
                 state0.a = 0;
             }
         },
-        __wbg_print_e3bbd0a752410ec5: function(arg0, arg1) {
+        __wbg_print_742f3aedef5876a4: function(arg0, arg1) {
             print(getStringFromWasm0(arg0, arg1));
         },
         __wbg_prototypesetcall_13162965d1fe7aa3: function(arg0, arg1, arg2) {
@@ -169,14 +169,14 @@ function __wbg_get_imports() {
         __wbg_queueMicrotask_4a1a4d8dd332373b: function(arg0) {
             queueMicrotask(arg0);
         },
-        __wbg_randomBytes_752f719d0ca5e03d: function(arg0, arg1) {
+        __wbg_randomBytes_aa69dcd45fcc5517: function(arg0, arg1) {
             const ret = randomBytes(arg1 >>> 0);
             const ptr1 = passArray8ToWasm0(ret, wasm.__wbindgen_malloc);
             const len1 = WASM_VECTOR_LEN;
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
-        __wbg_readFile_52d0eac60c11dc75: function() { return handleError(function (arg0, arg1, arg2) {
+        __wbg_readFile_b19abb6691e858eb: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = readFile(getStringFromWasm0(arg1, arg2));
             const ptr1 = passArray8ToWasm0(ret, wasm.__wbindgen_malloc);
             const len1 = WASM_VECTOR_LEN;
@@ -187,11 +187,11 @@ function __wbg_get_imports() {
             const ret = Promise.resolve(arg0);
             return ret;
         },
-        __wbg_runPlugin_abae606462f96262: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7) {
+        __wbg_runPlugin_6034a1ef961af172: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7) {
             const ret = runPlugin(getStringFromWasm0(arg0, arg1), arg2, arg3, getStringFromWasm0(arg4, arg5), arg6, arg7);
             return ret;
         },
-        __wbg_send_f8ec992afb3502b9: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
+        __wbg_send_d67e488fda05a1de: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
             let v0;
             if (arg5 !== 0) {
                 v0 = getStringFromWasm0(arg5, arg6);
@@ -229,13 +229,13 @@ function __wbg_get_imports() {
             const ret = arg0.then(arg1);
             return ret;
         },
-        __wbg_walk_63228e2d0abeecf2: function() { return handleError(function (arg0, arg1) {
+        __wbg_walk_a689cacd18a96dd4: function() { return handleError(function (arg0, arg1) {
             const ret = walk(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 52, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__ha4e0a3e4fa452360);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 96, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0) {
@@ -260,24 +260,24 @@ function __wbg_get_imports() {
     return {
         __proto__: null,
         "./shiplog_bg.js": import0,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import1,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import2,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import3,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import4,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import5,
-        "./snippets/shiplog-node-8141975151c058ee/../js/host.cjs": import6,
+        "./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs": import1,
+        "./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs": import2,
+        "./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs": import3,
+        "./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs": import4,
+        "./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs": import5,
+        "./snippets/shiplog-action-a3775c41595c46a4/js/host.cjs": import6,
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__ha4e0a3e4fa452360(arg0, arg1, arg2) {
-    const ret = wasm.wasm_bindgen__convert__closures_____invoke__ha4e0a3e4fa452360(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h60702a48838d1764(arg0, arg1, arg2) {
+    const ret = wasm.wasm_bindgen__convert__closures_____invoke__h60702a48838d1764(arg0, arg1, arg2);
     if (ret[1]) {
         throw takeFromExternrefTable0(ret[0]);
     }
 }
 
-function wasm_bindgen__convert__closures_____invoke__h13e1108af6e316c4(arg0, arg1, arg2, arg3) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h13e1108af6e316c4(arg0, arg1, arg2, arg3);
+function wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(arg0, arg1, arg2, arg3) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(arg0, arg1, arg2, arg3);
 }
 
 function addToExternrefTable0(obj) {

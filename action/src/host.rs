@@ -1,101 +1,185 @@
-//! The host interface: everything the engine needs from the world — send an HTTP request to
-//! one server, stream an answer line by line (watches), and wait. The native host
-//! (`native::http`, reqwest + tokio) implements it; a Node host for the wasm Action can
-//! implement the same trait. Futures need not be `Send`: the engine runs its concurrency on
-//! one task with `futures_util`.
+//! [`Host`] over the JS host's `node:http(s)`: one connection (base URL, TLS trust, client
+//! certificate, bearer token) per server; watches come back as a stream of chunks split into
+//! lines here.
 
 use std::time::Duration;
 
-use crate::kube::request::Request;
+use shiplog_engine::host::{Host, LineBuffer, Lines, Response, TransportError};
+use shiplog_engine::kube::request::Request;
+use shiplog_engine::pipeline::Cluster;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
-/// A complete answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    pub status: u16,
-    /// The `Retry-After` header, in seconds.
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
+use crate::js;
+
+/// `shiplog/<version>`: GitHub's API refuses requests without a user agent.
+const USER_AGENT: &str = concat!("shiplog/", env!("CARGO_PKG_VERSION"));
+
+/// One server, reached through Node.
+pub struct NodeHost {
+    connection: JsValue,
 }
 
-impl Response {
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
+impl NodeHost {
+    /// The API server of `cluster`.
+    pub fn cluster(cluster: &Cluster) -> Result<Self, String> {
+        let (cert, key) = cluster.client_cert.clone().unzip();
+        Ok(NodeHost {
+            connection: js::connect(
+                &cluster.server,
+                cluster.certificate_authority.clone(),
+                cert,
+                key,
+                cluster.insecure_skip_tls_verify,
+                cluster.token.as_ref().map(|t| t.0.clone()),
+                USER_AGENT,
+            )
+            .map_err(|e| format!("{}: {}", cluster.server, js::message(&e)))?,
+        })
+    }
+
+    /// A server with a publicly trusted certificate (or plain HTTP).
+    pub fn public(base: &str, token: Option<&str>) -> Result<Self, String> {
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err("the URL must start with https:// or http://".into());
+        }
+        Ok(NodeHost {
+            connection: js::connect(
+                base,
+                None,
+                None,
+                None,
+                false,
+                token.map(str::to_owned),
+                USER_AGENT,
+            )
+            .map_err(|e| js::message(&e))?,
+        })
+    }
+
+    async fn exchange(&self, request: &Request, streamed: bool) -> Result<JsValue, TransportError> {
+        let promise = js::send(
+            &self.connection,
+            request.method.as_str(),
+            &request.path,
+            request.content_type.map(str::to_owned),
+            request.body.clone(),
+            streamed,
+        );
+        JsFuture::from(promise).await.map_err(transport_error)
     }
 }
 
-/// A request that got no answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// No connection could be made (refused, name not resolved, TLS handshake failed).
-    #[error("{0}")]
-    Connect(String),
-    /// The connection was lost before the answer was complete.
-    #[error("{0}")]
-    Dropped(String),
-}
-
-/// One server, as the engine sees it.
-#[allow(async_fn_in_trait)]
-pub trait Host {
-    type Lines: Lines;
-
-    async fn send(&self, request: &Request) -> Result<Response, TransportError>;
-
-    /// Starts a streamed request (a watch). A non-success status comes back complete.
-    async fn open(
-        &self,
-        request: &Request,
-    ) -> Result<Result<Self::Lines, Response>, TransportError>;
-
-    async fn sleep(&self, duration: Duration);
-}
-
-/// The lines of a streamed answer.
-#[allow(async_fn_in_trait)]
-pub trait Lines {
-    /// The next line without its newline, or `None` at the end of the stream.
-    async fn next_line(&mut self) -> Result<Option<Vec<u8>>, TransportError>;
-}
-
-/// Splits arriving chunks into lines; for hosts whose transport yields chunks.
-#[derive(Debug, Default)]
-pub struct LineBuffer {
-    pending: Vec<u8>,
-}
-
-impl LineBuffer {
-    /// The next complete line already buffered.
-    pub fn take_line(&mut self) -> Option<Vec<u8>> {
-        let end = self.pending.iter().position(|b| *b == b'\n')?;
-        let mut line: Vec<u8> = self.pending.drain(..=end).collect();
-        line.pop();
-        Some(line)
-    }
-
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.pending.extend_from_slice(chunk);
-    }
-
-    /// What is left when the stream ends (a last line without a newline).
-    pub fn finish(&mut self) -> Option<Vec<u8>> {
-        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+fn transport_error(error: JsValue) -> TransportError {
+    let message = js::message(&error);
+    match js::get(&error, "kind").as_string().as_deref() {
+        Some("connect") => TransportError::Connect(message),
+        _ => TransportError::Dropped(message),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn response(answer: &JsValue) -> Response {
+    let retry_after = js::get(answer, "retryAfter").as_f64().unwrap_or(-1.0);
+    let body = js::get(answer, "body");
+    Response {
+        status: js::get(answer, "status").as_f64().unwrap_or(0.0) as u16,
+        retry_after: (retry_after >= 0.0).then(|| Duration::from_secs(retry_after as u64)),
+        body: if body.is_null() || body.is_undefined() {
+            Vec::new()
+        } else {
+            js_sys::Uint8Array::new(&body).to_vec()
+        },
+    }
+}
 
-    #[test]
-    fn lines_are_reassembled_across_chunks() {
-        let mut buffer = LineBuffer::default();
-        buffer.push(b"{\"a\":");
-        assert_eq!(buffer.take_line(), None);
-        buffer.push(b"1}\n{\"b\"");
-        assert_eq!(buffer.take_line().unwrap(), b"{\"a\":1}");
-        assert_eq!(buffer.take_line(), None);
-        buffer.push(b":2}");
-        assert_eq!(buffer.finish().unwrap(), b"{\"b\":2}");
-        assert_eq!(buffer.finish(), None);
+/// A node timer as a future, cleared when dropped: a timeout that lost its race (a watch that
+/// ended first) must not keep node alive.
+struct Timer {
+    handle: JsValue,
+    fired: JsFuture,
+}
+
+impl Timer {
+    fn start(duration: Duration) -> Self {
+        let handle = js::timer(duration.as_secs_f64() * 1000.0);
+        let fired = JsFuture::from(js_sys::Promise::from(js::get(&handle, "promise")));
+        Timer { handle, fired }
+    }
+}
+
+impl Future for Timer {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.fired).poll(cx)
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        js::cancel_timer(&self.handle);
+    }
+}
+
+/// The lines of a watch; the stream is closed when dropped.
+pub struct NodeLines {
+    stream: JsValue,
+    buffer: LineBuffer,
+    ended: bool,
+}
+
+impl Drop for NodeLines {
+    fn drop(&mut self) {
+        js::close_stream(&self.stream);
+    }
+}
+
+impl Lines for NodeLines {
+    async fn next_line(&mut self) -> Result<Option<Vec<u8>>, TransportError> {
+        loop {
+            if let Some(line) = self.buffer.take_line() {
+                return Ok(Some(line));
+            }
+            if self.ended {
+                return Ok(self.buffer.finish());
+            }
+            let chunk = JsFuture::from(js::next_chunk(&self.stream))
+                .await
+                .map_err(transport_error)?;
+            if chunk.is_null() {
+                self.ended = true;
+            } else {
+                self.buffer.push(&js_sys::Uint8Array::new(&chunk).to_vec());
+            }
+        }
+    }
+}
+
+impl Host for NodeHost {
+    type Lines = NodeLines;
+
+    async fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        Ok(response(&self.exchange(request, false).await?))
+    }
+
+    async fn open(&self, request: &Request) -> Result<Result<NodeLines, Response>, TransportError> {
+        let answer = self.exchange(request, true).await?;
+        let stream = js::get(&answer, "stream");
+        if stream.is_null() || stream.is_undefined() {
+            return Ok(Err(response(&answer)));
+        }
+        Ok(Ok(NodeLines {
+            stream,
+            buffer: LineBuffer::default(),
+            ended: false,
+        }))
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        // A timer cannot fail.
+        let _ = Timer::start(duration).await;
     }
 }

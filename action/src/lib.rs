@@ -1,34 +1,46 @@
-//! The shiplog deploy engine.
+//! The shiplog GitHub Action: the deploy engine compiled to WebAssembly and run by the runner's
+//! own Node. `action/dist/main.cjs` calls [`main_step`], `post.cjs` calls [`post_step`]; both
+//! resolve to the step's exit code.
 //!
-//! This crate is built as pure decisions over data — manifests → plan, observed status →
-//! verdict — with all I/O behind a small host interface, so the same code runs natively (the
-//! `shiplog` CLI) and as WebAssembly under Node (the GitHub Action).
-//!
-//! The pure core: loading manifests with their origin ([`manifest`]), validating them before
-//! anything is touched ([`validate`]), substituting images ([`images`]), ordering the apply
-//! ([`plan`]), judging rollouts ([`rollout`]), explaining failures ([`explain`]), reading a
-//! kubeconfig ([`kubeconfig`]) and building API requests ([`kube`]). The deploy flow
-//! ([`deploy`]) runs over the [`host::Host`] interface; [`native`] (feature `cli`) is the
-//! native host: reqwest + tokio, kubeconfig files and exec credential plugins. [`wording`]
-//! counts things in messages.
+//! Everything is decided in Rust (the engine's pipeline, `shiplog_engine::pipeline`, and the
+//! GitHub runner protocol, [`runner`]); the JS
+//! host (`action/js/host.cjs`, bound in [`js`]) only performs I/O: HTTP(S) with the cluster's
+//! CA and client certificate ([`host`]), files, environment, credential plugins ([`platform`]).
 
-pub mod check;
-pub mod deploy;
-pub mod duration;
-pub mod explain;
 pub mod host;
-pub mod images;
-pub mod kube;
-pub mod kubeconfig;
-pub mod manifest;
-#[cfg(feature = "cli")]
-pub mod native;
-pub mod pipeline;
-pub mod plan;
-pub mod record;
-pub mod rollout;
+mod job;
+pub mod js;
+mod main_step;
+pub mod platform;
+mod post_step;
+mod protocol;
+mod report;
 pub mod runner;
-pub mod slack;
-pub mod sources;
-pub mod validate;
-pub mod wording;
+mod step_inputs;
+
+use wasm_bindgen::prelude::*;
+
+/// Panics print their message before the module aborts (the release profile aborts).
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        js::print(&format!("::error::shiplog stopped unexpectedly: {info}\n"));
+    }));
+}
+
+/// The Action's main step: deploy (or, in `mode: notify`, only note that the job is watched).
+#[wasm_bindgen(js_name = mainStep)]
+pub async fn main_step() -> u8 {
+    report_panics();
+    let code = main_step::run().await;
+    js::close_connections();
+    code
+}
+
+/// The post step: alert Slack when a step of this job failed.
+#[wasm_bindgen(js_name = postStep)]
+pub async fn post_step() -> u8 {
+    report_panics();
+    let code = post_step::run().await;
+    js::close_connections();
+    code
+}

@@ -25,7 +25,7 @@ fn declared(section: &str) -> BTreeSet<String> {
 
 /// The Action's Rust sources (the Node face), concatenated.
 fn sources() -> String {
-    let dir = Path::new(ROOT).join("action/node/src");
+    let dir = Path::new(ROOT).join("action/src");
     let mut text = String::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -1,6 +1,6 @@
 //! `cargo xtask bench deploy`: `shiplog deploy` against `kubectl apply --server-side` plus
 //! `kubectl rollout status` on kubesim, in wall time and API requests. The benchmark itself
-//! is `action/benches/deploy.rs`; it needs the release `shiplog` and `shiplog-kubesim`
+//! is `cli/benches/deploy.rs`; it needs the release `shiplog` and `shiplog-kubesim`
 //! binaries and kubectl (`$KUBECTL`, else `PATH`; `cargo xtask setup` installs it).
 
 use crate::workspace::{cargo, exec};
@@ -12,20 +12,13 @@ pub fn run(rest: &[String]) -> anyhow::Result<()> {
         "build",
         "--release",
         "--package",
-        "shiplog-action",
+        "shiplog",
         "--package",
         "shiplog-kubesim",
     ]))?;
     exec(
         cargo()
-            .args([
-                "bench",
-                "--package",
-                "shiplog-action",
-                "--bench",
-                "deploy",
-                "--",
-            ])
+            .args(["bench", "--package", "shiplog", "--bench", "deploy", "--"])
             .args(rest),
     )
 }

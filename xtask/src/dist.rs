@@ -1,6 +1,7 @@
-//! `cargo xtask dist`: builds the GitHub Action into `action/dist` — the engine for
-//! `wasm32-unknown-unknown` (crate `shiplog-node`), wasm-bindgen's Node glue, the module shrunk
-//! by wasm-opt, the JS host, and the `main`/`post` entry points `action.yml` runs.
+//! `cargo xtask dist`: builds the GitHub Action into `action/dist` — crate `shiplog-action`
+//! (with the engine, `shiplog-engine`) for `wasm32-unknown-unknown`, wasm-bindgen's Node glue,
+//! the module shrunk by wasm-opt, the JS host, and the `main`/`post` entry points `action.yml`
+//! runs.
 //!
 //! Everything node starts is CommonJS (`--target nodejs`, `host.cjs`, `main.cjs`): node 24
 //! loads it a few milliseconds sooner than ES modules, and start-up is what the Action pays on
@@ -32,11 +33,12 @@ const SOURCES_FILE: &str = "SOURCES";
 
 /// The inputs of the dist, relative to the root: every file under these directories (Rust, JS,
 /// manifests) and these files.
-const SOURCE_DIRS: [&str; 4] = ["action/src", "action/node", "action/js", "model/src"];
-const SOURCE_FILES: [&str; 5] = [
+const SOURCE_DIRS: [&str; 4] = ["engine/src", "action/src", "action/js", "model/src"];
+const SOURCE_FILES: [&str; 6] = [
     "Cargo.lock",
     "Cargo.toml",
     "action/Cargo.toml",
+    "engine/Cargo.toml",
     "model/Cargo.toml",
     "xtask/src/dist.rs",
 ];
@@ -70,7 +72,7 @@ pub fn build(out: &Path) -> anyhow::Result<()> {
             .args([
                 "build",
                 "--package",
-                "shiplog-node",
+                "shiplog-action",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--profile",
@@ -78,7 +80,7 @@ pub fn build(out: &Path) -> anyhow::Result<()> {
             ])
             .env("RUSTFLAGS", remap),
     )?;
-    let wasm = root.join("target/wasm32-unknown-unknown/action/shiplog_node.wasm");
+    let wasm = root.join("target/wasm32-unknown-unknown/action/shiplog_action.wasm");
     // One staging directory per build, so that concurrent builds (a benchmark and a test) do
     // not write over each other.
     let staging = root.join(format!("target/action-dist-staging-{}", std::process::id()));

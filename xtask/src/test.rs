@@ -48,7 +48,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     exec(cargo().args([
         "clippy",
         "--package",
-        "shiplog-node",
+        "shiplog-action",
         "--target",
         "wasm32-unknown-unknown",
         "--",

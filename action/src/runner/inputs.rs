@@ -26,7 +26,7 @@ pub enum Problem {
     Missing,
     #[error("{0:?} is not a boolean (use true | True | TRUE | false | False | FALSE)")]
     NotBoolean(String),
-    /// What [`crate::duration::parse`] said about the value.
+    /// What [`shiplog_engine::duration::parse`] said about the value.
     #[error("{0}")]
     BadDuration(String),
     #[error("{value:?} is not one of {}", allowed.join(", "))]
@@ -84,13 +84,12 @@ impl<L: Fn(&str) -> Option<String>> Inputs<L> {
         }
     }
 
-    /// A duration as [`crate::duration::parse`] reads it; `default` when blank.
+    /// A duration as [`shiplog_engine::duration::parse`] reads it; `default` when blank.
     pub fn duration(&self, name: &str, default: Duration) -> Result<Duration, InputError> {
         match self.text(name) {
             None => Ok(default),
-            Some(v) => {
-                crate::duration::parse(&v).map_err(|e| Self::error(name, Problem::BadDuration(e)))
-            }
+            Some(v) => shiplog_engine::duration::parse(&v)
+                .map_err(|e| Self::error(name, Problem::BadDuration(e))),
         }
     }
 

@@ -3,21 +3,10 @@
 //! summary, annotations, Slack messages updated in place and threaded, failure alerts for the
 //! whole job from the post step, and no secret anywhere a person or log could see it.
 
-#[path = "../support/github_standin.rs"]
-#[allow(dead_code)]
-mod github_standin;
-#[path = "../support/kubesim.rs"]
-#[allow(dead_code)]
-mod kube;
 mod runner;
-#[path = "../support/slack_standin.rs"]
-#[allow(dead_code)]
-mod slack_standin;
 
 use std::collections::HashMap;
 
-use github_standin::{GithubStandin, job};
-use kube::Sim;
 use runner::{REPO, RUN_ID, RUNNER_NAME, Runner, Step};
 use serde_json::Value;
 use shiplog_server::auth::oidc::{Oidc, OidcConfig};
@@ -25,7 +14,9 @@ use shiplog_server::auth::scope::RepoScope;
 use shiplog_server::auth::{Auth, Tokens};
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
-use slack_standin::{Fault, Standin};
+use shiplog_testkit::github::{GithubStandin, job};
+use shiplog_testkit::kubesim::Sim;
+use shiplog_testkit::slack::{self as slack_standin, Fault, Standin};
 
 const SLACK_TOKEN: &str = "xoxb-dist-test-token-51c2";
 const GITHUB_TOKEN: &str = "ghs_distTestToken9f8e7d6c";
@@ -682,7 +673,7 @@ fn without_a_server_token_the_deploy_is_recorded_with_the_jobs_oidc_token() {
         .filter(|r| r.path.starts_with("/_apis/idtoken"))
         .collect();
     assert_eq!(asked.len(), 1, "{asked:?}");
-    let audience = shiplog_action::kube::request::encode(&world.server.base);
+    let audience = shiplog_engine::kube::request::encode(&world.server.base);
     assert!(
         asked[0].path.ends_with(&format!("&audience={audience}")),
         "{}",

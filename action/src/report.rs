@@ -1,0 +1,108 @@
+//! Showing how a deploy went, the way a runner shows it: error annotations on invalid
+//! manifests' files and lines, the resource list and the failure's details in groups, the
+//! step's outputs, the job summary and the state the post step reads.
+
+use crate::runner::commands::{self, Annotation, Level};
+use crate::runner::summary::{self, SummaryFacts};
+use shiplog_engine::pipeline::{DeployInputs, Outcome, Platform as _};
+use shiplog_engine::wording::counted;
+use shiplog_model::DeployStatus;
+
+use crate::platform::{Node, print_lines};
+use crate::protocol::{append_summary, save_state, set_output};
+
+/// Shows the outcome: log, annotations, outputs, summary, state.
+pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
+    for finding in &outcome.findings {
+        let message = finding.to_string();
+        let annotation = Annotation {
+            title: Some("Invalid manifest"),
+            file: Some(&finding.file),
+            line: u32::try_from(finding.line).ok(),
+            message: &message,
+            ..Annotation::default()
+        };
+        print_lines([commands::annotation(Level::Error, &annotation)]);
+    }
+    for problem in &outcome.problems {
+        let annotation = Annotation {
+            title: Some("Refused by the API server"),
+            message: problem,
+            ..Annotation::default()
+        };
+        print_lines([commands::annotation(Level::Error, &annotation)]);
+    }
+    let report = outcome.report.as_ref();
+    if let Some(report) = report {
+        print_lines([commands::group(&counted(
+            report.resources.len(),
+            "resource",
+        ))]);
+        for change in &report.resources {
+            platform.log(&change.describe());
+        }
+        print_lines([commands::end_group()]);
+        if let Some(failure) = &report.failure {
+            print_lines([commands::group("Why the deploy failed")]);
+            for detail in &failure.details {
+                platform.log(detail);
+            }
+            print_lines([commands::end_group()]);
+        }
+    }
+    let status = match report {
+        Some(report) => report.status,
+        None => DeployStatus::Failed,
+    };
+    set_output("status", status.as_str());
+    let resources = report.map_or_else(Vec::new, |r| r.resources.clone());
+    set_output(
+        "resources",
+        &serde_json::to_string(&resources).unwrap_or_else(|_| "[]".into()),
+    );
+    if let (Some(url), Some(deploy)) = (&outcome.deploy_url, &outcome.deploy) {
+        set_output("deploy-id", &deploy.id.to_string());
+        set_output("deploy-url", url);
+        save_state("deploy-url", url);
+    }
+    if let Some(slack) = &outcome.slack {
+        if let Some(ts) = &slack.ts {
+            set_output("slack-ts", ts);
+        }
+        if let Some(permalink) = &slack.permalink {
+            set_output("slack-url", permalink);
+        }
+    }
+    save_state("status", status.as_str());
+    let run_url = outcome.deploy.as_ref().and_then(|d| d.run.url.clone());
+    // A deploy stopped before it began has no report: its reason and findings are the failure.
+    let stopped = outcome.stopped_failure();
+    let failure = match report {
+        Some(report) => report.failure.as_ref(),
+        None => Some(&stopped),
+    };
+    let namespace = outcome.namespace.as_deref().unwrap_or("default");
+    let duration = outcome
+        .deploy
+        .as_ref()
+        .and_then(|d| d.duration())
+        .and_then(|d| d.to_std().ok());
+    let facts = SummaryFacts {
+        app: outcome
+            .deploy
+            .as_ref()
+            .map_or(namespace, |d| d.app.as_str()),
+        environment: inputs.environment.as_deref(),
+        namespace,
+        status,
+        dry_run: inputs.options.dry_run,
+        resources: &resources,
+        failure,
+        images: &outcome.substitutions,
+        deploy_url: outcome.deploy_url.as_deref(),
+        run_url: run_url.as_deref(),
+        duration,
+        namespaces_created: report.map_or(&[], |r| r.namespaces_created.as_slice()),
+    };
+    append_summary(&summary::render(&facts));
+}

@@ -1,0 +1,217 @@
+//! `shiplog deploy`: flags, reading the manifests, the cluster's kubeconfig, and the report.
+//! The deploy itself is [`shiplog_engine::deploy`].
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use shiplog::cluster::kubeconfig_files;
+use shiplog::platform::Native;
+use shiplog_engine::deploy::{Options, Report};
+use shiplog_engine::pipeline::{
+    self, DeployInputs, Kubeconfig, Outcome, ServerTarget, SlackTarget, Verdict,
+};
+use shiplog_engine::wording::counted;
+use shiplog_model::{DeployStatus, ResourceAction};
+
+use crate::{Output, report_findings};
+
+#[derive(clap::Args)]
+pub struct DeployArgs {
+    /// Manifest files, directories (searched recursively for .yaml, .yml, .json) or globs.
+    /// Repeat the flag or give several lines.
+    #[arg(long = "manifests", env = "SHIPLOG_MANIFESTS", required = true)]
+    manifests: Vec<String>,
+    /// Namespace for objects that do not name one (default: the context's, else `default`).
+    #[arg(long, env = "SHIPLOG_NAMESPACE")]
+    namespace: Option<String>,
+    /// Images to deploy, e.g. `ghcr.io/acme/api:v2`: each replaces every container image of the
+    /// same repository, in every pod template. Repeat the flag or give several lines.
+    #[arg(long, env = "SHIPLOG_IMAGES")]
+    images: Vec<String>,
+    /// The kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<String>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long, env = "SHIPLOG_CONTEXT")]
+    context: Option<String>,
+    /// How long rollouts may take, e.g. 300s, 5m, 1h30m (Go duration syntax, at most 24h).
+    #[arg(long, env = "SHIPLOG_TIMEOUT", default_value = "5m", value_parser = shiplog_engine::duration::parse)]
+    timeout: Duration,
+    /// When a rollout fails, restore each failed Deployment's previous version and wait for it.
+    #[arg(long, env = "SHIPLOG_ROLLBACK_ON_FAILURE")]
+    rollback_on_failure: bool,
+    /// Validate and dry-run every object on the server; change nothing.
+    #[arg(long, env = "SHIPLOG_DRY_RUN")]
+    dry_run: bool,
+    /// Create missing namespaces.
+    #[arg(long, env = "SHIPLOG_CREATE_NAMESPACE", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    create_namespace: bool,
+    /// The application, for the history record (default: the first workload's name).
+    #[arg(long, env = "SHIPLOG_APP")]
+    app: Option<String>,
+    /// The environment, for the history record (default: the namespace).
+    #[arg(long, env = "SHIPLOG_ENVIRONMENT")]
+    environment: Option<String>,
+    /// The history server to record the deploy in, e.g. https://shiplog.acme.dev.
+    #[arg(long, env = "SHIPLOG_SERVER_URL")]
+    server_url: Option<String>,
+    /// The history server's write token.
+    #[arg(long, env = "SHIPLOG_SERVER_TOKEN", hide_env_values = true)]
+    server_token: Option<String>,
+    /// A Slack incoming webhook URL: one message when the deploy ends.
+    #[arg(long, env = "SHIPLOG_SLACK_WEBHOOK", hide_env_values = true)]
+    slack_webhook: Option<String>,
+    /// A Slack bot token (`chat:write`): a "deploying" message updated in place with the
+    /// outcome, the failure's details in a thread. Needs --slack-channel.
+    #[arg(
+        long,
+        env = "SHIPLOG_SLACK_TOKEN",
+        hide_env_values = true,
+        requires = "slack_channel"
+    )]
+    slack_token: Option<String>,
+    /// The Slack channel (name or id) for --slack-token.
+    #[arg(long, env = "SHIPLOG_SLACK_CHANNEL", requires = "slack_token")]
+    slack_channel: Option<String>,
+    /// Slack's Web API base URL (for a proxy or a stand-in).
+    #[arg(long, env = "SHIPLOG_SLACK_API_URL", default_value = None, hide = true)]
+    slack_api_url: Option<String>,
+    /// Output format.
+    #[arg(long, env = "SHIPLOG_OUTPUT", value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+pub fn run(args: &DeployArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let kubeconfig = match kubeconfig_files(args.kubeconfig.as_deref()) {
+        Ok(files) => Kubeconfig::Files(files),
+        Err(e) => {
+            eprintln!("shiplog: {e}");
+            return ExitCode::from(Verdict::Unreachable.exit_code());
+        }
+    };
+    let inputs = DeployInputs {
+        manifests: args.manifests.clone(),
+        namespace: args.namespace.clone(),
+        images: args.images.clone(),
+        kubeconfig,
+        context: args.context.clone(),
+        options: Options {
+            create_namespace: args.create_namespace,
+            dry_run: args.dry_run,
+            timeout: args.timeout,
+            rollback_on_failure: args.rollback_on_failure,
+        },
+        app: args.app.clone(),
+        environment: args.environment.clone(),
+        server: args.server_url.as_ref().map(|url| ServerTarget {
+            url: url.clone(),
+            token: args.server_token.clone(),
+        }),
+        slack: slack_target(args),
+    };
+    let outcome = runtime.block_on(pipeline::run(&Native::default(), &inputs));
+    show(args.output, &outcome);
+    ExitCode::from(outcome.verdict.exit_code())
+}
+
+fn slack_target(args: &DeployArgs) -> Option<SlackTarget> {
+    if let Some(url) = &args.slack_webhook {
+        return Some(SlackTarget::Webhook(url.clone()));
+    }
+    Some(SlackTarget::Bot {
+        token: args.slack_token.clone()?,
+        channel: args.slack_channel.clone()?,
+        api: args.slack_api_url.clone(),
+    })
+}
+
+/// Prints what happened: the report (text or JSON), or the problems that stopped the deploy.
+fn show(output: Output, outcome: &Outcome) {
+    if !outcome.findings.is_empty() {
+        let files = outcome
+            .findings
+            .iter()
+            .map(|f| f.file.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        report_findings(output, files, 0, &outcome.findings);
+        return;
+    }
+    if let Some(report) = &outcome.report {
+        print_report(output, report, outcome);
+        return;
+    }
+    for problem in &outcome.problems {
+        eprintln!("{problem}");
+    }
+    if let Some(reason) = &outcome.reason {
+        eprintln!("shiplog: {reason}");
+    }
+}
+
+fn print_report(output: Output, report: &Report, outcome: &Outcome) {
+    let images = &outcome.substitutions;
+    if output == Output::Json {
+        let mut value = serde_json::to_value(report).expect("a report serializes");
+        value["images"] = images.as_slice().into();
+        if let Some(deploy) = &outcome.deploy
+            && outcome.deploy_url.is_some()
+        {
+            value["deploy_id"] = deploy.id.0.into();
+        }
+        value["deploy_url"] = outcome.deploy_url.as_deref().into();
+        if let Some(slack) = &outcome.slack {
+            value["slack"] = serde_json::to_value(slack).expect("a Slack message serializes");
+        }
+        println!("{value:#}");
+        return;
+    }
+    let suffix = if report.dry_run { " (dry run)" } else { "" };
+    for namespace in &report.namespaces_created {
+        println!("namespace/{namespace} created{suffix}");
+    }
+    for image in images {
+        println!("image {image}");
+    }
+    for change in &report.resources {
+        println!("{}{suffix}", change.describe());
+    }
+    let count = |action| {
+        report
+            .resources
+            .iter()
+            .filter(|c| c.action == action)
+            .count()
+    };
+    let summary = format!(
+        "{}: {} created, {} configured, {} unchanged",
+        counted(report.resources.len(), "object"),
+        count(ResourceAction::Created),
+        count(ResourceAction::Configured),
+        count(ResourceAction::Unchanged),
+    );
+    let summary = match count(ResourceAction::Failed) {
+        0 => summary,
+        failed => format!("{summary}, {failed} failed"),
+    };
+    match (&report.failure, report.status) {
+        (None, _) if report.dry_run => println!("dry run: {summary}; nothing was changed"),
+        (None, _) => println!("deployed {summary}; every rollout is complete"),
+        (Some(failure), status) => {
+            eprintln!("shiplog: {}", failure.reason);
+            for detail in &failure.details {
+                eprintln!("  {}", detail.replace('\n', "\n    "));
+            }
+            let outcome = if status == DeployStatus::RolledBack {
+                "rolled back"
+            } else {
+                "failed"
+            };
+            eprintln!("deploy {outcome}: {summary}");
+        }
+    }
+}

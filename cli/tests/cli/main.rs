@@ -1,0 +1,9 @@
+//! The `shiplog` binary as a user runs it: `validate` on its own, `deploy` against the real
+//! kubesim binary over HTTPS (one simulator per test).
+
+mod client_cert;
+mod deploy;
+mod record;
+mod slack;
+mod support;
+mod validate;
