@@ -135,6 +135,7 @@ impl From<KubeError> for GithubError {
             KubeError::Api {
                 status, message, ..
             } => GithubError::Api { status, message },
+            KubeError::Request(error) => GithubError::InvalidAnswer(error.to_string()),
         }
     }
 }

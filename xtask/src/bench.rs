@@ -7,7 +7,7 @@
 //! - `kubesim`: the simulator's server-side apply throughput and kubectl's apply time
 //!   (`kubesim/benches/kubesim.rs`).
 //! - `deploy`: `shiplog deploy` against `kubectl apply --server-side` + `kubectl rollout status`
-//!   on kubesim, in wall time and API requests (`action/benches/deploy.rs`).
+//!   on kubesim, in wall time and API requests (`cli/benches/deploy.rs`).
 //! - `action`: the GitHub Action's dist size and cold start (spawn of `node main.cjs` to its
 //!   first request at kubesim) against `node -e 0` and `kubectl version --client`
 //!   (`tests/benches/action.rs`).

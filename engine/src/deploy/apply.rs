@@ -70,7 +70,11 @@ pub async fn ensure_namespaces<H: Host>(
         .collect();
     let namespaces = &namespaces;
     let found = join_all(wanted.iter().map(|ns| async move {
-        match kube.send(&namespaces.get(None, ns)).await {
+        let found = match namespaces.get(None, ns) {
+            Ok(request) => kube.send(&request).await,
+            Err(e) => Err(e.into()),
+        };
+        match found {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(DeployError::from_kube(e, || {
@@ -143,7 +147,7 @@ pub async fn dry_run<H: Host>(
                 manifest.name(),
                 &manifest.object,
                 true,
-            );
+            )?;
             let answer = kube.send(&request).await?;
             let object = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
             Ok(Some((answer.status, object)))
@@ -203,7 +207,11 @@ pub async fn apply<H: Host>(
                     &manifest.object,
                     false,
                 );
-                let outcome = kube.send(&request).await.map(|answer| {
+                let outcome = match request {
+                    Ok(request) => kube.send(&request).await,
+                    Err(e) => Err(e.into()),
+                };
+                let outcome = outcome.map(|answer| {
                     let after: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
                     let previous = before[*i].as_ref().and_then(|(_, o)| resource_version(o));
                     let action = classify(answer.status, previous, resource_version(&after));
@@ -253,7 +261,10 @@ pub async fn predicted<H: Host>(
                     return Ok(ResourceAction::Created);
                 };
                 let live = kube
-                    .json(&resource(discovery, manifest).get(manifest.namespace(), manifest.name()))
+                    .json(
+                        &resource(discovery, manifest)
+                            .get(manifest.namespace(), manifest.name())?,
+                    )
                     .await?;
                 Ok(if same_object(&live, would_be) {
                     ResourceAction::Unchanged

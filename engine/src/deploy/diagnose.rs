@@ -116,16 +116,16 @@ async fn gather<H: Host>(
     settled: &Settled,
 ) -> Result<Explanation, KubeError> {
     let ns = settled.namespace.as_deref();
-    let workload = kube.json(&settled.resource.get(ns, &settled.name)).await?;
+    let workload = kube.json(&settled.resource.get(ns, &settled.name)?).await?;
     let selector = label_selector(&workload["spec"]["selector"]["matchLabels"]);
     let pods = Discovery::builtin("v1", "Pod", "pods");
-    let all_pods = items(kube.json(&pods.list(ns, &selector)).await?);
-    let replica_sets = if settled.resource.kind == "Deployment" {
+    let all_pods = items(kube.json(&pods.list(ns, &selector)?).await?);
+    let replica_sets = if settled.resource.kind() == "Deployment" {
         let resource = discovery
             .resource("apps/v1", "ReplicaSet")
             .cloned()
             .unwrap_or_else(|| Discovery::builtin("apps/v1", "ReplicaSet", "replicasets"));
-        items(kube.json(&resource.list(ns, &selector)).await?)
+        items(kube.json(&resource.list(ns, &selector)?).await?)
     } else {
         Vec::new()
     };
@@ -138,10 +138,13 @@ async fn gather<H: Host>(
     );
     names.extend(new.iter().filter_map(|p| p["metadata"]["name"].as_str()));
     let events = Discovery::builtin("v1", "Event", "events");
-    let events = related_events(items(kube.json(&events.list(ns, "")).await?), &names);
+    let events = related_events(items(kube.json(&events.list(ns, "")?).await?), &names);
     let mut log_tail = Vec::new();
     if let (Some((pod, container)), Some(ns)) = (log_target(&new), ns) {
-        match kube.send(&pod_log(ns, &pod, &container, LOG_LINES)).await {
+        match kube
+            .send(&pod_log(&pods, ns, &pod, &container, LOG_LINES)?)
+            .await
+        {
             Ok(answer) => {
                 log_tail = String::from_utf8_lossy(&answer.body)
                     .lines()

@@ -163,7 +163,7 @@ pub async fn deploy<H: Host>(
 
 fn mark_failed(resources: &mut [ResourceChange], settled: &Settled, reason: &str) {
     if let Some(change) = resources.iter_mut().find(|c| {
-        c.kind == settled.resource.kind
+        c.kind == settled.resource.kind()
             && c.name == settled.name
             && c.namespace == settled.namespace
     }) {

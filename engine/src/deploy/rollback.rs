@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::json;
 
 use super::DeployError;
 use super::revisions::{History, Previous, stuck_pods};
@@ -16,7 +15,7 @@ use super::watch::{Settled, Workload, settle};
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
 use crate::kube::discovery::Discovery;
-use crate::kube::request::label_selector;
+use crate::kube::request::{PointerBuf, RequestError, label_selector, replace};
 
 /// What rolling back achieved.
 #[derive(Debug, Default)]
@@ -35,11 +34,11 @@ async fn replace_stuck_pods<H: Host>(
     leaving: &str,
 ) -> Result<Vec<String>, KubeError> {
     let pods = Discovery::builtin("v1", "Pod", "pods");
-    let list = kube.json(&pods.list(namespace, selector)).await?;
+    let list = kube.json(&pods.list(namespace, selector)?).await?;
     let items = list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     let stuck = stuck_pods(statefulset, items, leaving);
     for name in &stuck {
-        match kube.send(&pods.delete(namespace, name)).await {
+        match kube.send(&pods.delete(namespace, name)?).await {
             Err(e) if !e.is_not_found() => return Err(e),
             _ => {}
         }
@@ -54,20 +53,21 @@ async fn undo<H: Host>(
     timeout: Duration,
 ) -> Result<Result<String, String>, DeployError> {
     let workload = failed.workload();
-    let Some(history) = History::of(&failed.resource.kind) else {
+    let Some(history) = History::of(failed.resource.kind()) else {
         return Ok(Err(format!(
             "{workload}: only Deployments, StatefulSets and DaemonSets can be rolled back"
         )));
     };
     let ns = failed.namespace.as_deref();
     let access = |e| DeployError::from_kube(e, || format!("rolling back {workload}"));
+    let built = |request: Result<_, RequestError>| request.map_err(|e| access(e.into()));
     let object = kube
-        .json(&failed.resource.get(ns, &failed.name))
+        .json(&built(failed.resource.get(ns, &failed.name))?)
         .await
         .map_err(access)?;
     let selector = label_selector(&object["spec"]["selector"]["matchLabels"]);
     let list = kube
-        .json(&history.resource(discovery).list(ns, &selector))
+        .json(&built(history.resource(discovery).list(ns, &selector))?)
         .await
         .map_err(access)?;
     let records = list["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
@@ -81,12 +81,16 @@ async fn undo<H: Host>(
             "{workload}: there is no previous revision to roll back to"
         )));
     };
-    let ops = json!([{"op": "replace", "path": "/spec/template", "value": template}]);
-    kube.send(&failed.resource.json_patch(ns, &failed.name, &ops))
-        .await
-        .map_err(access)?;
+    let restore = replace(PointerBuf::from_tokens(["spec", "template"]), template);
+    kube.send(&built(failed.resource.json_patch(
+        ns,
+        &failed.name,
+        restore,
+    ))?)
+    .await
+    .map_err(access)?;
     let mut done = format!("{workload}: rolled back to revision {number}");
-    if let (Some(leaving), "StatefulSet") = (leaving, failed.resource.kind.as_str()) {
+    if let (Some(leaving), "StatefulSet") = (leaving, failed.resource.kind()) {
         let replaced = replace_stuck_pods(kube, ns, &object, &selector, &leaving)
             .await
             .map_err(access)?;
@@ -139,6 +143,8 @@ pub async fn roll_back<H: Host>(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::kube::client::tests::{Scripted, answer};
     use crate::kube::retry::Backoff;

@@ -11,6 +11,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::future::{Either, join_all, select};
+use kube::core::WatchEvent;
 use serde_json::Value;
 
 use super::DeployError;
@@ -38,7 +39,7 @@ impl Settled {
 
     /// `Kind/name`.
     pub fn workload(&self) -> String {
-        format!("{}/{}", self.resource.kind, self.name)
+        format!("{}/{}", self.resource.kind(), self.name)
     }
 }
 
@@ -54,16 +55,11 @@ enum Step {
 }
 
 fn step(line: &[u8]) -> Step {
-    let Ok(event) = serde_json::from_slice::<Value>(line) else {
-        return Step::Ignore;
-    };
-    match event["type"].as_str() {
-        Some("ADDED" | "MODIFIED") => Step::Judge(event["object"].clone()),
-        Some("BOOKMARK") => event["object"]["metadata"]["resourceVersion"]
-            .as_str()
-            .map_or(Step::Ignore, |rv| Step::Resume(rv.to_owned())),
-        Some("ERROR" | "DELETED") => Step::Restart,
-        _ => Step::Ignore,
+    match serde_json::from_slice::<WatchEvent<Value>>(line) {
+        Ok(WatchEvent::Added(object) | WatchEvent::Modified(object)) => Step::Judge(object),
+        Ok(WatchEvent::Bookmark(bookmark)) => Step::Resume(bookmark.metadata.resource_version),
+        Ok(WatchEvent::Error(_) | WatchEvent::Deleted(_)) => Step::Restart,
+        Err(_) => Step::Ignore,
     }
 }
 
@@ -94,7 +90,7 @@ impl Group {
         if let Some(current) = self.verdicts.borrow_mut().get_mut(name)
             && !is_final(current)
         {
-            *current = verdict(&self.resource.kind, object);
+            *current = verdict(self.resource.kind(), object);
         }
     }
 
@@ -113,7 +109,7 @@ impl Group {
                 return Ok(());
             }
             let list = kube
-                .json(&self.resource.list_fields(namespace, selector))
+                .json(&self.resource.list_fields(namespace, selector)?)
                 .await?;
             for object in list["items"].as_array().into_iter().flatten() {
                 self.judge(object);
@@ -127,7 +123,7 @@ impl Group {
                 if self.pending().is_empty() {
                     return Ok(());
                 }
-                let request = self.resource.watch(namespace, selector, &version);
+                let request = self.resource.watch(namespace, selector, &version)?;
                 let mut lines = kube.open(&request).await?;
                 loop {
                     let line = match lines.next_line().await {
@@ -182,7 +178,7 @@ pub async fn settle<H: Host>(
             .filter(|o| o["metadata"]["resourceVersion"].is_string())
             .map_or_else(
                 || Verdict::Progressing("not observed yet".into()),
-                |object| verdict(&workload.resource.kind, object),
+                |object| verdict(workload.resource.kind(), object),
             );
         let key = (workload.resource.collection(None), workload.namespace);
         groups
@@ -300,7 +296,9 @@ mod tests {
             Step::Judge(o) if o["metadata"]["resourceVersion"] == "9"
         ));
         assert!(matches!(
-            step(br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"12"}}}"#),
+            step(
+                br#"{"type":"BOOKMARK","object":{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"resourceVersion":"12"}}}"#
+            ),
             Step::Resume(rv) if rv == "12"
         ));
         assert!(matches!(

@@ -1,9 +1,10 @@
 //! Sending requests to the API server through the [`Host`], retrying transient failures and
 //! turning error answers into [`KubeError`]s a caller can branch on.
 
+use kube::core::Status;
 use serde_json::Value;
 
-use super::request::Request;
+use super::request::{Request, RequestError};
 use super::retry::{Backoff, is_transient};
 use crate::host::{Host, Response, TransportError};
 
@@ -16,6 +17,9 @@ pub enum KubeError {
     /// 401 or 403.
     #[error("the cluster refused the credentials ({status}): {message}")]
     Unauthorized { status: u16, message: String },
+    /// A request that could not be built (kube refused a name or parameter).
+    #[error("the request could not be built: {0}")]
+    Request(#[from] RequestError),
     /// Any other error answer, with the API server's `Status` reason and message.
     #[error("{message}")]
     Api {
@@ -43,13 +47,19 @@ impl KubeError {
     }
 
     fn from_answer(answer: &Response) -> Self {
-        let status: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        // A Kubernetes `Status`, or the history server's `{"error": {"message"}}`.
-        let message = status["message"]
-            .as_str()
-            .or(status["error"]["message"].as_str())
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("HTTP {}", answer.status));
+        // A Kubernetes `Status`; else GitHub's `{"message"}` or the history server's
+        // `{"error": {"message"}}`.
+        let (reason, message) = match serde_json::from_slice::<Status>(&answer.body) {
+            Ok(status) if !status.message.is_empty() => (status.reason, status.message),
+            _ => {
+                let error: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+                let message = error["message"]
+                    .as_str()
+                    .or(error["error"]["message"].as_str())
+                    .map_or_else(|| format!("HTTP {}", answer.status), str::to_owned);
+                (String::new(), message)
+            }
+        };
         if matches!(answer.status, 401 | 403) {
             return KubeError::Unauthorized {
                 status: answer.status,
@@ -58,7 +68,7 @@ impl KubeError {
         }
         KubeError::Api {
             status: answer.status,
-            reason: status["reason"].as_str().unwrap_or_default().to_owned(),
+            reason,
             message,
         }
     }

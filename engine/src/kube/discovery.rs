@@ -1,6 +1,7 @@
 //! Which kinds the cluster serves, from the legacy discovery documents (`/api/v1`, `/apis`,
 //! `/apis/{group}/{version}`): for each `apiVersion` and kind, its plural and whether it is
-//! namespaced. Pure: the caller fetches the documents.
+//! namespaced. Pure: the caller fetches the documents. Their paths are built here by hand:
+//! kube-core has no request builder for discovery.
 
 use std::collections::HashMap;
 
@@ -48,12 +49,12 @@ impl Discovery {
             }
             self.resources.insert(
                 (api_version.to_owned(), kind.to_owned()),
-                ApiResource {
-                    api_version: api_version.to_owned(),
-                    kind: kind.to_owned(),
-                    plural: plural.to_owned(),
-                    namespaced: resource["namespaced"].as_bool().unwrap_or(true),
-                },
+                ApiResource::new(
+                    api_version,
+                    kind,
+                    plural,
+                    resource["namespaced"].as_bool().unwrap_or(true),
+                ),
             );
         }
     }
@@ -70,12 +71,7 @@ impl Discovery {
 
     /// A core (`v1`) or `apps/v1` kind the engine itself needs (pods, events, ReplicaSets).
     pub fn builtin(api_version: &str, kind: &str, plural: &str) -> ApiResource {
-        ApiResource {
-            api_version: api_version.into(),
-            kind: kind.into(),
-            plural: plural.into(),
-            namespaced: kind != "Namespace",
-        }
+        ApiResource::new(api_version, kind, plural, kind != "Namespace")
     }
 }
 
@@ -100,7 +96,7 @@ mod tests {
         discovery.add(&json!({"groupVersion": "apps/v1", "resources": [
             {"name": "deployments", "kind": "Deployment", "namespaced": true}]}));
         assert!(!discovery.resource("v1", "Namespace").unwrap().namespaced);
-        assert_eq!(discovery.resource("v1", "Pod").unwrap().plural, "pods");
+        assert_eq!(discovery.resource("v1", "Pod").unwrap().api.plural, "pods");
         assert!(discovery.serves("apps/v1", "Deployment"));
         assert!(!discovery.serves("extensions/v1beta1", "Deployment"));
     }

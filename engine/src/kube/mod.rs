@@ -1,10 +1,9 @@
-//! Talking to the Kubernetes API without a Kubernetes client library: requests are plain
-//! values built from discovery ([`request`], [`discovery`]), sent through the [`crate::host`]
-//! interface with retries for transient errors ([`retry`], [`client`]).
-//!
-//! Why not `kube::core`: it needs `k8s-openapi` (one of the slowest crates to compile there is)
-//! for typed objects, while the engine works on the user's objects as JSON and needs only
-//! paths, query strings and content types — a hundred lines here, unit-tested.
+//! Talking to the Kubernetes API the sans-I/O way: requests are built with kube's request layer
+//! (`kube::core`) from kinds found by discovery ([`request`], [`discovery`]), sent through the
+//! [`crate::host`] interface with retries for transient errors ([`retry`], [`client`]); error
+//! answers are read as kube's `Status`, watch lines as its `WatchEvent`. Objects stay
+//! `serde_json::Value`: the engine works on the user's objects as JSON, and typed bodies would
+//! cost the Action's WebAssembly far more than they give.
 
 pub mod client;
 pub mod discovery;

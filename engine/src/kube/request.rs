@@ -1,7 +1,22 @@
-//! Requests to the API server as plain values: method, path with query string, content type
-//! and body. Nothing here sends anything.
+//! Requests as plain values — method, path with query string, content type and body — that the
+//! [`crate::host`] sends. Nothing here sends anything.
+//!
+//! Kubernetes API requests are built with kube's request layer (`kube::core::Request` and its
+//! `*Params`) from an [`ApiResource`] that discovery found, and become the engine's [`Request`]
+//! through one adapter, [`Request::from_http`]. Paths built by hand remain only where kube-core
+//! has no builder:
+//! - the discovery documents (`/api/v1`, `/apis`, `/apis/{group}/{version}`, in
+//!   [`super::discovery`]): kube's client discovers with requests of its own, kube-core offers
+//!   none;
+//! - requests to services that are not Kubernetes (the history server, Slack, GitHub), built
+//!   with [`Request::get`], [`Request::post_json`] and [`Request::patch_json`].
 
+use kube::core::params::{DeleteParams, GetParams, ListParams, Patch, PatchParams, WatchParams};
+use kube::core::subresource::LogParams;
+use kube::core::{DynamicObject, GroupVersionKind, Resource as _};
 use serde_json::Value;
+
+pub use json_patch::jsonptr::PointerBuf;
 
 /// An HTTP method the engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +53,21 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
 }
 
+/// A request kube's builders refused (an invalid name or parameter) or that the engine cannot
+/// send (a method or content type it does not know).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RequestError(String);
+
+/// Content type of a JSON body.
+pub const JSON: &str = "application/json";
+/// Content type of a server-side apply.
+pub const APPLY_PATCH: &str = "application/apply-patch+yaml";
+/// Content type of an RFC 6902 JSON patch.
+pub const JSON_PATCH: &str = "application/json-patch+json";
+/// The field manager of every apply.
+pub const FIELD_MANAGER: &str = "shiplog";
+
 impl Request {
     pub fn get(path: String) -> Self {
         Request {
@@ -48,32 +78,80 @@ impl Request {
         }
     }
 
-    fn with_body(method: Method, path: String, content_type: &'static str, body: &Value) -> Self {
+    fn with_body(method: Method, path: String, body: &Value) -> Self {
         Request {
             method,
             path,
-            content_type: Some(content_type),
+            content_type: Some(JSON),
             body: Some(body.to_string().into_bytes()),
         }
     }
 
     pub fn post_json(path: String, body: &Value) -> Self {
-        Self::with_body(Method::Post, path, "application/json", body)
+        Self::with_body(Method::Post, path, body)
     }
 
     pub fn patch_json(path: String, body: &Value) -> Self {
-        Self::with_body(Method::Patch, path, "application/json", body)
+        Self::with_body(Method::Patch, path, body)
+    }
+
+    /// The adapter from a request kube's builders made. An empty body is no body.
+    pub fn from_http(request: http::Request<Vec<u8>>) -> Result<Self, RequestError> {
+        let (parts, body) = request.into_parts();
+        let method = match parts.method {
+            http::Method::GET => Method::Get,
+            http::Method::POST => Method::Post,
+            http::Method::PATCH => Method::Patch,
+            http::Method::DELETE => Method::Delete,
+            other => return Err(RequestError(format!("unsupported method {other}"))),
+        };
+        let content_type = match parts.headers.get(http::header::CONTENT_TYPE) {
+            None => None,
+            Some(value) => Some(
+                [JSON, APPLY_PATCH, JSON_PATCH]
+                    .into_iter()
+                    .find(|known| value == known)
+                    .ok_or_else(|| RequestError(format!("unsupported content type {value:?}")))?,
+            ),
+        };
+        let path = tidy(
+            parts
+                .uri
+                .path_and_query()
+                .map_or(parts.uri.path(), |p| p.as_str()),
+        );
+        Ok(Request {
+            method,
+            path,
+            content_type,
+            body: (!body.is_empty()).then_some(body),
+        })
     }
 }
 
-/// Content type of a server-side apply.
-pub const APPLY_PATCH: &str = "application/apply-patch+yaml";
-/// Content type of an RFC 6902 JSON patch.
-pub const JSON_PATCH: &str = "application/json-patch+json";
-/// The field manager of every apply.
-pub const FIELD_MANAGER: &str = "shiplog";
+/// `path` without the empty query pairs kube's builders leave (`?&force=true`, a bare `?`),
+/// as the request appears in logs.
+fn tidy(path: &str) -> String {
+    let Some((path, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let pairs: Vec<&str> = query.split('&').filter(|pair| !pair.is_empty()).collect();
+    if pairs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", pairs.join("&"))
+    }
+}
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters are kept).
+/// Builds with kube, then adapts.
+fn built(
+    request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+) -> Result<Request, RequestError> {
+    Request::from_http(request.map_err(|e| RequestError(e.to_string()))?)
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters are kept), for the requests
+/// to services that are not Kubernetes.
 pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
@@ -86,50 +164,42 @@ pub fn encode(value: &str) -> String {
     out
 }
 
-fn query(pairs: &[(&str, &str)]) -> String {
-    let joined: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect();
-    if joined.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", joined.join("&"))
-    }
-}
-
-/// A kind the cluster serves: where its objects live.
+/// A kind the cluster serves, as discovery found it: kube's `ApiResource` (group, version,
+/// kind, plural) and whether its objects live in namespaces, which kube's type does not say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiResource {
-    /// `v1` or `group/version`.
-    pub api_version: String,
-    pub kind: String,
-    /// The path segment, e.g. `deployments`.
-    pub plural: String,
+    pub api: kube::core::ApiResource,
     pub namespaced: bool,
 }
 
 impl ApiResource {
-    /// The collection path, in `namespace` when the kind is namespaced.
-    pub fn collection(&self, namespace: Option<&str>) -> String {
-        let root = if self.api_version.contains('/') {
-            format!("/apis/{}", self.api_version)
-        } else {
-            format!("/api/{}", self.api_version)
-        };
-        match namespace.filter(|_| self.namespaced) {
-            Some(ns) => format!("{root}/namespaces/{ns}/{}", self.plural),
-            None => format!("{root}/{}", self.plural),
+    /// The kind `kind` of `api_version` (`v1`, `apps/v1`), served under `plural`.
+    pub fn new(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        ApiResource {
+            api: kube::core::ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, version, kind),
+                plural,
+            ),
+            namespaced,
         }
     }
 
-    /// The path of one object.
-    pub fn item(&self, namespace: Option<&str>, name: &str) -> String {
-        format!("{}/{name}", self.collection(namespace))
+    pub fn kind(&self) -> &str {
+        &self.api.kind
     }
 
-    pub fn get(&self, namespace: Option<&str>, name: &str) -> Request {
-        Request::get(self.item(namespace, name))
+    /// The collection path, in `namespace` when the kind is namespaced.
+    pub fn collection(&self, namespace: Option<&str>) -> String {
+        DynamicObject::url_path(&self.api, namespace.filter(|_| self.namespaced))
+    }
+
+    fn builder(&self, namespace: Option<&str>) -> kube::core::Request {
+        kube::core::Request::new(self.collection(namespace))
+    }
+
+    pub fn get(&self, namespace: Option<&str>, name: &str) -> Result<Request, RequestError> {
+        built(self.builder(namespace).get(name, &GetParams::default()))
     }
 
     /// Server-side apply of `object` (force, field manager `shiplog`), optionally a dry run.
@@ -139,80 +209,104 @@ impl ApiResource {
         name: &str,
         object: &Value,
         dry_run: bool,
-    ) -> Request {
-        let mut pairs = vec![("fieldManager", FIELD_MANAGER), ("force", "true")];
-        if dry_run {
-            pairs.push(("dryRun", "All"));
-        }
-        let path = format!("{}{}", self.item(namespace, name), query(&pairs));
-        Request::with_body(Method::Patch, path, APPLY_PATCH, object)
+    ) -> Result<Request, RequestError> {
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = dry_run;
+        built(
+            self.builder(namespace)
+                .patch(name, &params, &Patch::Apply(object)),
+        )
     }
 
     /// A JSON patch (RFC 6902) of one object.
-    pub fn json_patch(&self, namespace: Option<&str>, name: &str, ops: &Value) -> Request {
-        let path = format!(
-            "{}{}",
-            self.item(namespace, name),
-            query(&[("fieldManager", FIELD_MANAGER)])
-        );
-        Request::with_body(Method::Patch, path, JSON_PATCH, ops)
+    pub fn json_patch(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        operations: json_patch::Patch,
+    ) -> Result<Request, RequestError> {
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
+        built(
+            self.builder(namespace)
+                .patch(name, &params, &Patch::<()>::Json(operations)),
+        )
     }
 
     /// Deletes one object (with the server's default propagation).
-    pub fn delete(&self, namespace: Option<&str>, name: &str) -> Request {
-        Request {
-            method: Method::Delete,
-            path: self.item(namespace, name),
-            content_type: None,
-            body: None,
-        }
+    pub fn delete(&self, namespace: Option<&str>, name: &str) -> Result<Request, RequestError> {
+        built(
+            self.builder(namespace)
+                .delete(name, &DeleteParams::default()),
+        )
     }
 
     /// A list filtered by a label selector (empty: everything).
-    pub fn list(&self, namespace: Option<&str>, label_selector: &str) -> Request {
-        let pairs: Vec<(&str, &str)> = if label_selector.is_empty() {
-            Vec::new()
-        } else {
-            vec![("labelSelector", label_selector)]
-        };
-        Request::get(format!("{}{}", self.collection(namespace), query(&pairs)))
+    pub fn list(
+        &self,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<Request, RequestError> {
+        let mut params = ListParams::default();
+        if !label_selector.is_empty() {
+            params = params.labels(label_selector);
+        }
+        built(self.builder(namespace).list(&params))
     }
 
-    /// A watch of the object `name` from `resource_version`.
     /// Lists the collection, optionally narrowed by a field selector (`metadata.name=api`).
-    pub fn list_fields(&self, namespace: Option<&str>, field_selector: Option<&str>) -> Request {
-        let pairs: Vec<(&str, &str)> = field_selector
-            .map(|selector| ("fieldSelector", selector))
-            .into_iter()
-            .collect();
-        Request::get(format!("{}{}", self.collection(namespace), query(&pairs)))
+    pub fn list_fields(
+        &self,
+        namespace: Option<&str>,
+        field_selector: Option<&str>,
+    ) -> Result<Request, RequestError> {
+        let mut params = ListParams::default();
+        if let Some(selector) = field_selector {
+            params = params.fields(selector);
+        }
+        built(self.builder(namespace).list(&params))
     }
 
     /// Watches the collection (optionally narrowed by a field selector) from
-    /// `resource_version`, with bookmarks.
+    /// `resource_version`, with bookmarks. The server ends it after kube's default timeout
+    /// (290 s); the caller resumes from the last version it saw.
     pub fn watch(
         &self,
         namespace: Option<&str>,
         field_selector: Option<&str>,
         resource_version: &str,
-    ) -> Request {
-        let mut pairs = vec![("watch", "true")];
-        pairs.extend(field_selector.map(|selector| ("fieldSelector", selector)));
-        pairs.extend([
-            ("resourceVersion", resource_version),
-            ("allowWatchBookmarks", "true"),
-        ]);
-        Request::get(format!("{}{}", self.collection(namespace), query(&pairs)))
+    ) -> Result<Request, RequestError> {
+        let mut params = WatchParams::default();
+        if let Some(selector) = field_selector {
+            params = params.fields(selector);
+        }
+        built(self.builder(namespace).watch(&params, resource_version))
     }
 }
 
-/// The last `lines` lines of `container`'s log in pod `pod`.
-pub fn pod_log(namespace: &str, pod: &str, container: &str, lines: u32) -> Request {
-    let tail = lines.to_string();
-    Request::get(format!(
-        "/api/v1/namespaces/{namespace}/pods/{pod}/log{}",
-        query(&[("container", container), ("tailLines", &tail)])
-    ))
+/// The last `lines` lines of `container`'s log in pod `pod`, at most `limit_bytes` of them.
+pub fn pod_log(
+    pods: &ApiResource,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    lines: u32,
+) -> Result<Request, RequestError> {
+    let params = LogParams {
+        container: Some(container.to_owned()),
+        tail_lines: Some(i64::from(lines)),
+        ..LogParams::default()
+    };
+    built(pods.builder(Some(namespace)).logs(pod, &params))
+}
+
+/// A JSON patch (RFC 6902) of one operation: replace what is at `path` with `value`.
+pub fn replace(path: PointerBuf, value: Value) -> json_patch::Patch {
+    json_patch::Patch(vec![json_patch::PatchOperation::Replace(
+        json_patch::ReplaceOperation { path, value },
+    )])
 }
 
 /// The label selector of `matchLabels`, e.g. `app=api,tier=web`.
@@ -233,69 +327,121 @@ mod tests {
     use serde_json::json;
 
     fn deployments() -> ApiResource {
-        ApiResource {
-            api_version: "apps/v1".into(),
-            kind: "Deployment".into(),
-            plural: "deployments".into(),
-            namespaced: true,
-        }
+        ApiResource::new("apps/v1", "Deployment", "deployments", true)
+    }
+
+    /// The query parameters of `path`, decoded, in order.
+    fn query(path: &str) -> Vec<(String, String)> {
+        let query = path.split_once('?').map_or("", |(_, q)| q);
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    fn has(path: &str, name: &str, value: &str) -> bool {
+        query(path).contains(&(name.to_owned(), value.to_owned()))
+    }
+
+    fn path_only(request: &Request) -> &str {
+        request.path.split('?').next().unwrap()
     }
 
     #[test]
     fn apply_is_a_forced_server_side_patch_by_shiplog() {
-        let request =
-            deployments().apply(Some("prod"), "api", &json!({"kind": "Deployment"}), true);
+        let request = deployments()
+            .apply(Some("prod"), "api", &json!({"kind": "Deployment"}), true)
+            .unwrap();
         assert_eq!(request.method, Method::Patch);
         assert_eq!(
-            request.path,
-            "/apis/apps/v1/namespaces/prod/deployments/api?fieldManager=shiplog&force=true&dryRun=All"
+            path_only(&request),
+            "/apis/apps/v1/namespaces/prod/deployments/api"
         );
+        for (name, value) in [
+            ("fieldManager", "shiplog"),
+            ("force", "true"),
+            ("dryRun", "All"),
+        ] {
+            assert!(
+                has(&request.path, name, value),
+                "{name} in {}",
+                request.path
+            );
+        }
         assert_eq!(request.content_type, Some(APPLY_PATCH));
         assert_eq!(request.body.unwrap(), br#"{"kind":"Deployment"}"#);
+        let applied = deployments()
+            .apply(Some("prod"), "api", &json!({}), false)
+            .unwrap();
+        assert!(!applied.path.contains("dryRun"), "{}", applied.path);
     }
 
     #[test]
     fn core_and_cluster_scoped_paths() {
-        let namespaces = ApiResource {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            plural: "namespaces".into(),
-            namespaced: false,
-        };
+        let namespaces = ApiResource::new("v1", "Namespace", "namespaces", false);
         assert_eq!(
-            namespaces.item(Some("ignored"), "prod"),
+            namespaces.get(Some("ignored"), "prod").unwrap().path,
             "/api/v1/namespaces/prod"
         );
         assert_eq!(namespaces.collection(None), "/api/v1/namespaces");
-        let delete = deployments().delete(Some("prod"), "api");
+        let delete = deployments().delete(Some("prod"), "api").unwrap();
         assert_eq!(
-            (delete.method.as_str(), delete.path.as_str(), delete.body),
+            (delete.method, path_only(&delete)),
             (
-                "DELETE",
-                "/apis/apps/v1/namespaces/prod/deployments/api",
-                None
+                Method::Delete,
+                "/apis/apps/v1/namespaces/prod/deployments/api"
             )
         );
         assert!(delete.method.is_idempotent());
     }
 
     #[test]
-    fn watches_and_selectors_are_encoded() {
-        assert_eq!(
-            deployments()
-                .watch(Some("prod"), Some("metadata.name=api"), "42")
-                .path,
-            "/apis/apps/v1/namespaces/prod/deployments?watch=true&fieldSelector=metadata.name%3Dapi&resourceVersion=42&allowWatchBookmarks=true"
+    fn a_json_patch_names_shiplog_as_its_manager() {
+        let operations = replace(
+            PointerBuf::from_tokens(["spec", "template"]),
+            json!({"metadata": {}}),
         );
+        let request = deployments()
+            .json_patch(Some("prod"), "api", operations)
+            .unwrap();
+        assert_eq!(request.content_type, Some(JSON_PATCH));
+        assert!(has(&request.path, "fieldManager", "shiplog"));
+        let body: Value = serde_json::from_slice(&request.body.unwrap()).unwrap();
+        assert_eq!(body[0]["path"], "/spec/template");
+    }
+
+    #[test]
+    fn watches_and_selectors_are_encoded() {
+        let watch = deployments()
+            .watch(Some("prod"), Some("metadata.name=api"), "42")
+            .unwrap();
+        assert_eq!(
+            path_only(&watch),
+            "/apis/apps/v1/namespaces/prod/deployments"
+        );
+        for (name, value) in [
+            ("watch", "true"),
+            ("fieldSelector", "metadata.name=api"),
+            ("resourceVersion", "42"),
+            ("allowWatchBookmarks", "true"),
+        ] {
+            assert!(has(&watch.path, name, value), "{name} in {}", watch.path);
+        }
         let selector = label_selector(&json!({"tier": "web", "app": "api"}));
         assert_eq!(selector, "app=api,tier=web");
-        assert_eq!(
-            deployments().list(Some("prod"), &selector).path,
-            "/apis/apps/v1/namespaces/prod/deployments?labelSelector=app%3Dapi%2Ctier%3Dweb"
+        let list = deployments().list(Some("prod"), &selector).unwrap();
+        assert!(
+            has(&list.path, "labelSelector", "app=api,tier=web"),
+            "{}",
+            list.path
         );
-        assert_eq!(
-            pod_log("prod", "api-1", "server", 20).path,
-            "/api/v1/namespaces/prod/pods/api-1/log?container=server&tailLines=20"
-        );
+        let pods = ApiResource::new("v1", "Pod", "pods", true);
+        let log = pod_log(&pods, "prod", "api-1", "server", 20).unwrap();
+        assert_eq!(path_only(&log), "/api/v1/namespaces/prod/pods/api-1/log");
+        assert!(has(&log.path, "container", "server") && has(&log.path, "tailLines", "20"));
+    }
+
+    #[test]
+    fn names_kube_refuses_are_errors_not_requests() {
+        assert!(deployments().get(Some("prod"), "").is_err());
     }
 }
