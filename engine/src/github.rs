@@ -112,6 +112,8 @@ pub enum GithubError {
     Api { status: u16, message: String },
     #[error("GitHub's list of jobs could not be read: {0}")]
     InvalidAnswer(String),
+    #[error("the request to GitHub could not be built: {0}")]
+    Request(String),
 }
 
 /// What a 403 means for the jobs API: a rate limit when GitHub's message says so (it answers
@@ -135,7 +137,7 @@ impl From<KubeError> for GithubError {
             KubeError::Api {
                 status, message, ..
             } => GithubError::Api { status, message },
-            KubeError::Request(error) => GithubError::InvalidAnswer(error.to_string()),
+            KubeError::Request(error) => GithubError::Request(error.to_string()),
         }
     }
 }

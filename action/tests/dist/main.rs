@@ -150,6 +150,15 @@ impl World {
         self.runner.run("post.cjs", &main.state)
     }
 
+    /// Runs the post step with `state`; it succeeds (a post step never fails the job) and its
+    /// log says `says`.
+    fn post_saying(&self, state: &HashMap<String, String>, says: &str) -> Step {
+        let post = self.runner.run("post.cjs", state);
+        assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
+        assert!(post.stdout.contains(says), "{says:?} in {}", post.stdout);
+        post
+    }
+
     fn deploy_record(&self, id: &str) -> Value {
         let url = format!("{}/api/v1/deploys/{id}", self.server.base);
         self.runtime
@@ -251,13 +260,7 @@ fn a_deploy_in_bot_mode_updates_its_message_in_place_and_is_recorded() {
     // would find the record finished: the server refuses, nothing changes.
     let mut lost = main.state.clone();
     lost.remove("status");
-    let post = world.runner.run("post.cjs", &lost);
-    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
-    assert!(
-        post.stdout.contains("deploy 1 had already ended"),
-        "{}",
-        post.stdout
-    );
+    world.post_saying(&lost, "deploy 1 had already ended");
     assert_eq!(world.deploy_record("1"), record);
 }
 
@@ -309,13 +312,7 @@ fn a_deploy_step_killed_mid_rollout_is_recorded_as_cancelled_by_the_post_step() 
     );
 
     // The runner runs the post step of a cancelled job with the state the main step saved.
-    let post = world.runner.run("post.cjs", &state);
-    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
-    assert!(
-        post.stdout.contains("deploy 1 is recorded as cancelled"),
-        "{}",
-        post.stdout
-    );
+    let post = world.post_saying(&state, "deploy 1 is recorded as cancelled");
     post.assert_secrets_hidden(&[SERVER_TOKEN]);
     let record = world.deploy_record("1");
     assert_eq!(record["status"], "cancelled", "{record}");
@@ -329,12 +326,7 @@ fn a_deploy_step_killed_mid_rollout_is_recorded_as_cancelled_by_the_post_step() 
     );
 
     // Run again (a re-run of the post step), it changes nothing.
-    let again = world.runner.run("post.cjs", &state);
-    assert!(
-        again.stdout.contains("had already ended"),
-        "{}",
-        again.stdout
-    );
+    world.post_saying(&state, "had already ended");
     assert_eq!(world.deploy_record("1"), record);
 }
 
@@ -719,13 +711,7 @@ fn with_the_jobs_oidc_token_the_post_step_records_a_killed_deploy_as_cancelled()
     let state = kill_mid_rollout(&mut world);
     assert_eq!(world.deploy_record("1")["status"], "in_progress");
 
-    let post = world.runner.run("post.cjs", &state);
-    assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
-    assert!(
-        post.stdout.contains("deploy 1 is recorded as cancelled"),
-        "{}",
-        post.stdout
-    );
+    let post = world.post_saying(&state, "deploy 1 is recorded as cancelled");
     assert_eq!(world.deploy_record("1")["status"], "cancelled");
     // The main step and the post step each asked for a token of their own.
     let issued = world.github.issued_id_tokens();

@@ -6,24 +6,14 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::support::{Sim, shiplog, write};
+use crate::support::{API_DEPLOYMENT, Sim, shiplog, write};
 
-const APP: &str = r#"
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: settings}
-data: {mode: certificate}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers: [{name: api, image: "ghcr.io/acme/api:v1"}]
-"#;
+/// A ConfigMap and a Deployment.
+fn app() -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{mode: certificate}}\n---{API_DEPLOYMENT}"
+    )
+}
 
 fn read_yaml(path: &str) -> Value {
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -47,9 +37,9 @@ fn client_pem(path: &str) -> (String, String) {
     (decode("client-certificate-data"), decode("client-key-data"))
 }
 
-/// `shiplog deploy --kubeconfig <kubeconfig> --manifests <APP>`.
+/// `shiplog deploy --kubeconfig <kubeconfig> --manifests <app()>`.
 fn deploy_with(sim: &Sim, kubeconfig: &str) -> (i32, String, String) {
-    let manifests = write(sim.dir.path(), "app.yaml", APP);
+    let manifests = write(sim.dir.path(), "app.yaml", &app());
     shiplog(&[
         "deploy",
         "--kubeconfig",
@@ -166,7 +156,7 @@ fn a_client_certificate_of_another_ca_is_refused_with_exit_3() {
 fn the_client_key_never_shows_in_the_output_of_a_failing_deploy() {
     let sim = Sim::start(&["--image-rule", "*:broken=ImagePullBackOff"]);
     let kubeconfig = sim.cert_kubeconfig();
-    let manifests = write(sim.dir.path(), "app.yaml", APP);
+    let manifests = write(sim.dir.path(), "app.yaml", &app());
     for output in ["text", "json"] {
         let (code, stdout, stderr) = shiplog(&[
             "deploy",

@@ -11,7 +11,7 @@ use shiplog_server::auth::Tokens;
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
 
-use crate::support::{Deploys as _, FIXTURE, RUNNER, Sim, write};
+use crate::support::{API_DEPLOYMENT, Deploys as _, FIXTURE, RUNNER, Sim, write};
 
 const TOKEN: &str = "history-write-token";
 
@@ -83,12 +83,7 @@ fn more_objects_than_a_record_lists_are_recorded_within_the_limits() {
     let mut objects: Vec<String> = (0..MAX_RESOURCES + 100)
         .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg-{i}\n"))
         .collect();
-    objects.push(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 1\n  \
-         selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
-         spec: {containers: [{name: api, image: ghcr.io/acme/api:v1}]}\n"
-            .into(),
-    );
+    objects.push(API_DEPLOYMENT.into());
     let manifests = write(dir.path(), "many.yaml", &objects.join("---\n"));
     let (code, stdout, stderr) = sim.deploy_with(
         &[
@@ -174,25 +169,13 @@ fn an_unreachable_history_server_only_warns() {
     );
 }
 
-const API: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers: [{name: api, image: "ghcr.io/acme/api:v1"}]
-"#;
-
 #[test]
 fn runs_outside_github_and_steps_of_one_job_are_records_of_their_own() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = history_server(&runtime, dir.path());
     let sim = Sim::start(&[]);
-    let manifest = write(dir.path(), "api.yaml", API);
+    let manifest = write(dir.path(), "api.yaml", API_DEPLOYMENT);
     let deploy = |env: &[(&str, &str)]| {
         let (code, stdout, stderr) = sim.deploy_with(
             &[

@@ -4,6 +4,19 @@ use std::process::Command;
 
 pub use shiplog_testkit::kubesim::{FIXTURE, RUNNER, Sim, write};
 
+/// One small Deployment, `api`, running `ghcr.io/acme/api:v1`.
+pub const API_DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: "ghcr.io/acme/api:v1"}]
+"#;
+
 /// Runs `shiplog` with `args`; exit code, stdout and stderr.
 pub fn shiplog(args: &[&str]) -> (i32, String, String) {
     shiplog_with(args, &[])
@@ -12,17 +25,11 @@ pub fn shiplog(args: &[&str]) -> (i32, String, String) {
 /// Runs `shiplog` with `args` and the environment variables `env` (the runner's, say).
 pub fn shiplog_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    for name in [
-        "KUBECONFIG",
-        "SHIPLOG_SERVER_URL",
-        "SHIPLOG_SERVER_TOKEN",
-        "SHIPLOG_SLACK_WEBHOOK",
-        "SHIPLOG_SLACK_TOKEN",
-        "SHIPLOG_SLACK_API_URL",
-    ] {
-        command.env_remove(name);
-    }
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("GITHUB_")) {
+    // Every flag reads a `SHIPLOG_*` variable: none of the caller's may reach the binary.
+    command.env_remove("KUBECONFIG");
+    for (name, _) in std::env::vars()
+        .filter(|(name, _)| name.starts_with("GITHUB_") || name.starts_with("SHIPLOG_"))
+    {
         command.env_remove(name);
     }
     let output = command

@@ -1,6 +1,6 @@
 //! `shiplog validate`: manifests checked without a cluster.
 
-use crate::support::{FIXTURE, shiplog};
+use crate::support::{FIXTURE, shiplog, shiplog_with};
 
 #[test]
 fn the_fixture_validates() {
@@ -66,4 +66,27 @@ fn a_missing_path_is_a_clear_error() {
         stderr.trim(),
         "shiplog: no/such/dir: no such file or directory"
     );
+}
+
+#[test]
+fn flags_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = dir.path().join("extra.yaml");
+    std::fs::write(
+        &extra,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+    )
+    .unwrap();
+    // Several manifests as several lines, the way a CI system passes a list.
+    let manifests = format!("{FIXTURE}\n{}", extra.display());
+    let (code, stdout, stderr) = shiplog_with(
+        &["validate"],
+        &[
+            ("SHIPLOG_MANIFESTS", &manifests),
+            ("SHIPLOG_OUTPUT", "json"),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    assert_eq!(report["objects"], 36, "{report}");
 }

@@ -14,6 +14,9 @@ use crate::rollout::Verdict;
 
 /// Log lines read from a failing container.
 const LOG_LINES: u32 = 20;
+/// The most bytes of those lines the API server sends: a container can write lines of any
+/// length, and the answer is read whole.
+const LOG_BYTES: u32 = 16 * 1024;
 /// The annotation that numbers a Deployment's revisions (also on its ReplicaSets).
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -142,7 +145,7 @@ async fn gather<H: Host>(
     let mut log_tail = Vec::new();
     if let (Some((pod, container)), Some(ns)) = (log_target(&new), ns) {
         match kube
-            .send(&pod_log(&pods, ns, &pod, &container, LOG_LINES)?)
+            .send(&pod_log(&pods, ns, &pod, &container, LOG_LINES, LOG_BYTES)?)
             .await
         {
             Ok(answer) => {
