@@ -191,7 +191,7 @@ function __wbg_get_imports() {
             const ret = runPlugin(getStringFromWasm0(arg0, arg1), arg2, arg3, getStringFromWasm0(arg4, arg5), arg6, arg7);
             return ret;
         },
-        __wbg_send_d67e488fda05a1de: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9) {
+        __wbg_send_a9e86dedbf6b2be8: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10) {
             let v0;
             if (arg5 !== 0) {
                 v0 = getStringFromWasm0(arg5, arg6);
@@ -202,7 +202,7 @@ function __wbg_get_imports() {
                 v1 = getArrayU8FromWasm0(arg7, arg8).slice();
                 wasm.__wbindgen_free(arg7, arg8 * 1, 1);
             }
-            const ret = send(arg0, getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), v0, v1, arg9 !== 0);
+            const ret = send(arg0, getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), v0, v1, arg9 !== 0, arg10 >>> 0);
             return ret;
         },
         __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: function() {
@@ -234,7 +234,7 @@ function __wbg_get_imports() {
             return ret;
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 93, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 101, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },

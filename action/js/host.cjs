@@ -165,10 +165,11 @@ function failure(kind, error) {
 }
 
 /**
- * Sends a request. Resolves to {status, retryAfter, body, stream}: the whole body, or for a
- * streamed success the open stream for `nextChunk`. Rejects with {kind, message}.
+ * Sends a request. Resolves to {status, retryAfter, body, stream}: the whole body (at most
+ * `maxBytes`, else rejects with kind "too-large"), or for a streamed success the open stream
+ * for `nextChunk`. Rejects with {kind, message}.
  */
-function send(connection, method, path, contentType, body, streamed) {
+function send(connection, method, path, contentType, body, streamed, maxBytes) {
   return new Promise((resolve, reject) => {
     const headers = { accept: "application/json", "user-agent": connection.userAgent };
     if (connection.token) headers.authorization = `Bearer ${connection.token}`;
@@ -195,7 +196,16 @@ function send(connection, method, path, contentType, body, streamed) {
           return;
         }
         const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
+        let size = 0;
+        response.on("data", (chunk) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            response.destroy();
+            reject(failure("too-large", new Error(`an answer larger than ${maxBytes} bytes`)));
+            return;
+          }
+          chunks.push(chunk);
+        });
         response.on("error", (error) => reject(failure("dropped", error)));
         response.on("end", () => {
           answer.body = new Uint8Array(Buffer.concat(chunks));

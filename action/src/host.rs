@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use shiplog_engine::host::{Host, LineBuffer, Lines, Response, TransportError};
+use shiplog_engine::host::{Host, LineBuffer, Lines, MAX_ANSWER_BYTES, Response, TransportError};
 use shiplog_engine::kube::request::Request;
 use shiplog_engine::pipeline::Cluster;
 use wasm_bindgen::JsValue;
@@ -65,6 +65,7 @@ impl NodeHost {
             request.content_type.map(str::to_owned),
             request.body.clone(),
             streamed,
+            MAX_ANSWER_BYTES as u32,
         );
         JsFuture::from(promise).await.map_err(transport_error)
     }
@@ -74,6 +75,7 @@ fn transport_error(error: JsValue) -> TransportError {
     let message = js::message(&error);
     match js::get(&error, "kind").as_string().as_deref() {
         Some("connect") => TransportError::Connect(message),
+        Some("too-large") => TransportError::answer_too_large(),
         _ => TransportError::Dropped(message),
     }
 }
@@ -152,7 +154,8 @@ impl Lines for NodeLines {
             if chunk.is_null() {
                 self.ended = true;
             } else {
-                self.buffer.push(&js_sys::Uint8Array::new(&chunk).to_vec());
+                self.buffer
+                    .push(&js_sys::Uint8Array::new(&chunk).to_vec())?;
             }
         }
     }

@@ -53,6 +53,7 @@ extern "C" {
         content_type: Option<String>,
         body: Option<Vec<u8>>,
         streamed: bool,
+        max_bytes: u32,
     ) -> Promise;
     #[wasm_bindgen(js_name = nextChunk)]
     pub fn next_chunk(stream: &JsValue) -> Promise;

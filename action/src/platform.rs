@@ -89,7 +89,7 @@ impl Platform for Node {
     fn log(&self, line: &str) {
         // Logged text may come from the cluster (events, container logs): it must not be able to
         // issue workflow commands.
-        print_lines(commands::inert(line, &random_token()));
+        print_lines(commands::inert(line, random_token));
     }
 
     fn warn(&self, message: &str) {

@@ -27,6 +27,9 @@
 //! requests outside both windows are reported, not attributed. Retries and watch reconnects
 //! count as the requests they are.
 //!
+//! Then, unless `--skip-failures`, the time to a failure verdict for three failing deploys
+//! (see `deploy/failures.rs`).
+//!
 //! Options: `cargo xtask bench deploy -- --help`.
 
 use std::collections::BTreeMap;
@@ -49,10 +52,16 @@ struct Args {
     /// kubesim's `--rollout-ms`: how long a pod takes to become ready.
     #[arg(long, default_value_t = 200)]
     rollout_ms: u64,
+    /// Leave out the time to a failure verdict (about two minutes).
+    #[arg(long)]
+    skip_failures: bool,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
 }
+
+#[path = "deploy/failures.rs"]
+mod failures;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -458,5 +467,14 @@ fn main() -> anyhow::Result<()> {
     }
     print!("{}", summary(&rounds));
     print!("{}", breakdown(&rounds));
+    if !args.skip_failures {
+        let kubesim =
+            release_dir().join(format!("shiplog-kubesim{}", std::env::consts::EXE_SUFFIX));
+        failures::report(
+            &kubesim,
+            Path::new(env!("CARGO_BIN_EXE_shiplog")),
+            &kubectl(),
+        )?;
+    }
     Ok(())
 }

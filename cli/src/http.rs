@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use shiplog_engine::host::{Host, LineBuffer, Lines, Response, TransportError};
+use shiplog_engine::host::{Host, LineBuffer, Lines, MAX_ANSWER_BYTES, Response, TransportError};
 use shiplog_engine::kube::request::{Method, Request};
 
 /// How long a non-streaming request may take.
@@ -109,6 +109,25 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// The whole body of `response`, chunk by chunk, failing as soon as it passes
+/// [`MAX_ANSWER_BYTES`] (or says it will).
+async fn read_within_limit(mut response: reqwest::Response) -> Result<Vec<u8>, TransportError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(TransportError::answer_too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(TransportError::answer_too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The lines of a streamed answer.
 pub struct HttpLines {
     response: reqwest::Response,
@@ -126,7 +145,7 @@ impl Lines for HttpLines {
                 return Ok(self.buffer.finish());
             }
             match self.response.chunk().await {
-                Ok(Some(chunk)) => self.buffer.push(&chunk),
+                Ok(Some(chunk)) => self.buffer.push(&chunk)?,
                 Ok(None) => self.done = true,
                 Err(e) => return Err(transport_error(e)),
             }
@@ -146,11 +165,10 @@ impl Host for HttpHost {
             .map_err(transport_error)?;
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(transport_error)?;
         Ok(Response {
             status,
             retry_after,
-            body: body.to_vec(),
+            body: read_within_limit(response).await?,
         })
     }
 
@@ -163,11 +181,10 @@ impl Host for HttpHost {
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let retry_after = retry_after(response.headers());
-            let body = response.bytes().await.map_err(transport_error)?;
             return Ok(Err(Response {
                 status,
                 retry_after,
-                body: body.to_vec(),
+                body: read_within_limit(response).await?,
             }));
         }
         Ok(Ok(HttpLines {

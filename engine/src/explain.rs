@@ -1,6 +1,7 @@
 //! Explaining a failed rollout in one line a person understands, with the supporting facts:
-//! the new pods' waiting reasons and messages, quota refusals, recent warning events and the
-//! last lines of the failing container's log.
+//! the new pods' waiting reasons and messages, how a crashing container last ended (exit code,
+//! reason such as `OOMKilled`, signal), quota refusals, recent warning events and the last lines
+//! of the failing container's log and of its previous instance.
 
 use serde_json::Value;
 
@@ -15,6 +16,9 @@ pub struct Observation<'a> {
     pub events: &'a [Value],
     /// The last lines of the failing container's log, when they could be read.
     pub log_tail: &'a [String],
+    /// The last lines of that container's previous instance's log, when it restarted: a crash
+    /// loop's cause is there.
+    pub previous_log: &'a [String],
     /// The reason the rollout verdict gave, e.g. `ProgressDeadlineExceeded`.
     pub verdict_reason: Option<&'a str>,
 }
@@ -45,6 +49,22 @@ struct Stuck<'a> {
     reason: &'a str,
     message: &'a str,
     restarts: i64,
+    /// How the container's previous instance ended, e.g. `exit code 137 (OOMKilled)`.
+    last_end: Option<String>,
+}
+
+/// `exit code 137 (OOMKilled)`, `signal 9`: how a terminated state says a container ended.
+fn termination(terminated: &Value) -> Option<String> {
+    let terminated = terminated.as_object()?;
+    let mut text = match (terminated.get("exitCode"), terminated.get("signal")) {
+        (_, Some(signal)) if signal.as_i64().is_some_and(|s| s != 0) => format!("signal {signal}"),
+        (Some(code), _) => format!("exit code {code}"),
+        _ => "ended".to_owned(),
+    };
+    if let Some(reason) = terminated.get("reason").and_then(Value::as_str) {
+        text.push_str(&format!(" ({reason})"));
+    }
+    Some(text)
 }
 
 fn stuck_containers(pods: &[Value]) -> Vec<Stuck<'_>> {
@@ -63,6 +83,7 @@ fn stuck_containers(pods: &[Value]) -> Vec<Stuck<'_>> {
                         reason,
                         message: waiting["message"].as_str().unwrap_or_default(),
                         restarts: status["restartCount"].as_i64().unwrap_or(0),
+                        last_end: termination(&status["lastState"]["terminated"]),
                     });
                 }
             }
@@ -83,8 +104,13 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
             } else {
                 format!(": {}", s.message)
             };
+            let ended = s
+                .last_end
+                .as_ref()
+                .map(|end| format!(" (last ended: {end})"))
+                .unwrap_or_default();
             format!(
-                "pod {} container {}: {}{message}",
+                "pod {} container {}: {}{message}{ended}",
                 s.pod, s.container, s.reason
             )
         })
@@ -109,6 +135,12 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
         details.push(format!(
             "last log lines:\n{}",
             observation.log_tail.join("\n")
+        ));
+    }
+    if !observation.previous_log.is_empty() {
+        details.push(format!(
+            "last log lines before the last restart:\n{}",
+            observation.previous_log.join("\n")
         ));
     }
 
@@ -212,6 +244,24 @@ mod tests {
     }
 
     #[test]
+    fn a_containers_end_reads_as_exit_code_reason_or_signal() {
+        let end = |terminated: Value| termination(&terminated);
+        assert_eq!(
+            end(json!({"exitCode": 137, "reason": "OOMKilled"})).as_deref(),
+            Some("exit code 137 (OOMKilled)")
+        );
+        assert_eq!(
+            end(json!({"exitCode": 0, "signal": 9})).as_deref(),
+            Some("signal 9")
+        );
+        assert_eq!(
+            end(json!({"reason": "Unknown"})).as_deref(),
+            Some("ended (Unknown)")
+        );
+        assert_eq!(end(Value::Null), None);
+    }
+
+    #[test]
     fn missing_config_is_named() {
         let pods = [pod(
             "api-1",
@@ -236,13 +286,21 @@ mod tests {
             "CrashLoopBackOff",
             "back-off 40s restarting failed container",
         )];
+        let mut pods = pods;
+        pods[0]["status"]["containerStatuses"][0]["lastState"] =
+            json!({"terminated": {"exitCode": 137, "reason": "OOMKilled"}});
         let logs = ["panic: missing DATABASE_URL".to_owned()];
         let explanation = explain(&Observation {
             workload: "Deployment/api".into(),
             pods: &pods,
-            log_tail: &logs,
+            previous_log: &logs,
             ..Default::default()
         });
+        assert!(
+            explanation.details[0].ends_with("(last ended: exit code 137 (OOMKilled))"),
+            "{:?}",
+            explanation.details
+        );
         assert!(
             explanation
                 .reason
@@ -253,7 +311,7 @@ mod tests {
                 .details
                 .last()
                 .unwrap()
-                .contains("missing DATABASE_URL")
+                .contains("before the last restart:\npanic: missing DATABASE_URL")
         );
 
         let events = [

@@ -138,6 +138,7 @@ impl From<KubeError> for GithubError {
                 status, message, ..
             } => GithubError::Api { status, message },
             KubeError::Request(error) => GithubError::Request(error.to_string()),
+            KubeError::TooLarge(message) => GithubError::InvalidAnswer(message),
         }
     }
 }

@@ -23,6 +23,12 @@ impl Response {
     }
 }
 
+/// The largest answer a host reads whole (a list of many objects, a log): beyond it the request
+/// fails with [`TransportError::TooLarge`] instead of filling the memory.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// The longest line of a streamed answer (one watch event).
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
 /// A request that got no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
@@ -32,6 +38,20 @@ pub enum TransportError {
     /// The connection was lost before the answer was complete.
     #[error("{0}")]
     Dropped(String),
+    /// The answer, or one line of a streamed answer, was larger than the host reads
+    /// ([`MAX_ANSWER_BYTES`], [`MAX_LINE_BYTES`]). Final: asking again gets the same.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl TransportError {
+    /// The error for an answer over [`MAX_ANSWER_BYTES`].
+    pub fn answer_too_large() -> TransportError {
+        TransportError::TooLarge(format!(
+            "the answer is larger than {} MiB, the most shiplog reads",
+            MAX_ANSWER_BYTES >> 20
+        ))
+    }
 }
 
 /// One server, as the engine sees it.
@@ -57,28 +77,63 @@ pub trait Lines {
     async fn next_line(&mut self) -> Result<Option<Vec<u8>>, TransportError>;
 }
 
-/// Splits arriving chunks into lines; for hosts whose transport yields chunks.
+/// Splits arriving chunks into lines; for hosts whose transport yields chunks. Linear in what
+/// arrives, however it is cut into chunks and lines, and a line may take at most
+/// [`MAX_LINE_BYTES`].
 #[derive(Debug, Default)]
 pub struct LineBuffer {
     pending: Vec<u8>,
+    /// Where the next line starts in `pending`.
+    start: usize,
+    /// How far from `start` is known to hold no newline.
+    scanned: usize,
 }
 
 impl LineBuffer {
     /// The next complete line already buffered.
     pub fn take_line(&mut self) -> Option<Vec<u8>> {
-        let end = self.pending.iter().position(|b| *b == b'\n')?;
-        let mut line: Vec<u8> = self.pending.drain(..=end).collect();
-        line.pop();
-        Some(line)
+        let from = self.start + self.scanned;
+        match self.pending[from..].iter().position(|b| *b == b'\n') {
+            Some(at) => {
+                let end = from + at;
+                let line = self.pending[self.start..end].to_vec();
+                self.start = end + 1;
+                self.scanned = 0;
+                Some(line)
+            }
+            None => {
+                self.scanned = self.pending.len() - self.start;
+                None
+            }
+        }
     }
 
-    pub fn push(&mut self, chunk: &[u8]) {
+    /// Adds a chunk; fails when the line under way grows beyond [`MAX_LINE_BYTES`].
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TransportError> {
+        // Lines already taken are dropped once per chunk, not once per line.
+        self.pending.drain(..self.start);
+        self.start = 0;
         self.pending.extend_from_slice(chunk);
+        let unfinished = match self.pending.iter().rposition(|b| *b == b'\n') {
+            Some(last) => self.pending.len() - last - 1,
+            None => self.pending.len(),
+        };
+        if unfinished > MAX_LINE_BYTES {
+            return Err(TransportError::TooLarge(format!(
+                "a line of the answer is longer than {} MiB, the most shiplog reads",
+                MAX_LINE_BYTES >> 20
+            )));
+        }
+        Ok(())
     }
 
     /// What is left when the stream ends (a last line without a newline).
     pub fn finish(&mut self) -> Option<Vec<u8>> {
-        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+        let rest = self.pending.split_off(self.start);
+        self.pending.clear();
+        self.start = 0;
+        self.scanned = 0;
+        (!rest.is_empty()).then_some(rest)
     }
 }
 
@@ -89,13 +144,39 @@ mod tests {
     #[test]
     fn lines_are_reassembled_across_chunks() {
         let mut buffer = LineBuffer::default();
-        buffer.push(b"{\"a\":");
+        buffer.push(b"{\"a\":").unwrap();
         assert_eq!(buffer.take_line(), None);
-        buffer.push(b"1}\n{\"b\"");
+        buffer.push(b"1}\n{\"b\"").unwrap();
         assert_eq!(buffer.take_line().unwrap(), b"{\"a\":1}");
         assert_eq!(buffer.take_line(), None);
-        buffer.push(b":2}");
-        assert_eq!(buffer.finish().unwrap(), b"{\"b\":2}");
+        buffer.push(b":2}\n\nlast").unwrap();
+        assert_eq!(buffer.take_line().unwrap(), b"{\"b\":2}");
+        assert_eq!(buffer.take_line().unwrap(), b"");
+        assert_eq!(buffer.take_line(), None);
+        assert_eq!(buffer.finish().unwrap(), b"last");
         assert_eq!(buffer.finish(), None);
+    }
+
+    #[test]
+    fn a_line_beyond_the_limit_is_refused_and_many_lines_cost_no_more_than_their_bytes() {
+        let mut buffer = LineBuffer::default();
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..MAX_LINE_BYTES >> 20 {
+            buffer.push(&chunk).unwrap();
+            assert_eq!(buffer.take_line(), None);
+        }
+        assert!(matches!(
+            buffer.push(b"y"),
+            Err(TransportError::TooLarge(message)) if message.contains("16 MiB")
+        ));
+
+        // A million one-byte lines in one chunk: each taken without moving the rest.
+        let mut buffer = LineBuffer::default();
+        buffer.push(&b"a\n".repeat(1_000_000)).unwrap();
+        let mut taken = 0;
+        while buffer.take_line().is_some() {
+            taken += 1;
+        }
+        assert_eq!(taken, 1_000_000);
     }
 }

@@ -56,9 +56,16 @@ pub struct Config {
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Make pods whose image matches PATTERN (`*` wildcards) fail with REASON:
-    /// ImagePullBackOff, ErrImagePull or CrashLoopBackOff. Repeatable.
-    #[arg(long = "image-rule", value_name = "PATTERN=REASON")]
+    /// ImagePullBackOff, ErrImagePull or CrashLoopBackOff. A pull fails again after each
+    /// back-off (10 s, doubling, at most 5 min of simulated time); `ImagePullBackOff:N` or
+    /// `ErrImagePull:N` makes only the first N pulls fail. Repeatable.
+    #[arg(long = "image-rule", value_name = "PATTERN=REASON[:N]")]
     pub image_rules: Vec<ImageRule>,
+    /// Make containers whose image matches PATTERN (`*` wildcards) write FILE's text as their
+    /// log: the current one and, once they have restarted, the previous one (`?previous=true`).
+    /// The first matching rule wins. Repeatable.
+    #[arg(long = "pod-log", value_name = "PATTERN=FILE")]
+    pub pod_logs: Vec<PodLogRule>,
     /// Simulated time a pod takes to become ready (and a rollout step takes).
     #[arg(long, default_value_t = 1000)]
     pub rollout_ms: u64,
@@ -130,20 +137,31 @@ pub enum ImageFailure {
     CrashLoopBackOff,
 }
 
-/// `--image-rule PATTERN=REASON`.
+/// `--image-rule PATTERN=REASON[:N]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageRule {
     pub pattern: String,
     pub failure: ImageFailure,
+    /// For pull failures: how many pulls fail before one succeeds (`None`: every one).
+    pub failed_pulls: Option<u32>,
 }
 
 impl FromStr for ImageRule {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let (pattern, reason) = s
+        let (pattern, rule) = s
             .rsplit_once('=')
-            .ok_or_else(|| format!("expected PATTERN=REASON, got {s:?}"))?;
+            .ok_or_else(|| format!("expected PATTERN=REASON[:N], got {s:?}"))?;
+        let (reason, failed_pulls) = match rule.split_once(':') {
+            Some((reason, n)) => {
+                let n: u32 = n
+                    .parse()
+                    .map_err(|_| format!("{n:?} is not a number of failed pulls"))?;
+                (reason, Some(n))
+            }
+            None => (rule, None),
+        };
         let failure = match reason {
             "ImagePullBackOff" => ImageFailure::ImagePullBackOff,
             "ErrImagePull" => ImageFailure::ErrImagePull,
@@ -154,14 +172,59 @@ impl FromStr for ImageRule {
                 ));
             }
         };
+        if failure == ImageFailure::CrashLoopBackOff && failed_pulls.is_some() {
+            return Err(
+                "a number of failed pulls applies to ImagePullBackOff and ErrImagePull".into(),
+            );
+        }
         Ok(Self {
             pattern: pattern.to_string(),
             failure,
+            failed_pulls,
         })
     }
 }
 
 impl ImageRule {
+    pub fn matches(&self, image: &str) -> bool {
+        glob(self.pattern.as_bytes(), image.as_bytes())
+    }
+}
+
+/// `--pod-log PATTERN=FILE`, its file read when kubesim starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PodLogRule {
+    pub pattern: String,
+    pub text: std::sync::Arc<str>,
+}
+
+/// The largest `--pod-log` file: a test's log, not a disk's.
+const MAX_POD_LOG_FILE: u64 = 16 * 1024 * 1024;
+
+impl FromStr for PodLogRule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (pattern, path) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected PATTERN=FILE, got {s:?}"))?;
+        let size = std::fs::metadata(path)
+            .map_err(|e| format!("--pod-log {path}: {e}"))?
+            .len();
+        if size > MAX_POD_LOG_FILE {
+            return Err(format!(
+                "--pod-log {path}: {size} bytes, at most {MAX_POD_LOG_FILE}"
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| format!("--pod-log {path}: {e}"))?;
+        Ok(Self {
+            pattern: pattern.to_string(),
+            text: String::from_utf8_lossy(&bytes).into(),
+        })
+    }
+}
+
+impl PodLogRule {
     pub fn matches(&self, image: &str) -> bool {
         glob(self.pattern.as_bytes(), image.as_bytes())
     }
@@ -200,5 +263,26 @@ mod tests {
         assert!(r.matches("ghcr.io/acme/broken:v1"));
         assert!(!r.matches("ghcr.io/acme/fine:v1"));
         assert!("x=Nope".parse::<ImageRule>().is_err());
+        let flaky: ImageRule = "*:flaky=ImagePullBackOff:2".parse().unwrap();
+        assert_eq!(
+            (flaky.failure, flaky.failed_pulls),
+            (ImageFailure::ImagePullBackOff, Some(2))
+        );
+        assert_eq!(r.failed_pulls, None);
+        assert!("x=CrashLoopBackOff:2".parse::<ImageRule>().is_err());
+        assert!("x=ErrImagePull:two".parse::<ImageRule>().is_err());
+    }
+
+    #[test]
+    fn pod_log_rules_read_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.txt");
+        std::fs::write(&path, "one\ntwo\n").unwrap();
+        let rule: PodLogRule = format!("*/api:*={}", path.display()).parse().unwrap();
+        assert!(rule.matches("ghcr.io/acme/api:v1"));
+        assert_eq!(&*rule.text, "one\ntwo\n");
+        let missing = format!("x={}", dir.path().join("nope").display());
+        let err = missing.parse::<PodLogRule>().unwrap_err();
+        assert!(err.contains("nope"), "{err}");
     }
 }

@@ -38,13 +38,15 @@ use axum::Router;
 use rand::Rng as _;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ImageRule};
+use crate::config::{Config, ImageRule, PodLogRule};
 use crate::store::Store;
 
 /// How the simulated cluster behaves.
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub image_rules: Vec<ImageRule>,
+    /// What containers write as their log (`--pod-log`).
+    pub pod_logs: Vec<PodLogRule>,
     /// Time for a pod to become ready, and for a rollout step.
     pub rollout: Duration,
     /// Simulated seconds per real second (for deadlines).
@@ -55,6 +57,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             image_rules: Vec::new(),
+            pod_logs: Vec::new(),
             rollout: Duration::from_millis(1000),
             time_scale: 1.0,
         }
@@ -122,6 +125,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store,
         settings: Settings {
             image_rules: config.image_rules.clone(),
+            pod_logs: config.pod_logs.clone(),
             rollout: Duration::from_millis(config.rollout_ms.max(1)),
             time_scale: if config.time_scale > 0.0 {
                 config.time_scale

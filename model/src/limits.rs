@@ -127,17 +127,51 @@ pub fn check_limits(carried: &Carried<'_>) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// `text` if it fits in `max` bytes, otherwise its longest prefix that fits with `…` after it
-/// (`max` is at least 3, the ellipsis's size).
+/// `text` if it fits in `max` bytes (at least 32), otherwise shortened to fit and saying so:
+/// a text of several lines keeps as many whole first lines as fit and ends with
+/// `… 812 more lines` on a line of its own; a single line, or one whose first line alone is too
+/// long, keeps its longest prefix that ends on a character boundary, then `…`.
 pub fn cut(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = max.saturating_sub('…'.len_utf8());
+    if let Some(kept) = whole_lines_within(text, max) {
+        return kept;
+    }
+    format!(
+        "{}…",
+        prefix_within(text, max.saturating_sub('…'.len_utf8()))
+    )
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub fn prefix_within(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &text[..end])
+    &text[..end]
+}
+
+/// The first lines of `text` and a note counting the rest, within `max` bytes; `None` when
+/// not even one line fits with the note.
+fn whole_lines_within(text: &str, max: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let note = |left: usize| {
+        let noun = if left == 1 { "line" } else { "lines" };
+        format!("\n… {left} more {noun}")
+    };
+    let mut kept = 0;
+    let mut size = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let grown = size + usize::from(i > 0) + line.len();
+        if grown + note(lines.len() - i - 1).len() > max {
+            break;
+        }
+        kept = i + 1;
+        size = grown;
+    }
+    (kept > 0).then(|| format!("{}{}", lines[..kept].join("\n"), note(lines.len() - kept)))
 }
 
 /// The length of `value` serialised as JSON, without building the text.
@@ -273,6 +307,24 @@ mod tests {
         let cut_accents = cut(&"é".repeat(10), 8);
         assert_eq!(cut_accents, "éé…");
         assert!(cut_accents.len() <= 8);
+    }
+
+    #[test]
+    fn texts_of_lines_keep_whole_lines_and_count_the_rest() {
+        let log: String = (1..=1000).map(|n| format!("line {n}\n")).collect();
+        let kept = cut(&log, 100);
+        assert!(kept.len() <= 100, "{} bytes", kept.len());
+        assert!(kept.starts_with("line 1\nline 2\n"), "{kept}");
+        let (shown, note) = kept.rsplit_once('\n').unwrap();
+        let left = 1001 - shown.lines().count();
+        assert_eq!(
+            note,
+            format!("… {left} more lines"),
+            "the empty last line counts too"
+        );
+        // A first line too long to keep whole is cut within it.
+        let wide = format!("{}\nsecond", "x".repeat(200));
+        assert_eq!(cut(&wide, 40), format!("{}…", "x".repeat(37)));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A local stand-in for Slack, on `127.0.0.1:0`, that holds the client to Slack's documented
 //! rules: an incoming webhook answers `200 ok`; the Web API (`chat.postMessage`,
 //! `chat.update`, `chat.getPermalink`) checks the bearer token, needs a `channel` and `text` or
-//! `blocks`, rejects blocks beyond Slack's limits (`ok: false, error: invalid_blocks`), answers
+//! `blocks`, rejects blocks beyond Slack's limits (`ok: false, error: invalid_blocks`) and messages over
+//! 40,000 characters of text (`msg_too_long`), answers
 //! JSON with `ok`, `ts` and `channel`, updates an existing message in place and threads
 //! replies. It can be told to answer 429 with `Retry-After`, or 500, to the next requests.
 //!
@@ -193,7 +194,25 @@ fn check_message(body: &Value) -> Result<(), &'static str> {
     if !body["blocks"].is_null() && check_blocks(&body["blocks"]).is_err() {
         return Err("invalid_blocks");
     }
+    if text_characters(body) > limits::MESSAGE_TEXT {
+        return Err("msg_too_long");
+    }
     Ok(())
+}
+
+/// The characters of every `text` string in `value`, at any depth.
+fn text_characters(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) if key == "text" => text.chars().count(),
+                other => text_characters(other),
+            })
+            .sum(),
+        Value::Array(items) => items.iter().map(text_characters).sum(),
+        _ => 0,
+    }
 }
 
 /// The injected fault for this request, if any.

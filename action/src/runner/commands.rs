@@ -111,40 +111,159 @@ pub fn end_group() -> String {
     command("endgroup", &[], "")
 }
 
-/// `text` as log lines the runner will not read as workflow commands: untrusted text (container
-/// logs, event messages, commit messages) could otherwise hold `::add-mask::` or `::error::`
-/// lines. Text without `::` is returned as is; otherwise it is framed by
-/// `::stop-commands::{token}` and `::{token}::`, with `token` random and not in the text.
-pub fn inert(text: &str, token: &str) -> Vec<String> {
-    if !text.contains("::") {
-        return vec![text.to_owned()];
+/// The longest line of untrusted text printed to the step log, in bytes: a longer one is cut
+/// on a character boundary and says how many bytes it lost.
+pub const MAX_LOG_LINE: usize = 4096;
+
+/// Tokens tried before [`inert`] gives up on framing a text and defuses it instead: a random
+/// token of 128 bits is in the text by chance never, so only a broken source of tokens gets
+/// there.
+const TOKEN_TRIES: usize = 8;
+
+/// Whether the runner could read a line of `text` as a workflow command: the current form
+/// starts a line with `::` (after white space, which the runner trims), the legacy form
+/// `##[name …]` is honoured anywhere in a line.
+fn could_command(text: &str) -> bool {
+    text.contains("::") || text.contains("##[")
+}
+
+/// `text` (container logs, event messages, object names: anything a cluster or a manifest
+/// wrote) as log lines the runner will neither act on nor let steer the terminal:
+///
+/// - every control character but the tab is shown as its Unicode control picture (`␛` for
+///   ESC, so no ANSI sequence can colour, hide or rewrite a line; `␍` for a carriage
+///   return), C1 controls and bidirectional overrides as `�`;
+/// - each line is cut at [`MAX_LOG_LINE`] bytes, saying so;
+/// - text that could hold a workflow command ([`could_command`]) is framed by
+///   `::stop-commands::{token}` and `::{token}::`, with a token from `token` checked not to
+///   occur in the text (should none of [`TOKEN_TRIES`] tokens do, every `::` and `##[` is
+///   broken with a zero-width space instead).
+pub fn inert(text: &str, mut token: impl FnMut() -> String) -> Vec<String> {
+    let shown = text
+        .split('\n')
+        .map(|line| fit_line(&printable(line)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !could_command(&shown) {
+        return vec![shown];
     }
-    debug_assert!(
-        !text.contains(token),
-        "the token must not occur in the text"
-    );
-    vec![
-        format!("::stop-commands::{token}"),
-        text.to_owned(),
-        format!("::{token}::"),
-    ]
+    let fresh = (0..TOKEN_TRIES)
+        .map(|_| token())
+        .find(|t| !t.is_empty() && !shown.contains(t.as_str()));
+    match fresh {
+        Some(token) => vec![
+            format!("::stop-commands::{token}"),
+            shown,
+            format!("::{token}::"),
+        ],
+        None => vec![
+            shown
+                .replace("::", ":\u{200b}:")
+                .replace("##[", "##\u{200b}["),
+        ],
+    }
+}
+
+/// `line` with every character a terminal or the log viewer would act on made visible.
+fn printable(line: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !line.chars().any(acts) {
+        return line.into();
+    }
+    line.chars()
+        .map(|c| match c {
+            '\t' => c,
+            '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+            '\u{7f}' => '\u{2421}',
+            c if acts(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// `line` cut at [`MAX_LOG_LINE`] bytes on a character boundary, saying how much was cut.
+fn fit_line(line: &str) -> String {
+    if line.len() <= MAX_LOG_LINE {
+        return line.to_owned();
+    }
+    let kept = shiplog_model::limits::prefix_within(line, MAX_LOG_LINE);
+    format!("{kept} … ({} more bytes)", line.len() - kept.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Tokens from a list, as a source of random ones would hand them out.
+    fn tokens<'a>(list: &'a [&'a str]) -> impl FnMut() -> String + 'a {
+        let mut next = list.iter().cycle();
+        move || next.next().unwrap().to_string()
+    }
+
     #[test]
     fn untrusted_text_cannot_issue_commands() {
-        assert_eq!(inert("plain log line", "t0k"), ["plain log line"]);
         assert_eq!(
-            inert("pod log\n::add-mask::x\n::error::injected", "t0k"),
+            inert("plain log line", tokens(&["t0k"])),
+            ["plain log line"]
+        );
+        assert_eq!(
+            inert(
+                "pod log\n::add-mask::x\n::error::injected",
+                tokens(&["t0k"])
+            ),
             [
                 "::stop-commands::t0k",
                 "pod log\n::add-mask::x\n::error::injected",
                 "::t0k::"
             ]
         );
+        // The legacy form is honoured anywhere in a line, with no `::` in sight.
+        assert_eq!(
+            inert(
+                "level=info ##[set-output name=status;]succeeded",
+                tokens(&["t0k"])
+            )[0],
+            "::stop-commands::t0k"
+        );
+    }
+
+    #[test]
+    fn a_token_found_in_the_text_is_never_used() {
+        let text = "::t0k::\n::add-mask::x";
+        assert_eq!(
+            inert(text, tokens(&["t0k", "", "fr3sh"])),
+            ["::stop-commands::fr3sh", text, "::fr3sh::"]
+        );
+        // A source that only ever hands out tokens in the text: the commands are broken instead.
+        let defused = inert(text, tokens(&["t0k"]));
+        assert_eq!(defused.len(), 1);
+        assert!(!defused[0].contains("::") && !defused[0].contains("##["));
+        assert_eq!(defused[0].replace('\u{200b}', ""), text);
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        let text = "\u{1b}[8mhidden\u{1b}[0m\tok\rover\u{7f}\u{9b}2J\u{202e}txt";
+        assert_eq!(
+            inert(text, tokens(&["t0k"])),
+            ["␛[8mhidden␛[0m\tok␍over␡\u{fffd}2J\u{fffd}txt"]
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_on_a_character_boundary() {
+        let line = format!("{}é{}", "a".repeat(MAX_LOG_LINE - 1), "b".repeat(9_000));
+        let shown = inert(&format!("{line}\nnext"), tokens(&["t0k"]));
+        let (first, second) = shown[0].split_once('\n').unwrap();
+        assert_eq!(
+            first,
+            format!("{} … (9002 more bytes)", "a".repeat(MAX_LOG_LINE - 1))
+        );
+        assert_eq!(second, "next");
     }
 
     #[test]

@@ -270,3 +270,62 @@ impl Running {
         parse_file_commands(&std::fs::read_to_string(&self.state_file).unwrap())
     }
 }
+
+/// A workflow command the runner would act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowCommand {
+    pub name: String,
+    pub properties: String,
+    pub data: String,
+}
+
+/// The workflow commands the runner reads in `stdout`, by its rules: a line is a command when,
+/// after leading white space, it starts `::name …::data`, or when it holds the legacy
+/// `##[name …]data` anywhere; `::stop-commands::TOKEN` makes it ignore every line but
+/// `::TOKEN::`. Names are taken as they come (the runner acts only on the ones it knows, a
+/// superset of what any test should see).
+pub fn runner_commands(stdout: &str) -> Vec<WorkflowCommand> {
+    let mut commands = Vec::new();
+    let mut stopped: Option<String> = None;
+    for line in stdout.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let current = current_form(line);
+        if let Some(token) = &stopped {
+            if current.as_ref().is_some_and(|c| c.name == *token) {
+                stopped = None;
+            }
+            continue;
+        }
+        let Some(command) = current.or_else(|| legacy_form(line)) else {
+            continue;
+        };
+        if command.name == "stop-commands" {
+            stopped = Some(command.data.clone());
+        } else {
+            commands.push(command);
+        }
+    }
+    commands
+}
+
+fn current_form(line: &str) -> Option<WorkflowCommand> {
+    let rest = line.trim_start().strip_prefix("::")?;
+    let (info, data) = rest.split_once("::")?;
+    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
+    Some(WorkflowCommand {
+        name: name.to_owned(),
+        properties: properties.to_owned(),
+        data: data.to_owned(),
+    })
+}
+
+fn legacy_form(line: &str) -> Option<WorkflowCommand> {
+    let (_, rest) = line.split_once("##[")?;
+    let (info, data) = rest.split_once(']')?;
+    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
+    Some(WorkflowCommand {
+        name: name.to_owned(),
+        properties: properties.to_owned(),
+        data: data.to_owned(),
+    })
+}

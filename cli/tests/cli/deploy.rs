@@ -42,17 +42,21 @@ fn the_fixture_rolls_out_and_a_second_deploy_changes_nothing() {
         .filter(|r| r["dryRun"] == true)
         .count();
     assert_eq!(dry_runs, 35);
-    let watches: Vec<&str> = requests
+    let watches: Vec<(&str, &str)> = requests
         .iter()
         .filter(|r| r["query"].as_str().unwrap().starts_with("watch=true"))
-        .map(|r| r["path"].as_str().unwrap())
+        .map(|r| (r["path"].as_str().unwrap(), r["query"].as_str().unwrap()))
         .collect();
+    let watched = |path: &str| watches.iter().filter(|(p, _)| *p == path).count();
     assert!(
-        !watches.is_empty()
-            && watches
-                .iter()
-                .all(|p| *p == "/apis/apps/v1/namespaces/default/deployments"),
-        "rollouts are watched, with one watch for the namespace's Deployments: {watches:?}"
+        watched("/apis/apps/v1/namespaces/default/deployments") >= 1
+            && watches.iter().all(|(path, query)| {
+                *path == "/apis/apps/v1/namespaces/default/deployments"
+                    || *path == "/api/v1/namespaces/default/events"
+                        && query.contains("fieldSelector=type%3DWarning")
+            }),
+        "rollouts are watched, with one watch for the namespace's Deployments and one for its \
+         Warning events: {watches:?}"
     );
 
     let (code, stdout, stderr) = sim.deploy(&["--manifests", FIXTURE, "--output", "json"]);

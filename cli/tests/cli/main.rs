@@ -3,6 +3,7 @@
 
 mod client_cert;
 mod deploy;
+mod fail_fast;
 mod record;
 mod slack;
 mod support;

@@ -1,5 +1,8 @@
-//! Gathering what explains a failed rollout — the workload's new pods, the events about it,
-//! the last log lines of a crashing container — and handing them to [`crate::explain`].
+//! Gathering what explains a failed rollout — the workload's new pods, the Warning events
+//! about it, its current ReplicaSet and its first new pods, the last log lines of a failing
+//! container and, when it restarted, of its previous instance — and handing them to
+//! [`crate::explain`]. Every read has a bound: lists carry `limit`, events are asked for per
+//! object with a field selector, logs with `tailLines` and `limitBytes`.
 
 use serde_json::Value;
 
@@ -9,14 +12,23 @@ use crate::explain::{Explanation, Observation};
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
 use crate::kube::discovery::Discovery;
-use crate::kube::request::{label_selector, pod_log};
+use crate::kube::request::{ApiResource, LogTail, label_selector, pod_log};
 use crate::rollout::Verdict;
+use futures_util::future::try_join_all;
 
-/// Log lines read from a failing container.
-const LOG_LINES: u32 = 20;
-/// The most bytes of those lines the API server sends: a container can write lines of any
-/// length, and the answer is read whole.
-const LOG_BYTES: u32 = 16 * 1024;
+/// How much of a failing container's log is read: the last 20 lines, at most 16 KiB of them
+/// (a container can write lines of any length, and the answer is read whole).
+const LOG_TAIL: LogTail = LogTail {
+    lines: 20,
+    limit_bytes: 16 * 1024,
+    previous: false,
+};
+/// The most pods and ReplicaSets of the workload read.
+const MAX_LISTED: u32 = 500;
+/// The new pods whose events are read (one request each).
+const PODS_WITH_EVENTS: usize = 3;
+/// The most Warning events read per object.
+const EVENTS_PER_OBJECT: u32 = 20;
 /// The annotation that numbers a Deployment's revisions (also on its ReplicaSets).
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -83,22 +95,33 @@ pub fn related_events(events: Vec<Value>, names: &[&str]) -> Vec<Value> {
     related
 }
 
-/// The pod and container whose log is worth reading: one that started and keeps failing.
-pub fn log_target(pods: &[Value]) -> Option<(String, String)> {
+/// A container whose log is worth reading: one that started and keeps failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTarget {
+    pub pod: String,
+    pub container: String,
+    /// Whether it has restarted, so that its previous instance's log exists.
+    pub restarted: bool,
+}
+
+/// The first container of `pods` (init containers first) that started and keeps failing.
+pub fn log_target(pods: &[Value]) -> Option<LogTarget> {
     pods.iter().find_map(|pod| {
-        let status = pod["status"]["containerStatuses"]
-            .as_array()?
+        let status = ["initContainerStatuses", "containerStatuses"]
             .iter()
+            .filter_map(|list| pod["status"][*list].as_array())
+            .flatten()
             .find(|s| {
                 matches!(
                     s["state"]["waiting"]["reason"].as_str(),
                     Some("CrashLoopBackOff" | "RunContainerError")
                 ) || s["state"]["terminated"].is_object()
             })?;
-        Some((
-            pod["metadata"]["name"].as_str()?.to_owned(),
-            status["name"].as_str()?.to_owned(),
-        ))
+        Some(LogTarget {
+            pod: pod["metadata"]["name"].as_str()?.to_owned(),
+            container: status["name"].as_str()?.to_owned(),
+            restarted: status["restartCount"].as_i64().unwrap_or(0) > 0,
+        })
     })
 }
 
@@ -122,40 +145,38 @@ async fn gather<H: Host>(
     let workload = kube.json(&settled.resource.get(ns, &settled.name)?).await?;
     let selector = label_selector(&workload["spec"]["selector"]["matchLabels"]);
     let pods = Discovery::builtin("v1", "Pod", "pods");
-    let all_pods = items(kube.json(&pods.list(ns, &selector)?).await?);
+    let listed = |resource: &ApiResource| resource.list_at_most(ns, &selector, "", MAX_LISTED);
+    let all_pods = items(kube.json(&listed(&pods)?).await?);
     let replica_sets = if settled.resource.kind() == "Deployment" {
         let resource = discovery
             .resource("apps/v1", "ReplicaSet")
             .cloned()
             .unwrap_or_else(|| Discovery::builtin("apps/v1", "ReplicaSet", "replicasets"));
-        items(kube.json(&resource.list(ns, &selector)?).await?)
+        items(kube.json(&listed(&resource)?).await?)
     } else {
         Vec::new()
     };
     let new = new_pods(&workload, &replica_sets, &all_pods);
+    let current_sets = replica_sets
+        .iter()
+        .filter(|rs| owned_by(rs, &workload) && revision(rs) == revision(&workload));
     let mut names: Vec<&str> = vec![settled.name.as_str()];
+    names.extend(current_sets.filter_map(|rs| rs["metadata"]["name"].as_str()));
     names.extend(
-        replica_sets
-            .iter()
-            .filter_map(|rs| rs["metadata"]["name"].as_str()),
+        new.iter()
+            .take(PODS_WITH_EVENTS)
+            .filter_map(|p| p["metadata"]["name"].as_str()),
     );
-    names.extend(new.iter().filter_map(|p| p["metadata"]["name"].as_str()));
-    let events = Discovery::builtin("v1", "Event", "events");
-    let events = related_events(items(kube.json(&events.list(ns, "")?).await?), &names);
-    let mut log_tail = Vec::new();
-    if let (Some((pod, container)), Some(ns)) = (log_target(&new), ns) {
-        match kube
-            .send(&pod_log(&pods, ns, &pod, &container, LOG_LINES, LOG_BYTES)?)
-            .await
-        {
-            Ok(answer) => {
-                log_tail = String::from_utf8_lossy(&answer.body)
-                    .lines()
-                    .map(str::to_owned)
-                    .collect();
-            }
-            Err(e) if e.is_access() => return Err(e),
-            Err(_) => {}
+    let events = warning_events(kube, ns, &names).await?;
+    let (mut log_tail, mut previous_log) = (Vec::new(), Vec::new());
+    if let (Some(target), Some(ns)) = (log_target(&new), ns) {
+        log_tail = read_log(kube, &pods, ns, &target, LOG_TAIL).await?;
+        if target.restarted {
+            let previous = LogTail {
+                previous: true,
+                ..LOG_TAIL
+            };
+            previous_log = read_log(kube, &pods, ns, &target, previous).await?;
         }
     }
     let verdict_reason = match &settled.verdict {
@@ -167,8 +188,51 @@ async fn gather<H: Host>(
         pods: &new,
         events: &events,
         log_tail: &log_tail,
+        previous_log: &previous_log,
         verdict_reason,
     }))
+}
+
+/// The Warning events about each of `names` (at most [`EVENTS_PER_OBJECT`] each), oldest
+/// first.
+async fn warning_events<H: Host>(
+    kube: &Kube<H>,
+    ns: Option<&str>,
+    names: &[&str],
+) -> Result<Vec<Value>, KubeError> {
+    let events = Discovery::builtin("v1", "Event", "events");
+    let requests = names
+        .iter()
+        .map(|name| {
+            let fields = format!("involvedObject.name={name},type=Warning");
+            events.list_at_most(ns, "", &fields, EVENTS_PER_OBJECT)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let lists = try_join_all(requests.iter().map(|request| kube.json(request))).await?;
+    Ok(related_events(
+        lists.into_iter().flat_map(items).collect(),
+        names,
+    ))
+}
+
+/// The lines of `target`'s log `tail` asks for; none when the log cannot be read (the
+/// container may be gone), unless the credentials may not read logs at all.
+async fn read_log<H: Host>(
+    kube: &Kube<H>,
+    pods: &ApiResource,
+    ns: &str,
+    target: &LogTarget,
+    tail: LogTail,
+) -> Result<Vec<String>, KubeError> {
+    let request = pod_log(pods, ns, &target.pod, &target.container, tail)?;
+    match kube.send(&request).await {
+        Ok(answer) => Ok(String::from_utf8_lossy(&answer.body)
+            .lines()
+            .map(str::to_owned)
+            .collect()),
+        Err(e) if e.is_access() => Err(e),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +290,23 @@ mod tests {
             {"name": "app", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
         assert_eq!(
             log_target(&[pulling, crashing]),
-            Some(("p2".into(), "app".into()))
+            Some(LogTarget {
+                pod: "p2".into(),
+                container: "app".into(),
+                restarted: false
+            })
+        );
+        let init_looping = json!({"metadata": {"name": "p3"}, "status": {
+            "initContainerStatuses": [{"name": "migrate", "restartCount": 3,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
+            "containerStatuses": [{"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}}]}});
+        assert_eq!(
+            log_target(&[init_looping]),
+            Some(LogTarget {
+                pod: "p3".into(),
+                container: "migrate".into(),
+                restarted: true
+            })
         );
     }
 }

@@ -11,6 +11,7 @@ mod diagnose;
 mod prepare;
 mod revisions;
 mod rollback;
+mod sentinel;
 mod watch;
 
 use std::time::Duration;

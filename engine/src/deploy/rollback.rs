@@ -107,7 +107,7 @@ async fn undo<H: Host>(
         name: &failed.name,
         seen: None,
     };
-    let settled = settle(kube, &[restored], timeout).await?;
+    let settled = settle(kube, discovery, &[restored], timeout).await?;
     Ok(if settled.iter().all(Settled::is_complete) {
         Ok(done)
     } else {

@@ -3,7 +3,9 @@
 //! informer does; a single workload is selected by name), judging every version with
 //! [`crate::rollout::verdict`] until each is complete, has failed, or the timeout passes. A
 //! watch that ends is resumed from its last resourceVersion; one that expires, from a fresh
-//! list.
+//! list. A watch that ends or breaks without delivering anything is reopened after an
+//! exponential, jittered wait ([`Reopen`]): a server or proxy that answers an empty `200` at
+//! once must not turn the watch into a request storm.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -14,11 +16,11 @@ use futures_util::future::{Either, join_all, select};
 use kube::core::WatchEvent;
 use serde_json::Value;
 
-use super::DeployError;
+use super::{DeployError, sentinel};
 use crate::host::{Host, Lines as _};
 use crate::kube::client::{Kube, KubeError};
 use crate::kube::discovery::Discovery;
-use crate::kube::request::ApiResource;
+use crate::kube::request::{ApiResource, Request, RequestError};
 use crate::manifest::Manifest;
 use crate::rollout::{Verdict, verdict};
 
@@ -43,8 +45,57 @@ impl Settled {
     }
 }
 
-/// The pause before reopening a watch whose connection broke.
-const RECONNECT: Duration = Duration::from_millis(100);
+/// The waits before reopening a watch: none after one that delivered events (servers end
+/// every watch after a while), otherwise from [`Reopen::FIRST`] doubling to [`Reopen::MAX`],
+/// each with "equal jitter" (half of it fixed, half spread) so that watchers that failed
+/// together do not come back together.
+#[derive(Debug)]
+struct Reopen {
+    empty_in_row: u32,
+    /// The state of the jitter's xorshift generator: the spread need not be unpredictable, only
+    /// different between watchers.
+    jitter: u64,
+}
+
+impl Reopen {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(5);
+
+    /// Jitter seeded by `what` is watched, so that two groups spread apart.
+    fn new(what: &str) -> Reopen {
+        let seed = what.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        Reopen {
+            empty_in_row: 0,
+            jitter: seed | 1,
+        }
+    }
+
+    /// The wait before reopening a watch that `delivered` something, or not.
+    fn wait(&mut self, delivered: bool) -> Duration {
+        if delivered {
+            self.empty_in_row = 0;
+            return Duration::ZERO;
+        }
+        self.empty_in_row = self.empty_in_row.saturating_add(1);
+        let full = Self::FIRST
+            .saturating_mul(1 << (self.empty_in_row - 1).min(16))
+            .min(Self::MAX);
+        let half = full / 2;
+        half + half.mul_f64(self.unit())
+    }
+
+    /// The next number of the jitter, in [0, 1).
+    fn unit(&mut self) -> f64 {
+        let mut x = self.jitter;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
 
 /// What one watch event means for the rollout.
 enum Step {
@@ -68,14 +119,15 @@ fn is_final(verdict: &Verdict) -> bool {
 }
 
 /// The workloads of one kind in one namespace, with their latest verdicts.
-struct Group {
-    resource: ApiResource,
+pub(super) struct Group {
+    pub(super) resource: ApiResource,
     namespace: Option<String>,
     verdicts: RefCell<BTreeMap<String, Verdict>>,
 }
 
 impl Group {
-    fn pending(&self) -> Vec<String> {
+    /// The workloads without a final verdict.
+    pub(super) fn pending(&self) -> Vec<String> {
         let verdicts = self.verdicts.borrow();
         verdicts
             .iter()
@@ -94,63 +146,136 @@ impl Group {
         }
     }
 
+    /// Ends the wait for `name` with `verdict`, unless it already has a final one.
+    pub(super) fn fail(&self, name: &str, verdict: Verdict) {
+        if let Some(current) = self.verdicts.borrow_mut().get_mut(name)
+            && !is_final(current)
+        {
+            *current = verdict;
+        }
+    }
+
     /// Follows the group with one list and one watch (per resumption) until every verdict is
     /// final: a single workload is selected by name, several are picked out of the
     /// namespace's stream.
     async fn follow<H: Host>(&self, kube: &Kube<H>) -> Result<(), KubeError> {
+        if self.pending().is_empty() {
+            return Ok(());
+        }
         let namespace = self.namespace.as_deref();
         let selector = match self.pending().as_slice() {
             [one] => Some(format!("metadata.name={one}")),
             _ => None,
         };
         let selector = selector.as_deref();
-        loop {
-            if self.pending().is_empty() {
+        let list = || self.resource.list_fields(namespace, selector);
+        let watch = |version: &str| self.resource.watch(namespace, selector, version);
+        inform(
+            kube,
+            &self.resource,
+            namespace,
+            list,
+            watch,
+            async |object| {
+                self.judge(object);
+                Ok(self.pending().is_empty())
+            },
+        )
+        .await
+    }
+}
+
+/// Follows a collection as an informer does: lists it (`list`), then watches it from the
+/// list's resourceVersion (`watch`), resuming where a watch ended and listing again when the
+/// server asks to; every object listed or changed goes to `seen`, until `seen` says it has
+/// seen enough (`Ok(true)`).
+async fn inform<H: Host>(
+    kube: &Kube<H>,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    list: impl Fn() -> Result<Request, RequestError>,
+    watch: impl Fn(&str) -> Result<Request, RequestError>,
+    mut seen: impl AsyncFnMut(&Value) -> Result<bool, KubeError>,
+) -> Result<(), KubeError> {
+    let mut reopen = Reopen::new(&resource.collection(namespace));
+    loop {
+        let listed = kube.json(&list()?).await?;
+        for object in listed["items"].as_array().into_iter().flatten() {
+            if seen(object).await? {
                 return Ok(());
             }
-            let list = kube
-                .json(&self.resource.list_fields(namespace, selector)?)
-                .await?;
-            for object in list["items"].as_array().into_iter().flatten() {
-                self.judge(object);
-            }
-            let mut version = list["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap_or("0")
-                .to_owned();
-            // Follow the watch, resuming where it ended, until the server asks for a fresh list.
-            'watching: loop {
-                if self.pending().is_empty() {
-                    return Ok(());
-                }
-                let request = self.resource.watch(namespace, selector, &version)?;
-                let mut lines = kube.open(&request).await?;
-                loop {
-                    let line = match lines.next_line().await {
-                        Ok(Some(line)) => line,
-                        Ok(None) => continue 'watching,
-                        Err(_) => {
-                            kube.host().sleep(RECONNECT).await;
-                            continue 'watching;
+        }
+        let mut version = listed["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("0")
+            .to_owned();
+        // Follow the watch, resuming where it ended, until the server asks for a fresh list.
+        'watching: loop {
+            let mut lines = kube.open(&watch(&version)?).await?;
+            let mut delivered = false;
+            loop {
+                let line = match lines.next_line().await {
+                    Ok(Some(line)) => line,
+                    Ok(None) | Err(_) => {
+                        let wait = reopen.wait(delivered);
+                        if !wait.is_zero() {
+                            kube.host().sleep(wait).await;
                         }
-                    };
-                    match step(&line) {
-                        Step::Judge(object) => {
-                            self.judge(&object);
-                            if self.pending().is_empty() {
-                                return Ok(());
-                            }
-                            if let Some(rv) = object["metadata"]["resourceVersion"].as_str() {
-                                version = rv.to_owned();
-                            }
-                        }
-                        Step::Resume(rv) => version = rv,
-                        Step::Restart => break 'watching,
-                        Step::Ignore => {}
+                        continue 'watching;
                     }
+                };
+                delivered = true;
+                match step(&line) {
+                    Step::Judge(object) => {
+                        if seen(&object).await? {
+                            return Ok(());
+                        }
+                        if let Some(rv) = object["metadata"]["resourceVersion"].as_str() {
+                            version = rv.to_owned();
+                        }
+                    }
+                    Step::Resume(rv) => version = rv,
+                    Step::Restart => break 'watching,
+                    Step::Ignore => {}
                 }
             }
         }
+    }
+}
+
+/// Follows the Warning events of `namespace` and hands each to the [`sentinel`] until no
+/// workload of `groups` is pending; never returns when events cannot be followed (the wait
+/// then ends as it would without the sentinel).
+async fn sentinel_for<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    namespace: Option<&str>,
+    groups: &[&Group],
+) {
+    let done = || groups.iter().all(|g| g.pending().is_empty());
+    let events = Discovery::builtin("v1", "Event", "events");
+    let list = || events.list_at_most(namespace, "", "type=Warning", sentinel::EVENTS_LISTED);
+    let watch = |version: &str| events.watch(namespace, Some("type=Warning"), version);
+    // Each occurrence of an event is looked at once (a list after a resumed watch repeats them).
+    let mut looked = std::collections::BTreeSet::new();
+    let followed = inform(kube, &events, namespace, list, watch, async |event| {
+        let occurrence = (
+            event["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            event["count"].as_i64(),
+            event["series"]["count"].as_i64(),
+        );
+        if sentinel::worth_a_look(event) && looked.insert(occurrence) {
+            // A look that fails leaves the verdicts as they were.
+            let _ = sentinel::look(kube, discovery, groups, event).await;
+        }
+        Ok(done())
+    })
+    .await;
+    if followed.is_err() || !done() {
+        futures_util::future::pending::<()>().await;
     }
 }
 
@@ -164,10 +289,13 @@ pub struct Workload<'a> {
 
 /// Waits for `workloads` for at most `timeout`: each is judged first as `seen` showed it (when
 /// that carries a resourceVersion), the rest are followed with one list and watch per kind and
-/// namespace. The verdicts come back in the order of `workloads`; a workload still progressing
-/// when the timeout passes keeps its last verdict.
+/// namespace, and the Warning events of each namespace with pending workloads are followed by
+/// the [`sentinel`], which fails a workload whose new pods' failure persists. The verdicts come
+/// back in the order of `workloads`; a workload still progressing when the timeout passes keeps
+/// its last verdict.
 pub async fn settle<H: Host>(
     kube: &Kube<H>,
+    discovery: &Discovery,
     workloads: &[Workload<'_>],
     timeout: Duration,
 ) -> Result<Vec<Settled>, DeployError> {
@@ -193,8 +321,22 @@ pub async fn settle<H: Host>(
             .insert(workload.name.to_owned(), first);
     }
     let following = join_all(groups.values().map(|group| group.follow(kube)));
-    if let Either::Left((results, _)) =
-        select(pin!(following), pin!(kube.host().sleep(timeout))).await
+    let mut namespaces: BTreeMap<Option<&str>, Vec<&Group>> = BTreeMap::new();
+    for group in groups.values().filter(|g| !g.pending().is_empty()) {
+        namespaces
+            .entry(group.namespace.as_deref())
+            .or_default()
+            .push(group);
+    }
+    let watching = join_all(
+        namespaces
+            .iter()
+            .map(|(namespace, groups)| sentinel_for(kube, discovery, *namespace, groups)),
+    );
+    let (following, watching) = (pin!(following), pin!(watching));
+    let until_final = select(following, watching);
+    if let Either::Left((Either::Left((results, _)), _)) =
+        select(until_final, pin!(kube.host().sleep(timeout))).await
         && let Some((error, group)) = results
             .into_iter()
             .zip(groups.values())
@@ -239,7 +381,7 @@ pub async fn settle_all<H: Host>(
             seen: Some(applied),
         })
         .collect();
-    settle(kube, &workloads, timeout).await
+    settle(kube, discovery, &workloads, timeout).await
 }
 
 #[cfg(test)]
@@ -263,7 +405,8 @@ mod tests {
                 seen,
             };
             let workloads = [workload];
-            let settling = settle(&kube, &workloads, Duration::MAX);
+            let discovery = Discovery::default();
+            let settling = settle(&kube, &discovery, &workloads, Duration::MAX);
             futures_util::FutureExt::now_or_never(settling)
                 .expect("scripted futures never wait")
                 .unwrap()
@@ -286,6 +429,36 @@ mod tests {
             *kube.host().sent.borrow(),
             ["GET /apis/apps/v1/namespaces/prod/deployments?fieldSelector=metadata.name%3Dapi"],
             "an object without a resourceVersion is listed again, by name"
+        );
+    }
+
+    #[test]
+    fn empty_watches_are_reopened_after_growing_jittered_waits() {
+        let mut reopen = Reopen::new("/apis/apps/v1/namespaces/prod/deployments");
+        let waits: Vec<Duration> = (0..10).map(|_| reopen.wait(false)).collect();
+        for (n, wait) in waits.iter().enumerate() {
+            let full = (Reopen::FIRST * (1 << n.min(16))).min(Reopen::MAX);
+            assert!(
+                *wait >= full / 2 && *wait <= full,
+                "wait {n}: {wait:?} outside [{:?}, {full:?}]",
+                full / 2
+            );
+        }
+        assert!(waits[9] >= Reopen::MAX / 2, "the waits grow to the maximum");
+        assert_eq!(
+            reopen.wait(true),
+            Duration::ZERO,
+            "a watch that delivered reopens at once"
+        );
+        assert!(
+            reopen.wait(false) <= Reopen::FIRST,
+            "and the waits start over"
+        );
+        let mut other = Reopen::new("/api/v1/namespaces/prod/pods");
+        assert_ne!(
+            Reopen::new("/apis/apps/v1/namespaces/prod/deployments").wait(false),
+            other.wait(false),
+            "two watchers spread apart"
         );
     }
 

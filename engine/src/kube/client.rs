@@ -20,6 +20,9 @@ pub enum KubeError {
     /// A request that could not be built (kube refused a name or parameter).
     #[error("the request could not be built: {0}")]
     Request(#[from] RequestError),
+    /// An answer larger than the host reads (see [`crate::host::MAX_ANSWER_BYTES`]).
+    #[error("{0}")]
+    TooLarge(String),
     /// Any other error answer, with the API server's `Status` reason and message.
     #[error("{message}")]
     Api {
@@ -105,6 +108,7 @@ impl<H: Host> Kube<H> {
                     self.backoff.attempts,
                 ),
                 Ok(Err(answer)) => return Err(KubeError::from_answer(&answer)),
+                Err(TransportError::TooLarge(message)) => return Err(KubeError::TooLarge(message)),
                 Err(e @ TransportError::Connect(_)) => (
                     KubeError::Unreachable(e.to_string()),
                     None,

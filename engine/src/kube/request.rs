@@ -256,6 +256,26 @@ impl ApiResource {
         built(self.builder(namespace).list(&params))
     }
 
+    /// Lists at most `limit` objects of the collection that match both selectors (an empty one
+    /// matches everything): what a reader that only needs a sample asks for, so that the
+    /// answer's size has a bound whatever the cluster holds.
+    pub fn list_at_most(
+        &self,
+        namespace: Option<&str>,
+        label_selector: &str,
+        field_selector: &str,
+        limit: u32,
+    ) -> Result<Request, RequestError> {
+        let mut params = ListParams::default().limit(limit);
+        if !label_selector.is_empty() {
+            params = params.labels(label_selector);
+        }
+        if !field_selector.is_empty() {
+            params = params.fields(field_selector);
+        }
+        built(self.builder(namespace).list(&params))
+    }
+
     /// Lists the collection, optionally narrowed by a field selector (`metadata.name=api`).
     pub fn list_fields(
         &self,
@@ -286,19 +306,31 @@ impl ApiResource {
     }
 }
 
-/// The last `lines` lines of `container`'s log in pod `pod`, at most `limit_bytes` of them.
+/// Which log of a container to read, and how much of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogTail {
+    /// The last lines.
+    pub lines: u32,
+    /// At most this many bytes of them: a container can write lines of any length.
+    pub limit_bytes: u32,
+    /// The log of the container's previous instance (one that restarted): where a crash loop's
+    /// cause is.
+    pub previous: bool,
+}
+
+/// The tail of `container`'s log in pod `pod`, as `tail` says.
 pub fn pod_log(
     pods: &ApiResource,
     namespace: &str,
     pod: &str,
     container: &str,
-    lines: u32,
-    limit_bytes: u32,
+    tail: LogTail,
 ) -> Result<Request, RequestError> {
     let params = LogParams {
         container: Some(container.to_owned()),
-        tail_lines: Some(i64::from(lines)),
-        limit_bytes: Some(i64::from(limit_bytes)),
+        tail_lines: Some(i64::from(tail.lines)),
+        limit_bytes: Some(i64::from(tail.limit_bytes)),
+        previous: tail.previous,
         ..LogParams::default()
     };
     built(pods.builder(Some(namespace)).logs(pod, &params))
@@ -439,15 +471,37 @@ mod tests {
             list.path
         );
         let pods = ApiResource::new("v1", "Pod", "pods", true);
-        let log = pod_log(&pods, "prod", "api-1", "server", 20, 4096).unwrap();
+        let tail = LogTail {
+            lines: 20,
+            limit_bytes: 4096,
+            previous: true,
+        };
+        let log = pod_log(&pods, "prod", "api-1", "server", tail).unwrap();
         assert_eq!(path_only(&log), "/api/v1/namespaces/prod/pods/api-1/log");
         for (name, value) in [
             ("container", "server"),
             ("tailLines", "20"),
             ("limitBytes", "4096"),
+            ("previous", "true"),
         ] {
             assert!(has(&log.path, name, value), "{name} in {}", log.path);
         }
+        let events = ApiResource::new("v1", "Event", "events", true);
+        let some = events
+            .list_at_most(
+                Some("prod"),
+                "",
+                "involvedObject.name=api-1,type=Warning",
+                20,
+            )
+            .unwrap();
+        for (name, value) in [
+            ("fieldSelector", "involvedObject.name=api-1,type=Warning"),
+            ("limit", "20"),
+        ] {
+            assert!(has(&some.path, name, value), "{name} in {}", some.path);
+        }
+        assert!(!some.path.contains("labelSelector"), "{}", some.path);
     }
 
     #[test]

@@ -389,7 +389,10 @@ impl<H: Host> Slack<H> {
         deploy_page: Option<&str>,
         started: Option<&Posted>,
     ) -> Result<Announced, SlackError> {
-        let outcome = message::outcome(deploy, deploy_page);
+        let outcome = match self.mode {
+            Mode::Webhook => message::outcome_with_evidence(deploy, deploy_page),
+            Mode::Bot { .. } => message::outcome(deploy, deploy_page),
+        };
         let mut warnings = Vec::new();
         let posted = match started {
             Some(started) => match self.update(started, &outcome).await {

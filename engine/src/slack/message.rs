@@ -30,6 +30,8 @@ pub mod limits {
     /// Characters of the top-level `text` fallback (Slack's advice: keep it short; it
     /// truncates at 40,000).
     pub const FALLBACK_TEXT: usize = 3000;
+    /// Characters of all of a message's text together (Slack truncates a message there).
+    pub const MESSAGE_TEXT: usize = 40_000;
 }
 
 /// A text object.
@@ -117,6 +119,20 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The characters of all the block's text.
+    fn text_width(&self) -> usize {
+        match self {
+            Block::Header { text } => width(text.as_str()),
+            Block::Section { text, fields } => {
+                text.iter().chain(fields).map(|t| width(t.as_str())).sum()
+            }
+            Block::Context { elements } => elements.iter().map(|t| width(t.as_str())).sum(),
+            Block::Divider => 0,
+        }
+    }
+}
+
 /// One message: the notification text and the blocks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
@@ -126,12 +142,29 @@ pub struct Message {
 }
 
 impl Message {
-    pub(super) fn new(fallback: &str, mut blocks: Vec<Block>) -> Message {
-        blocks.truncate(limits::BLOCKS);
+    pub(super) fn new(fallback: &str, blocks: Vec<Block>) -> Message {
         Message {
             text: fit(fallback, limits::FALLBACK_TEXT),
             blocks,
         }
+        .within_limits()
+    }
+
+    /// The message with the blocks beyond [`limits::BLOCKS`], or beyond
+    /// [`limits::MESSAGE_TEXT`] characters of text with the fallback, left out.
+    fn within_limits(mut self) -> Message {
+        self.blocks.truncate(limits::BLOCKS);
+        let mut used = width(&self.text);
+        let fitting = self
+            .blocks
+            .iter()
+            .take_while(|block| {
+                used += block.text_width();
+                used <= limits::MESSAGE_TEXT
+            })
+            .count();
+        self.blocks.truncate(fitting);
+        self
     }
 
     /// The message as Slack's APIs take it (`text` and `blocks`).
@@ -339,6 +372,27 @@ pub fn outcome(deploy: &Deploy, deploy_page: Option<&str>) -> Message {
     }
     blocks.push(context_line(deploy));
     Message::new(&fallback, blocks)
+}
+
+/// [`outcome`] for a webhook, which cannot reply in a thread: the failure's multi-line details
+/// (log lines) follow the diagnosis as code blocks, as many as Slack's limits leave room for.
+pub fn outcome_with_evidence(deploy: &Deploy, deploy_page: Option<&str>) -> Message {
+    let mut message = outcome(deploy, deploy_page);
+    let Some(failure) = &deploy.failure else {
+        return message;
+    };
+    let context = message.blocks.pop();
+    let room = room_for(message.blocks.len(), 1);
+    message.blocks.extend(
+        failure
+            .details
+            .iter()
+            .filter(|detail| detail.contains('\n'))
+            .take(room)
+            .map(|detail| Block::section(&detail_text(detail))),
+    );
+    message.blocks.extend(context);
+    message.within_limits()
 }
 
 /// One detail as mrkdwn: a line of text, or a first line over a code block for multi-line
@@ -559,6 +613,31 @@ pub(crate) mod tests {
         assert_within_limits(&thread);
         assert_eq!(thread.blocks.len(), limits::BLOCKS);
         assert!(all_text(&thread).contains("more details"));
+    }
+
+    #[test]
+    fn a_webhook_message_carries_the_logs_and_every_message_stays_within_40000_characters() {
+        let log = |n: usize| format!("last log lines:\n{}", "panic: boom\n".repeat(n));
+        let details = vec!["pod api-1: CrashLoopBackOff".into(), log(20)];
+        let message = outcome_with_evidence(&failed(1, details), None);
+        assert_within_limits(&message);
+        let text = all_text(&message);
+        assert!(text.contains("```panic: boom"), "{text}");
+        assert!(
+            matches!(message.blocks.last(), Some(Block::Context { .. })),
+            "the context line stays last"
+        );
+
+        let many = (0..60).map(|_| log(1_000)).collect();
+        for message in [
+            outcome_with_evidence(&failed(1, many), None),
+            failure_thread(&failed(1, (0..60).map(|_| log(1_000)).collect()), None).unwrap(),
+        ] {
+            assert_within_limits(&message);
+            let used: usize =
+                width(&message.text) + message.blocks.iter().map(Block::text_width).sum::<usize>();
+            assert!(used <= limits::MESSAGE_TEXT, "{used} characters");
+        }
     }
 
     #[test]

@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::{Format, Request, json_response, table};
-use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::meta;
 use crate::resources::Kind;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Change, EventType, ObjKey, WatchFrom};
+use crate::{AppState, Settings};
 
 /// How often a watch that allows bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
@@ -68,7 +68,7 @@ pub fn get_or_list(app: &AppState, req: &Request) -> ApiResult<Response> {
             "application/json",
             &scale_of(&obj),
         )),
-        Some("log") if key.kind == Kind::Pod => Ok(pod_log(req, &obj)),
+        Some("log") if key.kind == Kind::Pod => pod_log(&app.sim.settings, req, &obj),
         Some(_) => Err(ApiError::path_not_found()),
     }
 }
@@ -93,37 +93,77 @@ pub fn scale_of(obj: &Value) -> Value {
     })
 }
 
-/// A simulated container log.
-fn pod_log(req: &Request, pod: &Value) -> Response {
-    let containers: Vec<&str> = meta::array_at(pod, &["spec", "containers"])
+/// A container's log, as the kubelet serves it: the text of the first `--pod-log` rule its
+/// image matches, else a few simulated lines. `previous=true` reads the container's previous
+/// instance, which only a restarted container has. `tailLines`, then `limitBytes` (cutting
+/// where it falls, even inside a character), as the API server applies them.
+fn pod_log(settings: &Settings, req: &Request, pod: &Value) -> ApiResult<Response> {
+    let pod_name = meta::name(pod);
+    let containers = meta::array_at(pod, &["spec", "containers"]);
+    let spec = match req.param("container") {
+        Some(name) => containers.iter().find(|c| c["name"] == name),
+        None => containers.first(),
+    };
+    let Some(spec) = spec else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "container {} is not valid for pod {pod_name}",
+                req.param("container").unwrap_or_default()
+            ),
+        ));
+    };
+    let container = spec["name"].as_str().unwrap_or_default();
+    let image = spec["image"].as_str().unwrap_or_default();
+    let restarts = meta::array_at(pod, &["status", "containerStatuses"])
         .iter()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
-    let container = req
-        .param("container")
-        .or_else(|| containers.first().copied())
-        .unwrap_or("");
-    let image = meta::array_at(pod, &["spec", "containers"])
-        .iter()
-        .find(|c| c["name"] == container)
-        .and_then(|c| c["image"].as_str())
-        .unwrap_or("");
-    let started = meta::str_at(pod, &["status", "startTime"]).unwrap_or("");
-    let mut lines = vec![
-        format!(
-            "{started} kubesim: simulated log of container {container} ({image}) in pod {}",
-            meta::name(pod)
-        ),
-        format!("{started} starting {image}"),
-        format!("{started} listening"),
-    ];
-    if let Some(n) = req.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
-        let skip = lines.len().saturating_sub(n);
-        lines.drain(..skip);
+        .find(|s| s["name"] == container)
+        .and_then(|s| s["restartCount"].as_i64())
+        .unwrap_or(0);
+    let previous = req.param("previous") == Some("true");
+    if previous && restarts == 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "previous terminated container \"{container}\" in pod \"{pod_name}\" not found"
+            ),
+        ));
     }
-    let mut text = lines.join("\n");
-    text.push('\n');
-    ([(header::CONTENT_TYPE, "text/plain")], text).into_response()
+    let text = match settings.pod_logs.iter().find(|rule| rule.matches(image)) {
+        Some(rule) => rule.text.to_string(),
+        None => {
+            let started = meta::str_at(pod, &["status", "startTime"]).unwrap_or("");
+            format!(
+                "{started} kubesim: simulated log of container {container} ({image}) in pod \
+                 {pod_name}\n{started} starting {image}\n{started} listening\n"
+            )
+        }
+    };
+    let mut body = match req.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => tail_lines(&text, n).as_bytes().to_vec(),
+        None => text.into_bytes(),
+    };
+    if let Some(limit) = req
+        .param("limitBytes")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        body.truncate(limit);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain")], body).into_response())
+}
+
+/// The last `n` lines of `text`.
+fn tail_lines(text: &str, n: usize) -> &str {
+    if n == 0 {
+        return "";
+    }
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    match body.rmatch_indices('\n').nth(n - 1) {
+        Some((at, _)) => &text[at + 1..],
+        None => text,
+    }
 }
 
 /// The selectors and name a list or watch filters by.
@@ -437,6 +477,15 @@ fn stream_response(format: Format, watch: Watch, first: Option<Bytes>) -> Respon
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tail_lines_counts_from_the_end() {
+        assert_eq!(super::tail_lines("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(super::tail_lines("a\nb\nc", 2), "b\nc");
+        assert_eq!(super::tail_lines("a\nb\n", 5), "a\nb\n");
+        assert_eq!(super::tail_lines("a\nb\n", 0), "");
+    }
+
     use super::*;
 
     #[test]

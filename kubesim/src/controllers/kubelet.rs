@@ -2,6 +2,9 @@
 //! reports its containers running and ready — or failing the way a real kubelet reports it:
 //! image-rule failures (`ImagePullBackOff`, `ErrImagePull`, `CrashLoopBackOff`) and
 //! `CreateContainerConfigError` while a referenced ConfigMap or Secret (or key) is missing.
+//! A failed pull or a missing ConfigMap is tried again after a back-off (10 s, doubling, at
+//! most 5 min of simulated time), each attempt counted on its event as a kubelet's recorder
+//! counts it; an image rule can let the pull succeed after N failures.
 //! Pods owned by a Job complete (`Succeeded`) one step after they start.
 
 use serde_json::{Value, json};
@@ -16,7 +19,8 @@ use crate::store::ObjKey;
 /// Why a container cannot start.
 enum Blocked {
     Config(String),
-    Image(ImageFailure, String),
+    /// The failure, the container, and how many pulls fail (`None`: all).
+    Image(ImageFailure, String, Option<u32>),
 }
 
 fn condition(kind: &str, ok: bool, now: &str) -> Value {
@@ -53,7 +57,10 @@ fn blocked(ctl: &Ctl, pod: &Value) -> Option<Blocked> {
                 .image_rules
                 .iter()
                 .find(|r| r.matches(image))
-                .map(|r| Blocked::Image(r.failure, c["name"].as_str().unwrap_or("").to_string()))
+                .map(|r| {
+                    let container = c["name"].as_str().unwrap_or("").to_string();
+                    Blocked::Image(r.failure, container, r.failed_pulls)
+                })
         })
 }
 
@@ -227,141 +234,166 @@ fn start(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
     if !matches!(blocked, Some(Blocked::Config(_))) {
         ctl.config_blocked.remove(key);
     }
-    let pod_id = format!("{}_{}({})", meta::name(pod), key.namespace, meta::uid(pod));
     match blocked {
-        Some(Blocked::Config(message)) => {
-            ctl.config_blocked.insert(key.clone());
-            let changed = registry::edit(ctl.store(), key, |p| {
-                p["status"]["containerStatuses"] = container_statuses(pod, false, |_| {
-                    (
-                        json!({"waiting": {"reason": "CreateContainerConfigError", "message": message}}),
-                        0,
-                        None,
-                    )
-                });
-            });
-            if changed.is_some_and(|c| {
-                c["metadata"]["resourceVersion"] != pod["metadata"]["resourceVersion"]
-            }) {
-                ctl.event(
-                    pod,
-                    "Warning",
-                    "Failed",
-                    &format!("Error: {message}"),
-                    "kubelet",
-                );
+        Some(Blocked::Config(message)) => config_missing(ctl, key, pod, &message),
+        Some(Blocked::Image(ImageFailure::CrashLoopBackOff, container, _)) => {
+            if !already_failing(pod, &container) {
+                crash(ctl, key, pod, &container, now);
             }
         }
-        Some(Blocked::Image(failure, container)) => {
-            if already_failing(pod, &container) {
+        Some(Blocked::Image(failure, container, failed_pulls)) => {
+            let Some(failures) = ctl.attempt_due(key) else {
                 return;
-            }
-            let image = meta::array_at(pod, &["spec", "containers"])
-                .iter()
-                .find(|c| c["name"] == container.as_str())
-                .and_then(|c| c["image"].as_str())
-                .unwrap_or("")
-                .to_string();
-            let pull_error = format!(
-                "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": not found (simulated by kubesim)"
-            );
-            let crash = failure == ImageFailure::CrashLoopBackOff;
-            let (reason, message) = match failure {
-                ImageFailure::ImagePullBackOff => (
-                    "ImagePullBackOff".to_string(),
-                    format!("Back-off pulling image \"{image}\": ErrImagePull: {pull_error}"),
-                ),
-                ImageFailure::ErrImagePull => ("ErrImagePull".to_string(), pull_error.clone()),
-                ImageFailure::CrashLoopBackOff => (
-                    "CrashLoopBackOff".to_string(),
-                    format!("back-off 10s restarting failed container={container} pod={pod_id}"),
-                ),
             };
-            registry::edit(ctl.store(), key, |p| {
-                if crash {
-                    p["status"]["phase"] = json!("Running");
-                    p["status"]["podIP"] = json!(pod_ip(pod));
-                    p["status"]["podIPs"] = json!([{"ip": pod_ip(pod)}]);
-                    p["status"]["conditions"] = conditions(true, false, now);
-                }
-                p["status"]["containerStatuses"] = container_statuses(pod, false, |c| {
-                    if c["name"] != container.as_str() {
-                        return (json!({"running": {"startedAt": now}}), 0, None);
-                    }
-                    let last = crash.then(|| json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now}}));
-                    (
-                        json!({"waiting": {"reason": reason, "message": message}}),
-                        i64::from(crash),
-                        last,
-                    )
-                });
-            });
-            if crash {
-                ctl.pod_since.insert(key.clone(), Instant::now());
-                container_started(ctl, pod, &image, &container);
-                ctl.event(
-                    pod,
-                    "Warning",
-                    "BackOff",
-                    &format!("Back-off restarting failed container {container} in pod {pod_id}"),
-                    "kubelet",
-                );
+            if failed_pulls.is_some_and(|n| failures >= n) {
+                run(ctl, key, pod, now);
             } else {
-                ctl.event(
-                    pod,
-                    "Normal",
-                    "Pulling",
-                    &format!("Pulling image \"{image}\""),
-                    "kubelet",
-                );
-                ctl.event(
-                    pod,
-                    "Warning",
-                    "Failed",
-                    &format!("Failed to pull image \"{image}\": {pull_error}"),
-                    "kubelet",
-                );
-                ctl.event(pod, "Warning", "Failed", "Error: ErrImagePull", "kubelet");
-                if failure == ImageFailure::ImagePullBackOff {
-                    ctl.event(
-                        pod,
-                        "Normal",
-                        "BackOff",
-                        &format!("Back-off pulling image \"{image}\""),
-                        "kubelet",
-                    );
-                    ctl.event(
-                        pod,
-                        "Warning",
-                        "Failed",
-                        "Error: ImagePullBackOff",
-                        "kubelet",
-                    );
-                }
+                pull_failed(ctl, key, pod, failure, &container);
+                ctl.attempt_failed(key, backoff(i64::from(failures) + 1));
             }
         }
-        None => {
-            registry::edit(ctl.store(), key, |p| {
-                p["status"]["phase"] = json!("Running");
-                p["status"]["podIP"] = json!(pod_ip(pod));
-                p["status"]["podIPs"] = json!([{"ip": pod_ip(pod)}]);
-                p["status"]["conditions"] = conditions(true, true, now);
-                p["status"]["containerStatuses"] = container_statuses(pod, true, |_| {
-                    (json!({"running": {"startedAt": now}}), 0, None)
-                });
-            });
-            for c in meta::array_at(pod, &["spec", "containers"]) {
-                let (name, image) = (
-                    c["name"].as_str().unwrap_or(""),
-                    c["image"].as_str().unwrap_or(""),
-                );
-                container_started(ctl, pod, image, name);
+        None => run(ctl, key, pod, now),
+    }
+}
+
+/// A referenced ConfigMap or Secret (or key) is missing: the container cannot be created, and
+/// the kubelet says so again after each back-off.
+fn config_missing(ctl: &mut Ctl, key: &ObjKey, pod: &Value, message: &str) {
+    ctl.config_blocked.insert(key.clone());
+    let Some(failures) = ctl.attempt_due(key) else {
+        return;
+    };
+    registry::edit(ctl.store(), key, |p| {
+        p["status"]["containerStatuses"] = container_statuses(pod, false, |_| {
+            (
+                json!({"waiting": {"reason": "CreateContainerConfigError", "message": message}}),
+                0,
+                None,
+            )
+        });
+    });
+    ctl.event(
+        pod,
+        "Warning",
+        "Failed",
+        &format!("Error: {message}"),
+        "kubelet",
+    );
+    ctl.attempt_failed(key, backoff(i64::from(failures) + 1));
+}
+
+/// One failed pull of `container`'s image, reported as a kubelet reports it.
+fn pull_failed(ctl: &mut Ctl, key: &ObjKey, pod: &Value, failure: ImageFailure, container: &str) {
+    let image = meta::array_at(pod, &["spec", "containers"])
+        .iter()
+        .find(|c| c["name"] == container)
+        .and_then(|c| c["image"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let pull_error = format!(
+        "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": not found (simulated by kubesim)"
+    );
+    let backing_off = failure == ImageFailure::ImagePullBackOff;
+    let (reason, message) = if backing_off {
+        (
+            "ImagePullBackOff",
+            format!("Back-off pulling image \"{image}\": ErrImagePull: {pull_error}"),
+        )
+    } else {
+        ("ErrImagePull", pull_error.clone())
+    };
+    let now = meta::now();
+    registry::edit(ctl.store(), key, |p| {
+        p["status"]["containerStatuses"] = container_statuses(pod, false, |c| {
+            if c["name"] != container {
+                return (json!({"running": {"startedAt": now}}), 0, None);
             }
-            ctl.pod_since.insert(key.clone(), Instant::now());
-            if job_owned(pod) {
-                ctl.after(ctl.settings().rollout * 2, key);
+            (
+                json!({"waiting": {"reason": reason, "message": message}}),
+                0,
+                None,
+            )
+        });
+    });
+    let pulling = format!("Pulling image \"{image}\"");
+    ctl.event(pod, "Normal", "Pulling", &pulling, "kubelet");
+    let failed = format!("Failed to pull image \"{image}\": {pull_error}");
+    ctl.event(pod, "Warning", "Failed", &failed, "kubelet");
+    ctl.event(pod, "Warning", "Failed", "Error: ErrImagePull", "kubelet");
+    if backing_off {
+        let backoff = format!("Back-off pulling image \"{image}\"");
+        ctl.event(pod, "Normal", "BackOff", &backoff, "kubelet");
+        ctl.event(
+            pod,
+            "Warning",
+            "Failed",
+            "Error: ImagePullBackOff",
+            "kubelet",
+        );
+    }
+}
+
+/// `container` starts and exits with an error: the pod runs, the container waits in
+/// `CrashLoopBackOff` (restarted by [`restart_crashed`]).
+fn crash(ctl: &mut Ctl, key: &ObjKey, pod: &Value, container: &str, now: &str) {
+    let pod_id = format!("{}_{}({})", meta::name(pod), key.namespace, meta::uid(pod));
+    let image = meta::array_at(pod, &["spec", "containers"])
+        .iter()
+        .find(|c| c["name"] == container)
+        .and_then(|c| c["image"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let message = format!("back-off 10s restarting failed container={container} pod={pod_id}");
+    registry::edit(ctl.store(), key, |p| {
+        p["status"]["phase"] = json!("Running");
+        p["status"]["podIP"] = json!(pod_ip(pod));
+        p["status"]["podIPs"] = json!([{"ip": pod_ip(pod)}]);
+        p["status"]["conditions"] = conditions(true, false, now);
+        p["status"]["containerStatuses"] = container_statuses(pod, false, |c| {
+            if c["name"] != container {
+                return (json!({"running": {"startedAt": now}}), 0, None);
             }
-        }
+            let last = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now}});
+            (
+                json!({"waiting": {"reason": "CrashLoopBackOff", "message": message}}),
+                1,
+                Some(last),
+            )
+        });
+    });
+    ctl.pod_since.insert(key.clone(), Instant::now());
+    container_started(ctl, pod, &image, container);
+    ctl.event(
+        pod,
+        "Warning",
+        "BackOff",
+        &format!("Back-off restarting failed container {container} in pod {pod_id}"),
+        "kubelet",
+    );
+}
+
+/// Every container starts and is ready.
+fn run(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
+    ctl.attempts_done(key);
+    registry::edit(ctl.store(), key, |p| {
+        p["status"]["phase"] = json!("Running");
+        p["status"]["podIP"] = json!(pod_ip(pod));
+        p["status"]["podIPs"] = json!([{"ip": pod_ip(pod)}]);
+        p["status"]["conditions"] = conditions(true, true, now);
+        p["status"]["containerStatuses"] = container_statuses(pod, true, |_| {
+            (json!({"running": {"startedAt": now}}), 0, None)
+        });
+    });
+    for c in meta::array_at(pod, &["spec", "containers"]) {
+        let (name, image) = (
+            c["name"].as_str().unwrap_or(""),
+            c["image"].as_str().unwrap_or(""),
+        );
+        container_started(ctl, pod, image, name);
+    }
+    ctl.pod_since.insert(key.clone(), Instant::now());
+    if job_owned(pod) {
+        ctl.after(ctl.settings().rollout * 2, key);
     }
 }
 

@@ -66,6 +66,9 @@ pub(crate) struct Ctl {
     progress: HashMap<ObjKey, (i64, Instant)>,
     /// Pods waiting for a ConfigMap or Secret.
     config_blocked: BTreeSet<ObjKey>,
+    /// The kubelet's failed attempts to start each pod (pulls, missing configuration) and
+    /// when it tries again.
+    retries: HashMap<ObjKey, (u32, Instant)>,
     events: events::Recorder,
     /// Owner uids deleted since the last pass.
     deleted_owners: Vec<(String, String)>,
@@ -80,6 +83,7 @@ impl Ctl {
             pod_since: HashMap::new(),
             progress: HashMap::new(),
             config_blocked: BTreeSet::new(),
+            retries: HashMap::new(),
             events: events::Recorder::default(),
             deleted_owners: Vec::new(),
         }
@@ -111,6 +115,33 @@ impl Ctl {
     /// Real time for `secs` simulated seconds.
     pub fn real(&self, secs: f64) -> Duration {
         Duration::from_secs_f64((secs / self.settings().time_scale).max(0.0))
+    }
+
+    /// The kubelet's failed attempts to start `key` so far, when it may try again now;
+    /// otherwise `None`, and `key` is reconciled again when the back-off has passed.
+    pub fn attempt_due(&mut self, key: &ObjKey) -> Option<u32> {
+        match self.retries.get(key) {
+            Some(&(_, next)) if Instant::now() < next => {
+                self.at(next, key);
+                None
+            }
+            Some(&(failures, _)) => Some(failures),
+            None => Some(0),
+        }
+    }
+
+    /// Notes a failed attempt to start `key`: the next comes after `backoff` simulated
+    /// seconds.
+    pub fn attempt_failed(&mut self, key: &ObjKey, backoff: f64) {
+        let failures = self.retries.get(key).map_or(0, |r| r.0) + 1;
+        let next = Instant::now() + self.real(backoff);
+        self.retries.insert(key.clone(), (failures, next));
+        self.at(next, key);
+    }
+
+    /// Forgets `key`'s failed attempts (it started).
+    pub fn attempts_done(&mut self, key: &ObjKey) {
+        self.retries.remove(key);
     }
 
     /// Records an event about `involved`.

@@ -350,3 +350,64 @@ fn crash_looping_job_fails_after_its_backoff_limit() {
     ]);
     assert_eq!(reason, "BackoffLimitExceeded");
 }
+
+#[test]
+fn kubectl_logs_show_the_chosen_log_current_and_previous() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("crash.log");
+    std::fs::write(&log, "booting\npanic: missing DATABASE_URL\n").unwrap();
+    let rule = format!("*crash*={}", log.display());
+    let sim = Sim::start(&[
+        "--image-rule",
+        "*crash*=CrashLoopBackOff",
+        "--pod-log",
+        &rule,
+        "--time-scale",
+        "300",
+    ]);
+    let file = sim.manifest("d.yaml", &deployment("worker", "acme/crash:1", 1, ""));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&[
+        "wait",
+        "pod",
+        "-l",
+        "app=worker",
+        "--for=jsonpath={.status.containerStatuses[0].restartCount}=2",
+        "--timeout=30s",
+    ]);
+    let current = sim.ok(&["logs", "deployment/worker"]);
+    assert_eq!(current, "booting\npanic: missing DATABASE_URL\n");
+    let previous = sim.ok(&["logs", "deployment/worker", "--previous", "--tail=1"]);
+    assert_eq!(previous, "panic: missing DATABASE_URL\n");
+    let cut = sim.ok(&["logs", "deployment/worker", "--limit-bytes=4"]);
+    assert_eq!(cut, "boot");
+    let described = sim.ok(&["describe", "pods", "-l", "app=worker"]);
+    assert!(described.contains("CrashLoopBackOff"), "{described}");
+    assert!(described.contains("Exit Code:    1"), "{described}");
+}
+
+#[test]
+fn an_image_that_fails_two_pulls_then_rolls_out() {
+    let sim = Sim::start(&[
+        "--image-rule",
+        "*flaky*=ImagePullBackOff:2",
+        "--time-scale",
+        "300",
+    ]);
+    let file = sim.manifest("d.yaml", &deployment("api", "acme/flaky:1", 1, ""));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    let events = sim.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=Failed",
+        "-o",
+        "jsonpath={range .items[*]}{.count} {.message}{\"\\n\"}{end}",
+    ]);
+    let failed_pulls = events
+        .lines()
+        .find(|l| l.contains("Failed to pull image \"acme/flaky:1\""))
+        .unwrap_or_else(|| panic!("no failed pull in {events}"));
+    assert!(failed_pulls.starts_with("2 "), "{events}");
+}

@@ -1,0 +1,136 @@
+//! Failing fast, never falsely: a pod failure the kubelet shows to persist ends the deploy long
+//! before the progress deadline or the timeout, and a failure that heals, or that belongs to
+//! pods of an earlier revision, does not.
+//!
+//! kubesim runs at 300× (a simulated minute takes 0.2 s), so the manifests' progress deadline
+//! of an hour passes after 12 s and the kubelet's back-offs (10 s, 20 s) take tens of
+//! milliseconds; `--timeout 10m` is never reached. A verdict within [`BEFORE_THE_DEADLINE`] is
+//! the sentinel's.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Deploys as _, Sim, write};
+
+/// Well before the manifests' progress deadline (an hour of simulated time: 12 s).
+const BEFORE_THE_DEADLINE: Duration = Duration::from_secs(8);
+
+/// A Deployment `api` of two replicas running `image`, with a progress deadline of an hour.
+fn api(sim: &Sim, image: &str, config_map: Option<&str>) -> String {
+    let env_from = config_map
+        .map(|name| format!("\n        envFrom: [{{configMapRef: {{name: {name}}}}}]"))
+        .unwrap_or_default();
+    write(
+        sim.dir.path(),
+        "api.yaml",
+        &format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api}}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 3600
+  selector: {{matchLabels: {{app: api}}}}
+  template:
+    metadata: {{labels: {{app: api}}}}
+    spec:
+      containers:
+      - name: api
+        image: {image}{env_from}
+"#
+        ),
+    )
+}
+
+/// Deploys `manifests` with a long timeout: exit code, stderr, and how long it took.
+fn deploy(sim: &Sim, manifests: &str) -> (i32, String, Duration) {
+    let started = Instant::now();
+    let (code, stdout, stderr) = sim.deploy(&["--manifests", manifests, "--timeout", "10m"]);
+    (code, format!("{stdout}{stderr}"), started.elapsed())
+}
+
+/// The one-line reason shiplog gave.
+fn reason(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("shiplog: "))
+        .unwrap_or_else(|| panic!("no reason in {output}"))
+}
+
+#[test]
+fn an_image_that_fails_two_pulls_then_succeeds_deploys() {
+    let sim = Sim::start(&["--image-rule", "*:flaky=ImagePullBackOff:2"]);
+    let manifests = api(&sim, "ghcr.io/acme/api:flaky", None);
+    let (code, output, _) = deploy(&sim, &manifests);
+    assert_eq!(code, 0, "{output}");
+    let events = sim.get("/api/v1/namespaces/default/events");
+    let failed_pulls: Vec<i64> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Failed to pull image"))
+        })
+        .map(|e| e["count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(failed_pulls, [2, 2], "each pod's pull failed twice first");
+}
+
+#[test]
+fn an_image_that_never_pulls_fails_well_before_the_deadline() {
+    let sim = Sim::start(&["--image-rule", "*:missing=ImagePullBackOff"]);
+    let manifests = api(&sim, "ghcr.io/acme/api:missing", None);
+    let (code, output, took) = deploy(&sim, &manifests);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        reason(&output)
+            .contains("image ghcr.io/acme/api:missing cannot be pulled (ImagePullBackOff)"),
+        "{output}"
+    );
+    assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
+}
+
+#[test]
+fn a_crash_loop_fails_well_before_the_deadline_with_the_crashed_containers_log() {
+    let sim = Sim::start(&["--image-rule", "*:crash=CrashLoopBackOff"]);
+    let manifests = api(&sim, "ghcr.io/acme/api:crash", None);
+    let (code, output, took) = deploy(&sim, &manifests);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        reason(&output).contains("keeps crashing (CrashLoopBackOff"),
+        "{output}"
+    );
+    assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
+    assert!(
+        output.contains("last log lines before the last restart:"),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_missing_config_map_fails_well_before_the_deadline() {
+    let sim = Sim::start(&[]);
+    let manifests = api(&sim, "ghcr.io/acme/api:v1", Some("api-settings"));
+    let (code, output, took) = deploy(&sim, &manifests);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        reason(&output).contains("configmap \"api-settings\" not found"),
+        "{output}"
+    );
+    assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
+}
+
+#[test]
+fn a_deploy_that_fixes_a_crash_loop_is_not_failed_by_the_old_pods() {
+    let sim = Sim::start(&["--image-rule", "*:crash=CrashLoopBackOff"]);
+    let broken = api(&sim, "ghcr.io/acme/api:crash", None);
+    let (code, output, _) = deploy(&sim, &broken);
+    assert_eq!(code, 1, "{output}");
+
+    // The old pods keep crashing (and their events keep coming) while the fix rolls out.
+    let fixed = api(&sim, "ghcr.io/acme/api:v2", None);
+    let (code, output, _) = deploy(&sim, &fixed);
+    assert_eq!(code, 0, "{output}");
+}
