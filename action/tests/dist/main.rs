@@ -146,6 +146,19 @@ impl World {
         self.runner.run("main.cjs", &HashMap::new())
     }
 
+    /// Runs the main step in bot mode, deploying [`APP`] with `image` within `timeout`; the
+    /// step fails.
+    fn failing_deploy(&mut self, image: &str, timeout: &str) -> Step {
+        self.bot()
+            .manifests(APP)
+            .runner
+            .input("images", image)
+            .input("timeout", timeout);
+        let main = self.main();
+        assert_eq!(main.code, 1, "{}{}", main.stdout, main.stderr);
+        main
+    }
+
     fn post(&self, main: &Step) -> Step {
         self.runner.run("post.cjs", &main.state)
     }
@@ -361,14 +374,7 @@ fn a_webhook_gets_one_message_when_the_deploy_ends_from_an_inline_kubeconfig() {
 #[test]
 fn a_failing_rollout_fails_the_step_and_slack_says_why_with_details_in_a_thread() {
     let mut world = World::new(&["--image-rule", "*:broken=ImagePullBackOff"]);
-    world
-        .bot()
-        .manifests(APP)
-        .runner
-        .input("images", "ghcr.io/acme/api:broken")
-        .input("timeout", "20s");
-    let main = world.main();
-    assert_eq!(main.code, 1, "{}{}", main.stdout, main.stderr);
+    let main = world.failing_deploy("ghcr.io/acme/api:broken", "20s");
     let error = main
         .stdout
         .lines()
@@ -440,14 +446,7 @@ fn a_crash_loop_shows_its_logs_as_evidence_and_nothing_in_them_acts_on_the_runne
         &format!("*:crash={}", log.display()),
     ]);
     let mut world = World::on(sim, token_auth);
-    world
-        .bot()
-        .manifests(APP)
-        .runner
-        .input("images", "ghcr.io/acme/api:crash")
-        .input("timeout", "3s");
-    let main = world.main();
-    assert_eq!(main.code, 1, "{}{}", main.stdout, main.stderr);
+    let main = world.failing_deploy("ghcr.io/acme/api:crash", "3s");
 
     // The evidence is there: the reason, how the container ended, the current and the
     // previous instance's log, as text.

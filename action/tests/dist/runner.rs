@@ -311,21 +311,23 @@ pub fn runner_commands(stdout: &str) -> Vec<WorkflowCommand> {
 fn current_form(line: &str) -> Option<WorkflowCommand> {
     let rest = line.trim_start().strip_prefix("::")?;
     let (info, data) = rest.split_once("::")?;
-    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
-    Some(WorkflowCommand {
-        name: name.to_owned(),
-        properties: properties.to_owned(),
-        data: data.to_owned(),
-    })
+    Some(WorkflowCommand::of(info, data))
 }
 
 fn legacy_form(line: &str) -> Option<WorkflowCommand> {
     let (_, rest) = line.split_once("##[")?;
     let (info, data) = rest.split_once(']')?;
-    let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
-    Some(WorkflowCommand {
-        name: name.to_owned(),
-        properties: properties.to_owned(),
-        data: data.to_owned(),
-    })
+    Some(WorkflowCommand::of(info, data))
+}
+
+impl WorkflowCommand {
+    /// The command whose head is `info` (`name properties…`) and whose data is `data`.
+    fn of(info: &str, data: &str) -> WorkflowCommand {
+        let (name, properties) = info.split_once(' ').unwrap_or((info, ""));
+        WorkflowCommand {
+            name: name.to_owned(),
+            properties: properties.to_owned(),
+            data: data.to_owned(),
+        }
+    }
 }

@@ -78,31 +78,37 @@ fn an_image_that_fails_two_pulls_then_succeeds_deploys() {
     assert_eq!(failed_pulls, [2, 2], "each pod's pull failed twice first");
 }
 
-#[test]
-fn an_image_that_never_pulls_fails_well_before_the_deadline() {
-    let sim = Sim::start(&["--image-rule", "*:missing=ImagePullBackOff"]);
-    let manifests = api(&sim, "ghcr.io/acme/api:missing", None);
+/// Deploys `api` running `image` (with an `envFrom` of `config_map`) on a kubesim started with
+/// `flags`: the deploy fails well before the deadline, its reason containing `says`; its
+/// whole output.
+fn fails_fast(flags: &[&str], image: &str, config_map: Option<&str>, says: &str) -> String {
+    let sim = Sim::start(flags);
+    let manifests = api(&sim, image, config_map);
     let (code, output, took) = deploy(&sim, &manifests);
     assert_eq!(code, 1, "{output}");
-    assert!(
-        reason(&output)
-            .contains("image ghcr.io/acme/api:missing cannot be pulled (ImagePullBackOff)"),
-        "{output}"
-    );
+    assert!(reason(&output).contains(says), "{says:?} in {output}");
     assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
+    output
+}
+
+#[test]
+fn an_image_that_never_pulls_fails_well_before_the_deadline() {
+    fails_fast(
+        &["--image-rule", "*:missing=ImagePullBackOff"],
+        "ghcr.io/acme/api:missing",
+        None,
+        "image ghcr.io/acme/api:missing cannot be pulled (ImagePullBackOff)",
+    );
 }
 
 #[test]
 fn a_crash_loop_fails_well_before_the_deadline_with_the_crashed_containers_log() {
-    let sim = Sim::start(&["--image-rule", "*:crash=CrashLoopBackOff"]);
-    let manifests = api(&sim, "ghcr.io/acme/api:crash", None);
-    let (code, output, took) = deploy(&sim, &manifests);
-    assert_eq!(code, 1, "{output}");
-    assert!(
-        reason(&output).contains("keeps crashing (CrashLoopBackOff"),
-        "{output}"
+    let output = fails_fast(
+        &["--image-rule", "*:crash=CrashLoopBackOff"],
+        "ghcr.io/acme/api:crash",
+        None,
+        "keeps crashing (CrashLoopBackOff",
     );
-    assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
     assert!(
         output.contains("last log lines before the last restart:"),
         "{output}"
@@ -111,15 +117,12 @@ fn a_crash_loop_fails_well_before_the_deadline_with_the_crashed_containers_log()
 
 #[test]
 fn a_missing_config_map_fails_well_before_the_deadline() {
-    let sim = Sim::start(&[]);
-    let manifests = api(&sim, "ghcr.io/acme/api:v1", Some("api-settings"));
-    let (code, output, took) = deploy(&sim, &manifests);
-    assert_eq!(code, 1, "{output}");
-    assert!(
-        reason(&output).contains("configmap \"api-settings\" not found"),
-        "{output}"
+    fails_fast(
+        &[],
+        "ghcr.io/acme/api:v1",
+        Some("api-settings"),
+        "configmap \"api-settings\" not found",
     );
-    assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
 }
 
 #[test]

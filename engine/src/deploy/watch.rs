@@ -3,9 +3,10 @@
 //! informer does; a single workload is selected by name), judging every version with
 //! [`crate::rollout::verdict`] until each is complete, has failed, or the timeout passes. A
 //! watch that ends is resumed from its last resourceVersion; one that expires, from a fresh
-//! list. A watch that ends or breaks without delivering anything is reopened after an
-//! exponential, jittered wait ([`Reopen`]): a server or proxy that answers an empty `200` at
-//! once must not turn the watch into a request storm.
+//! list. A watch that ends or breaks without delivering anything, or that the server expires,
+//! is reopened after an exponential, jittered wait ([`Reopen`]): a server or proxy that
+//! answers an empty `200` (or `410 Gone`) at once must not turn the watch into a request
+//! storm.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -235,7 +236,12 @@ async fn inform<H: Host>(
                         }
                     }
                     Step::Resume(rv) => version = rv,
-                    Step::Restart => break 'watching,
+                    Step::Restart => {
+                        // The server expired the version: list again, after a wait should
+                        // it keep doing so.
+                        kube.host().sleep(reopen.wait(false)).await;
+                        break 'watching;
+                    }
                     Step::Ignore => {}
                 }
             }

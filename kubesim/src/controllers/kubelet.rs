@@ -282,14 +282,19 @@ fn config_missing(ctl: &mut Ctl, key: &ObjKey, pod: &Value, message: &str) {
     ctl.attempt_failed(key, backoff(i64::from(failures) + 1));
 }
 
-/// One failed pull of `container`'s image, reported as a kubelet reports it.
-fn pull_failed(ctl: &mut Ctl, key: &ObjKey, pod: &Value, failure: ImageFailure, container: &str) {
-    let image = meta::array_at(pod, &["spec", "containers"])
+/// The image of `pod`'s `container`.
+fn image_of(pod: &Value, container: &str) -> String {
+    meta::array_at(pod, &["spec", "containers"])
         .iter()
         .find(|c| c["name"] == container)
         .and_then(|c| c["image"].as_str())
         .unwrap_or("")
-        .to_string();
+        .to_string()
+}
+
+/// One failed pull of `container`'s image, reported as a kubelet reports it.
+fn pull_failed(ctl: &mut Ctl, key: &ObjKey, pod: &Value, failure: ImageFailure, container: &str) {
+    let image = image_of(pod, container);
     let pull_error = format!(
         "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": not found (simulated by kubesim)"
     );
@@ -337,12 +342,7 @@ fn pull_failed(ctl: &mut Ctl, key: &ObjKey, pod: &Value, failure: ImageFailure, 
 /// `CrashLoopBackOff` (restarted by [`restart_crashed`]).
 fn crash(ctl: &mut Ctl, key: &ObjKey, pod: &Value, container: &str, now: &str) {
     let pod_id = format!("{}_{}({})", meta::name(pod), key.namespace, meta::uid(pod));
-    let image = meta::array_at(pod, &["spec", "containers"])
-        .iter()
-        .find(|c| c["name"] == container)
-        .and_then(|c| c["image"].as_str())
-        .unwrap_or("")
-        .to_string();
+    let image = image_of(pod, container);
     let message = format!("back-off 10s restarting failed container={container} pod={pod_id}");
     registry::edit(ctl.store(), key, |p| {
         p["status"]["phase"] = json!("Running");
