@@ -397,8 +397,6 @@ fn run(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
     }
 }
 
-/// Whether `container` of `pod` already reports a failure (reported once, like a kubelet
-/// between back-offs).
 /// The events a kubelet records when it starts a container whose image is present.
 fn container_started(ctl: &mut Ctl, pod: &Value, image: &str, container: &str) {
     let pulled = format!("Container image \"{image}\" already present on machine");
@@ -419,6 +417,8 @@ fn container_started(ctl: &mut Ctl, pod: &Value, image: &str, container: &str) {
     );
 }
 
+/// Whether `container` of `pod` already reports a failure (reported once, like a kubelet
+/// between back-offs).
 fn already_failing(pod: &Value, container: &str) -> bool {
     meta::array_at(pod, &["status", "containerStatuses"])
         .iter()
