@@ -1,5 +1,6 @@
 //! Explaining a failed rollout in one line a person understands, with the supporting facts:
-//! the new pods' waiting reasons and messages, how a crashing container last ended (exit code,
+//! the new pods' waiting reasons and messages, the scheduler's message for pods it cannot
+//! place, how a crashing container last ended (exit code,
 //! reason such as `OOMKilled`, signal), quota refusals, recent warning events and the last lines
 //! of the failing container's log and of its previous instance.
 
@@ -144,6 +145,11 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
         ));
     }
 
+    let unscheduled = unscheduled_pods(observation.pods);
+    if let Some((pod, message)) = unscheduled.first() {
+        details.push(format!("pod {pod}: Unschedulable: {message}"));
+    }
+
     let reason = if let Some(first) = stuck.first() {
         let pods = count_pods(&stuck, first.reason);
         match first.reason {
@@ -171,6 +177,12 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
                 first.container, first.pod
             ),
         }
+    } else if let Some((pod, message)) = unscheduled.first() {
+        let more = match unscheduled.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        format!("{workload}: pod {pod}{more} cannot be scheduled: {message} (Unschedulable)")
     } else if let Some(event) = quota {
         format!(
             "{workload}: pods cannot be created: {}",
@@ -184,6 +196,25 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
         format!("{workload}: the rollout did not complete in time")
     };
     Explanation { reason, details }
+}
+
+/// The pods the scheduler cannot place, with its message (`0/3 nodes are available: 3
+/// Insufficient cpu.`).
+fn unscheduled_pods(pods: &[Value]) -> Vec<(&str, &str)> {
+    pods.iter()
+        .filter_map(|pod| {
+            let scheduled = pod["status"]["conditions"]
+                .as_array()?
+                .iter()
+                .find(|c| c["type"] == "PodScheduled")?;
+            (scheduled["status"] == "False" && scheduled["reason"] == "Unschedulable").then(|| {
+                (
+                    pod["metadata"]["name"].as_str().unwrap_or_default(),
+                    scheduled["message"].as_str().unwrap_or_default(),
+                )
+            })
+        })
+        .collect()
 }
 
 fn count_pods(stuck: &[Stuck<'_>], reason: &str) -> String {
@@ -259,6 +290,31 @@ mod tests {
             Some("ended (Unknown)")
         );
         assert_eq!(end(Value::Null), None);
+    }
+
+    #[test]
+    fn pods_the_scheduler_cannot_place_are_named_with_its_message() {
+        let pending = |name: &str| {
+            json!({"metadata": {"name": name}, "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                 "message": "0/3 nodes are available: 3 Insufficient cpu."}]}})
+        };
+        let pods = [pending("api-7d-x1"), pending("api-7d-x2")];
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            pods: &pods,
+            verdict_reason: Some("ProgressDeadlineExceeded"),
+            ..Default::default()
+        });
+        assert_eq!(
+            explanation.reason,
+            "Deployment/api: pod api-7d-x1 and 1 more cannot be scheduled: 0/3 nodes are \
+             available: 3 Insufficient cpu. (Unschedulable)"
+        );
+        assert_eq!(
+            explanation.details[0],
+            "pod api-7d-x1: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu."
+        );
     }
 
     #[test]
