@@ -1,8 +1,8 @@
 //! Explaining a failed rollout in one line a person understands, with the supporting facts:
 //! the new pods' waiting reasons and messages, the scheduler's message for pods it cannot
-//! place, how a crashing container last ended (exit code,
-//! reason such as `OOMKilled`, signal), quota refusals, recent warning events and the last lines
-//! of the failing container's log and of its previous instance.
+//! place, how a crashing container last ended (exit code, reason such as `OOMKilled`, signal),
+//! quota refusals, recent warning events and the last lines of the failing container's log and
+//! of its previous instance.
 
 use serde_json::Value;
 

@@ -22,6 +22,7 @@ use crate::host::{Host, Lines as _};
 use crate::kube::client::{Kube, KubeError};
 use crate::kube::discovery::Discovery;
 use crate::kube::request::{ApiResource, Request, RequestError};
+use crate::kube::retry::exponential;
 use crate::manifest::Manifest;
 use crate::rollout::{Verdict, verdict};
 
@@ -80,9 +81,7 @@ impl Reopen {
             return Duration::ZERO;
         }
         self.empty_in_row = self.empty_in_row.saturating_add(1);
-        let full = Self::FIRST
-            .saturating_mul(1 << (self.empty_in_row - 1).min(16))
-            .min(Self::MAX);
+        let full = exponential(Self::FIRST, Self::MAX, self.empty_in_row);
         let half = full / 2;
         half + half.mul_f64(self.unit())
     }

@@ -39,12 +39,16 @@ impl Backoff {
         if attempt >= self.attempts {
             return None;
         }
-        let exponential = self
-            .first
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(self.max);
+        let exponential = exponential(self.first, self.max, attempt);
         Some(retry_after.map_or(exponential, |wait| wait.min(self.max)))
     }
+}
+
+/// `first` doubled for each attempt after the first (1-based), at most `max`.
+pub fn exponential(first: Duration, max: Duration, attempt: u32) -> Duration {
+    first
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(max)
 }
 
 #[cfg(test)]
