@@ -48,8 +48,10 @@ pub struct Config {
     /// Append one JSON line per request (method, path, query, status, dryRun) to this file.
     #[arg(long)]
     pub request_log: Option<PathBuf>,
-    /// Inject failures: `METHOD:STATUS:RATE` (`PATCH:500:0.2`, `*:429:0.1`) or
-    /// `METHOD:drop:RATE` to drop the connection. Repeatable.
+    /// Inject failures: `METHOD:STATUS:RATE` (`PATCH:500:0.2`, `*:429:0.1`),
+    /// `METHOD:drop:RATE` to drop the connection, or `METHOD:empty:RATE` to answer a watch
+    /// (`watch=true` or `watch=1`) at once with `200` and an empty body, the stream ended
+    /// (other requests are unaffected). Repeatable.
     #[arg(long = "fault", value_name = "METHOD:STATUS:RATE")]
     pub faults: Vec<FaultRule>,
     /// Delay every request by this many milliseconds.
@@ -80,6 +82,8 @@ pub struct Config {
 pub enum FaultAction {
     Status(StatusCode),
     Drop,
+    /// A watch answered with `200` and no event: the stream ends at once.
+    EmptyWatch,
 }
 
 /// `--fault METHOD:STATUS:RATE`.
@@ -107,12 +111,13 @@ impl FromStr for FaultRule {
         };
         let action = match *action {
             "drop" => FaultAction::Drop,
+            "empty" => FaultAction::EmptyWatch,
             code => FaultAction::Status(
                 code.parse::<u16>()
                     .ok()
                     .and_then(|c| StatusCode::from_u16(c).ok())
                     .filter(|c| c.is_client_error() || c.is_server_error())
-                    .ok_or_else(|| format!("{code:?} is not an error status or `drop`"))?,
+                    .ok_or_else(|| format!("{code:?} is not an error status, `drop` or `empty`"))?,
             ),
         };
         let rate: f64 = rate
@@ -253,6 +258,8 @@ mod tests {
         );
         let f: FaultRule = "*:drop:1".parse().unwrap();
         assert_eq!((f.method, f.action), (None, FaultAction::Drop));
+        let f: FaultRule = "GET:empty:1".parse().unwrap();
+        assert_eq!(f.action, FaultAction::EmptyWatch);
         assert!("GET:200:0.1".parse::<FaultRule>().is_err());
         assert!("GET:500:2".parse::<FaultRule>().is_err());
     }

@@ -1,6 +1,6 @@
 //! What wraps every request: the request log (outermost, so it records every answer),
 //! authentication (a bearer token or a client certificate), and fault injection (latency,
-//! error statuses, dropped connections).
+//! error statuses, dropped connections, watches that end at once with no event).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -51,22 +51,43 @@ pub struct Faults {
 #[derive(Clone, Copy)]
 struct Dropped;
 
+/// Whether `request` asks for a watch: `watch=true` or `watch=1` in the query, or the
+/// legacy `/watch/` path.
+fn is_watch(request: &Request) -> bool {
+    let uri = request.uri();
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .any(|pair| matches!(pair, "watch=true" | "watch=1"))
+        || crate::api::path::parse(uri.path()).is_some_and(|t| t.watch)
+}
+
 pub async fn faults(State(faults): State<Arc<Faults>>, request: Request, next: Next) -> Response {
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
+    let watch = is_watch(&request);
     let action = {
         let mut rng = rand::rng();
         faults
             .rules
             .iter()
             .filter(|r| r.method.as_ref().is_none_or(|m| m == request.method()))
+            .filter(|r| watch || r.action != FaultAction::EmptyWatch)
             .find(|r| rng.random_bool(r.rate))
             .map(|r| r.action)
     };
     match action {
         None => next.run(request).await,
         Some(FaultAction::Status(code)) => ApiError::fault(code).into_response(),
+        Some(FaultAction::EmptyWatch) => (
+            axum::http::StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-cache, private"),
+            ],
+        )
+            .into_response(),
         Some(FaultAction::Drop) => {
             // A body that fails before its first byte makes the server abort the connection.
             let failing = futures_util::stream::once(async {

@@ -3,6 +3,7 @@
 //! own.
 
 mod api;
+mod failures;
 mod harness;
 mod http;
 mod rollout;
