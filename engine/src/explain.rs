@@ -1,8 +1,9 @@
 //! Explaining a failed rollout in one line a person understands, with the supporting facts:
-//! the new pods' waiting reasons and messages, the scheduler's message for pods it cannot
-//! place, how a crashing container last ended (exit code, reason such as `OOMKilled`, signal),
-//! quota refusals, recent warning events and the last lines of the failing container's log and
-//! of its previous instance.
+//! the new pods' waiting reasons and messages (init containers named as such), the scheduler's
+//! message for pods it cannot place, how a crashing container last ended (exit code, reason
+//! such as `OOMKilled`, signal), quota refusals, the last readiness-probe failure of pods that
+//! run but never become ready, how a failed Job's pod ended, recent warning events and the last
+//! lines of the failing container's log and of its previous instance.
 
 use serde_json::Value;
 
@@ -22,6 +23,8 @@ pub struct Observation<'a> {
     pub previous_log: &'a [String],
     /// The reason the rollout verdict gave, e.g. `ProgressDeadlineExceeded`.
     pub verdict_reason: Option<&'a str>,
+    /// The message that came with it, e.g. `Job has reached the specified backoff limit`.
+    pub verdict_message: Option<&'a str>,
 }
 
 /// The explanation: one line and the details behind it.
@@ -45,6 +48,8 @@ const STUCK: [&str; 7] = [
 /// A container of a pod stuck in one of the [`STUCK`] reasons.
 struct Stuck<'a> {
     pod: &'a str,
+    /// `container` or `init container`.
+    role: &'static str,
     container: &'a str,
     image: &'a str,
     reason: &'a str,
@@ -79,6 +84,11 @@ fn stuck_containers(pods: &[Value]) -> Vec<Stuck<'_>> {
                 if STUCK.contains(&reason) {
                     found.push(Stuck {
                         pod: pod_name,
+                        role: if list == "containerStatuses" {
+                            "container"
+                        } else {
+                            "init container"
+                        },
                         container: status["name"].as_str().unwrap_or_default(),
                         image: status["image"].as_str().unwrap_or_default(),
                         reason,
@@ -111,8 +121,8 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
                 .map(|end| format!(" (last ended: {end})"))
                 .unwrap_or_default();
             format!(
-                "pod {} container {}: {}{message}{ended}",
-                s.pod, s.container, s.reason
+                "pod {} {} {}: {}{message}{ended}",
+                s.pod, s.role, s.container, s.reason
             )
         })
         .collect();
@@ -149,53 +159,154 @@ pub fn explain(observation: &Observation<'_>) -> Explanation {
     if let Some((pod, message)) = unscheduled.first() {
         details.push(format!("pod {pod}: Unschedulable: {message}"));
     }
+    let unready = unready_pods(observation.pods, &warnings);
+    if let Some((pod, message)) = unready.first() {
+        details.push(format!("pod {pod} is not ready: {message}"));
+    }
+    let failed = failed_containers(observation.pods);
+    for failure in failed.iter().take(3) {
+        details.push(format!(
+            "pod {} container {}: {}",
+            failure.pod, failure.container, failure.end
+        ));
+    }
 
+    let verdict = observation
+        .verdict_reason
+        .map(|reason| format!(" ({reason})"))
+        .unwrap_or_default();
     let reason = if let Some(first) = stuck.first() {
-        let pods = count_pods(&stuck, first.reason);
-        match first.reason {
-            "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" => format!(
-                "{workload}: image {} cannot be pulled ({}) — pod {}{pods}",
-                first.image, first.reason, first.pod
-            ),
-            "CrashLoopBackOff" => format!(
-                "{workload}: container {} keeps crashing (CrashLoopBackOff, {}) — pod {}{pods}",
-                first.container,
-                crate::wording::counted(usize::try_from(first.restarts).unwrap_or(0), "restart"),
-                first.pod
-            ),
-            "CreateContainerConfigError" => format!(
-                "{workload}: pod {} cannot start: {} (CreateContainerConfigError){pods}",
-                first.pod,
-                if first.message.is_empty() {
-                    "a referenced ConfigMap or Secret is missing"
-                } else {
-                    first.message
-                }
-            ),
-            other => format!(
-                "{workload}: container {} cannot start ({other}) — pod {}{pods}",
-                first.container, first.pod
-            ),
-        }
+        stuck_reason(workload, &stuck, first)
     } else if let Some((pod, message)) = unscheduled.first() {
-        let more = match unscheduled.len() {
-            1 => String::new(),
-            n => format!(" and {} more", n - 1),
-        };
+        let more = and_more(unscheduled.len());
         format!("{workload}: pod {pod}{more} cannot be scheduled: {message} (Unschedulable)")
     } else if let Some(event) = quota {
         format!(
             "{workload}: pods cannot be created: {}",
             event["message"].as_str().unwrap_or_default()
         )
+    } else if let (Some(failure), Some(message)) = (failed.first(), observation.verdict_message)
+        && workload.starts_with("Job/")
+    {
+        format!(
+            "{workload} failed: {message}{verdict} — pod {} container {}: {}",
+            failure.pod, failure.container, failure.end
+        )
+    } else if let Some((pod, message)) = unready.first() {
+        let more = and_more(unready.len());
+        format!("{workload}: pod {pod}{more} runs but never became ready: {message}{verdict}")
     } else if observation.verdict_reason == Some("ProgressDeadlineExceeded") {
         format!("{workload}: the rollout exceeded its progress deadline (ProgressDeadlineExceeded)")
+    } else if let (Some(reason), Some(message)) =
+        (observation.verdict_reason, observation.verdict_message)
+        && !message.is_empty()
+    {
+        format!("{workload}: the rollout failed: {message} ({reason})")
     } else if let Some(reason) = observation.verdict_reason {
         format!("{workload}: the rollout failed ({reason})")
     } else {
         format!("{workload}: the rollout did not complete in time")
     };
     Explanation { reason, details }
+}
+
+/// The one line for stuck containers, named after the first.
+fn stuck_reason(workload: &str, stuck: &[Stuck<'_>], first: &Stuck<'_>) -> String {
+    let pods = count_pods(stuck, first.reason);
+    let (role, container, pod) = (first.role, first.container, first.pod);
+    match first.reason {
+        "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" => format!(
+            "{workload}: image {} cannot be pulled ({}) — pod {pod}{pods}",
+            first.image, first.reason
+        ),
+        "CrashLoopBackOff" => {
+            let last = first
+                .last_end
+                .as_ref()
+                .map(|end| format!(", last {end}"))
+                .unwrap_or_default();
+            let restarts =
+                crate::wording::counted(usize::try_from(first.restarts).unwrap_or(0), "restart");
+            format!(
+                "{workload}: {role} {container} keeps crashing (CrashLoopBackOff, {restarts}{last}) — pod {pod}{pods}"
+            )
+        }
+        "CreateContainerConfigError" => format!(
+            "{workload}: pod {pod} cannot start: {} (CreateContainerConfigError){pods}",
+            if first.message.is_empty() {
+                "a referenced ConfigMap or Secret is missing"
+            } else {
+                first.message
+            }
+        ),
+        other => format!("{workload}: {role} {container} cannot start ({other}) — pod {pod}{pods}"),
+    }
+}
+
+/// ` and N more` for `count` pods named by their first.
+fn and_more(count: usize) -> String {
+    match count {
+        0 | 1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    }
+}
+
+/// The pods that run but are not ready, each with the last readiness-probe failure among
+/// `warnings` about it (or, without one, the kubelet's `Ready` condition message).
+fn unready_pods<'a>(pods: &'a [Value], warnings: &[&'a Value]) -> Vec<(&'a str, &'a str)> {
+    pods.iter()
+        .filter(|pod| pod["status"]["phase"] == "Running")
+        .filter_map(|pod| {
+            let ready = pod["status"]["conditions"]
+                .as_array()?
+                .iter()
+                .find(|c| c["type"] == "Ready")?;
+            if ready["status"] != "False" {
+                return None;
+            }
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            let probe = warnings.iter().rev().find_map(|e| {
+                let message = e["message"].as_str()?;
+                (e["reason"] == "Unhealthy"
+                    && e["involvedObject"]["name"] == name
+                    && message.starts_with("Readiness probe failed"))
+                .then_some(message)
+            });
+            let message = probe.or_else(|| ready["message"].as_str()).unwrap_or("");
+            Some((name, message))
+        })
+        .collect()
+}
+
+/// A container that ended in failure (a failed Job's pods).
+struct Failed<'a> {
+    pod: &'a str,
+    container: &'a str,
+    /// How it ended, e.g. `exit code 1 (Error)`.
+    end: String,
+}
+
+/// The containers of `pods` whose last instance ended with a non-zero exit code or a signal.
+fn failed_containers(pods: &[Value]) -> Vec<Failed<'_>> {
+    let mut found = Vec::new();
+    for pod in pods {
+        let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
+        for list in ["initContainerStatuses", "containerStatuses"] {
+            for status in pod["status"][list].as_array().into_iter().flatten() {
+                let terminated = &status["state"]["terminated"];
+                let failed = terminated["exitCode"].as_i64().is_some_and(|c| c != 0)
+                    || terminated["signal"].as_i64().is_some_and(|s| s != 0);
+                if let (true, Some(end)) = (failed, termination(terminated)) {
+                    found.push(Failed {
+                        pod: pod_name,
+                        container: status["name"].as_str().unwrap_or_default(),
+                        end,
+                    });
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The pods the scheduler cannot place, with its message (`0/3 nodes are available: 3
@@ -224,11 +335,7 @@ fn count_pods(stuck: &[Stuck<'_>], reason: &str) -> String {
         .map(|s| s.pod)
         .collect();
     pods.dedup();
-    if pods.len() > 1 {
-        format!(" and {} more", pods.len() - 1)
-    } else {
-        String::new()
-    }
+    and_more(pods.len())
 }
 
 #[cfg(test)]
@@ -357,11 +464,9 @@ mod tests {
             "{:?}",
             explanation.details
         );
-        assert!(
-            explanation
-                .reason
-                .contains("keeps crashing (CrashLoopBackOff, 4 restarts)")
-        );
+        assert!(explanation.reason.contains(
+            "keeps crashing (CrashLoopBackOff, 4 restarts, last exit code 137 (OOMKilled))"
+        ));
         assert!(
             explanation
                 .details
@@ -390,5 +495,108 @@ mod tests {
             ..Default::default()
         });
         assert!(explanation.reason.ends_with("(ProgressDeadlineExceeded)"));
+    }
+
+    #[test]
+    fn an_init_container_is_named_as_one() {
+        let mut pods = [pod("api-1", "CrashLoopBackOff", "back-off 20s")];
+        let status = pods[0]["status"]["containerStatuses"].take();
+        pods[0]["status"]["initContainerStatuses"] = status;
+        let explanation = explain(&Observation {
+            workload: "Deployment/api".into(),
+            pods: &pods,
+            ..Default::default()
+        });
+        assert!(
+            explanation
+                .reason
+                .starts_with("Deployment/api: init container server keeps crashing"),
+            "{}",
+            explanation.reason
+        );
+        assert!(explanation.details[0].starts_with("pod api-1 init container server:"));
+    }
+
+    #[test]
+    fn pods_that_never_become_ready_are_named_with_the_last_probe_failure() {
+        let running = |name: &str| {
+            json!({"metadata": {"name": name}, "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                 "message": "containers with unready status: [server]"}]}})
+        };
+        let pods = [running("api-7d-x1"), running("api-7d-x2")];
+        let probe = |message: &str| {
+            json!({"type": "Warning", "reason": "Unhealthy", "message": message,
+                   "involvedObject": {"name": "api-7d-x1"}})
+        };
+        let events = [
+            probe(
+                "Readiness probe failed: Get \"http://10.244.0.5:8080/ready\": connection refused",
+            ),
+            probe("Readiness probe failed: HTTP probe failed with statuscode: 503"),
+        ];
+        let observation = Observation {
+            workload: "Deployment/api".into(),
+            pods: &pods,
+            events: &events,
+            verdict_reason: Some("ProgressDeadlineExceeded"),
+            ..Default::default()
+        };
+        let explanation = explain(&observation);
+        assert_eq!(
+            explanation.reason,
+            "Deployment/api: pod api-7d-x1 and 1 more runs but never became ready: Readiness \
+             probe failed: HTTP probe failed with statuscode: 503 (ProgressDeadlineExceeded)"
+        );
+        // Without the probe's events, the kubelet's condition says which container.
+        let explanation = explain(&Observation {
+            events: &[],
+            ..observation
+        });
+        assert!(
+            explanation
+                .reason
+                .contains("never became ready: containers with unready status: [server]"),
+            "{}",
+            explanation.reason
+        );
+    }
+
+    #[test]
+    fn a_failed_job_names_its_limit_and_how_its_pod_ended() {
+        let pods = [
+            json!({"metadata": {"name": "migrate-x1"}, "status": {"phase": "Failed",
+            "containerStatuses": [{"name": "migrate", "state": {"terminated":
+                {"exitCode": 1, "reason": "Error"}}}]}}),
+        ];
+        let explanation = explain(&Observation {
+            workload: "Job/migrate".into(),
+            pods: &pods,
+            verdict_reason: Some("BackoffLimitExceeded"),
+            verdict_message: Some("Job has reached the specified backoff limit"),
+            ..Default::default()
+        });
+        assert_eq!(
+            explanation.reason,
+            "Job/migrate failed: Job has reached the specified backoff limit \
+             (BackoffLimitExceeded) — pod migrate-x1 container migrate: exit code 1 (Error)"
+        );
+        assert!(
+            explanation
+                .details
+                .contains(&"pod migrate-x1 container migrate: exit code 1 (Error)".to_owned())
+        );
+        // Without a failed pod (a deadline ended them), the Job's own words.
+        let explanation = explain(&Observation {
+            workload: "Job/migrate".into(),
+            verdict_reason: Some("DeadlineExceeded"),
+            verdict_message: Some("Job was active longer than specified deadline"),
+            ..Default::default()
+        });
+        assert_eq!(
+            explanation.reason,
+            "Job/migrate: the rollout failed: Job was active longer than specified deadline \
+             (DeadlineExceeded)"
+        );
     }
 }

@@ -104,19 +104,27 @@ pub struct LogTarget {
     pub restarted: bool,
 }
 
-/// The first container of `pods` (init containers first) that started and keeps failing.
+/// The first container of `pods` (init containers first) that started and keeps failing;
+/// without one, the first that runs but is not ready (its readiness probe fails).
 pub fn log_target(pods: &[Value]) -> Option<LogTarget> {
+    let failing = |s: &Value| {
+        matches!(
+            s["state"]["waiting"]["reason"].as_str(),
+            Some("CrashLoopBackOff" | "RunContainerError")
+        ) || s["state"]["terminated"].is_object()
+    };
+    let unready = |s: &Value| s["state"]["running"].is_object() && s["ready"] == false;
+    first_container(pods, failing).or_else(|| first_container(pods, unready))
+}
+
+/// The first container of `pods` (init containers first) whose status is `wanted`.
+fn first_container(pods: &[Value], wanted: impl Fn(&Value) -> bool) -> Option<LogTarget> {
     pods.iter().find_map(|pod| {
         let status = ["initContainerStatuses", "containerStatuses"]
             .iter()
             .filter_map(|list| pod["status"][*list].as_array())
             .flatten()
-            .find(|s| {
-                matches!(
-                    s["state"]["waiting"]["reason"].as_str(),
-                    Some("CrashLoopBackOff" | "RunContainerError")
-                ) || s["state"]["terminated"].is_object()
-            })?;
+            .find(|s| wanted(s))?;
         Some(LogTarget {
             pod: pod["metadata"]["name"].as_str()?.to_owned(),
             container: status["name"].as_str()?.to_owned(),
@@ -179,9 +187,9 @@ async fn gather<H: Host>(
             previous_log = read_log(kube, &pods, ns, &target, previous).await?;
         }
     }
-    let verdict_reason = match &settled.verdict {
-        Verdict::Failed { reason, .. } => Some(reason.as_str()),
-        _ => None,
+    let (verdict_reason, verdict_message) = match &settled.verdict {
+        Verdict::Failed { reason, message } => (Some(reason.as_str()), Some(message.as_str())),
+        _ => (None, None),
     };
     Ok(crate::explain::explain(&Observation {
         workload: settled.workload(),
@@ -190,6 +198,7 @@ async fn gather<H: Host>(
         log_tail: &log_tail,
         previous_log: &previous_log,
         verdict_reason,
+        verdict_message,
     }))
 }
 
@@ -308,5 +317,16 @@ mod tests {
                 restarted: true
             })
         );
+        let unready = json!({"metadata": {"name": "p4"}, "status": {"containerStatuses": [
+            {"name": "app", "ready": false, "state": {"running": {}}}]}});
+        let crashing_later = json!({"metadata": {"name": "p5"}, "status": {"containerStatuses": [
+            {"name": "app", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
+        let target = |pods: &[Value]| log_target(pods).map(|t| t.pod);
+        assert_eq!(
+            target(&[unready.clone(), crashing_later]).as_deref(),
+            Some("p5"),
+            "a crash explains more than a failing probe"
+        );
+        assert_eq!(target(&[unready]).as_deref(), Some("p4"));
     }
 }

@@ -9,6 +9,7 @@
 mod apply;
 mod diagnose;
 mod prepare;
+mod quota;
 mod revisions;
 mod rollback;
 mod sentinel;

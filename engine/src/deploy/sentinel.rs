@@ -14,8 +14,11 @@
 //! - a missing ConfigMap, Secret or key: the container waits in `CreateContainerConfigError`
 //!   and the kubelet's `Error: …` event has counted [`CONFIG_FAILURES`] attempts.
 //!
-//! One failed pull or one restart is never enough (a registry hiccup must not fail a deploy);
-//! everything else waits for the workload's own verdict or the deadline. An event only makes
+//! One failed pull or one restart is never enough (a registry hiccup must not fail a deploy).
+//! A Job's crash-looping pods are left to the Job's own `backoffLimit` (its verdict
+//! `BackoffLimitExceeded`): restarting is what a Job is told to do. A Deployment's pods refused
+//! by a ResourceQuota follow [`super::quota`]'s rule; everything else waits for the workload's
+//! own verdict or the deadline. An event only makes
 //! the sentinel look: the decision is taken on the pod and its owner as read afterwards.
 //!
 //! Best effort: when events cannot be listed or watched (RBAC), or a look fails, the deploy
@@ -24,6 +27,7 @@
 use serde_json::Value;
 
 use super::diagnose::{owned_by, revision};
+use super::quota::{self, QuotaRefusals};
 use super::watch::Group;
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
@@ -48,18 +52,21 @@ fn occurrences(event: &Value) -> i64 {
         .max(1)
 }
 
-/// Whether a Warning event about a pod could announce a persisting failure: worth a look.
+/// Whether a Warning event could announce a persisting failure: one about a pod, or a
+/// quota's refusal of a ReplicaSet's pods. Worth a look.
 pub fn worth_a_look(event: &Value) -> bool {
-    event["involvedObject"]["kind"] == "Pod"
+    let about_pod = event["involvedObject"]["kind"] == "Pod"
         && matches!(
             event["reason"].as_str(),
             Some("Failed" | "BackOff" | "InspectFailed" | "ErrImageNeverPull")
-        )
+        );
+    about_pod || quota::is_refusal(event)
 }
 
 /// The persisting failure of `pod`, by the rule in the module doc, given the `event` that
-/// made the sentinel look: `(waiting reason, message)` of the failing container.
-pub fn persisting_failure(pod: &Value, event: &Value) -> Option<(String, String)> {
+/// made the sentinel look: `(waiting reason, message)` of the failing container. `of_job`: the
+/// pod belongs to a Job, whose crash loops its `backoffLimit` judges.
+pub fn persisting_failure(pod: &Value, event: &Value, of_job: bool) -> Option<(String, String)> {
     let message = event["message"].as_str().unwrap_or_default();
     let seen = occurrences(event);
     ["initContainerStatuses", "containerStatuses"]
@@ -75,7 +82,7 @@ pub fn persisting_failure(pod: &Value, event: &Value) -> Option<(String, String)
                     message.starts_with("Failed to pull image") && seen >= PULL_FAILURES
                 }
                 "CrashLoopBackOff" => {
-                    status["restartCount"].as_i64().unwrap_or(0) >= CRASH_RESTARTS
+                    !of_job && status["restartCount"].as_i64().unwrap_or(0) >= CRASH_RESTARTS
                 }
                 "CreateContainerConfigError" => {
                     message.starts_with("Error: ") && seen >= CONFIG_FAILURES
@@ -124,14 +131,19 @@ async fn current_pod_of<H: Host>(
         && revision(&replica_set) == revision(workload))
 }
 
-/// Looks at the pod `event` is about: when a pending workload of `groups` owns it at its
-/// current revision and its failure persists, that workload's verdict becomes `Failed`.
+/// Looks at what `event` is about: a quota's refusal goes to `refusals`; for a pod, when a
+/// pending workload of `groups` owns it at its current revision and its failure persists, that
+/// workload's verdict becomes `Failed`.
 pub(super) async fn look<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
     groups: &[&Group],
     event: &Value,
+    refusals: &mut QuotaRefusals,
 ) -> Result<(), KubeError> {
+    if quota::is_refusal(event) {
+        return refusals.look(kube, discovery, groups, event).await;
+    }
     if !worth_a_look(event) {
         return Ok(());
     }
@@ -148,7 +160,12 @@ pub(super) async fn look<H: Host>(
     }
     let pods = Discovery::builtin("v1", "Pod", "pods");
     let pod = kube.json(&pods.get(namespace, pod_name)?).await?;
-    let Some((reason, message)) = persisting_failure(&pod, event) else {
+    let of_job = pod["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["kind"] == "Job");
+    let Some((reason, message)) = persisting_failure(&pod, event, of_job) else {
         return Ok(());
     };
     for (group, name) in candidates {
@@ -185,43 +202,55 @@ mod tests {
     #[test]
     fn one_failed_pull_or_one_restart_is_not_a_failure() {
         let pull = |count| event("Failed", "Failed to pull image \"x\": not found", count);
-        assert_eq!(persisting_failure(&pod("ErrImagePull", 0), &pull(1)), None);
         assert_eq!(
-            persisting_failure(&pod("ImagePullBackOff", 0), &pull(2)),
+            persisting_failure(&pod("ErrImagePull", 0), &pull(1), false),
             None
         );
         assert_eq!(
-            persisting_failure(&pod("ImagePullBackOff", 0), &pull(3)),
+            persisting_failure(&pod("ImagePullBackOff", 0), &pull(2), false),
+            None
+        );
+        assert_eq!(
+            persisting_failure(&pod("ImagePullBackOff", 0), &pull(3), false),
             Some(("ImagePullBackOff".into(), "the kubelet's words".into()))
         );
         // The pull failed three times but has since succeeded: the container runs.
         let running = json!({"status": {"containerStatuses": [
             {"name": "api", "state": {"running": {}}}]}});
-        assert_eq!(persisting_failure(&running, &pull(3)), None);
+        assert_eq!(persisting_failure(&running, &pull(3), false), None);
 
         let backoff = event("BackOff", "Back-off restarting failed container api", 5);
         assert_eq!(
-            persisting_failure(&pod("CrashLoopBackOff", 1), &backoff),
+            persisting_failure(&pod("CrashLoopBackOff", 1), &backoff, false),
             None
         );
-        assert!(persisting_failure(&pod("CrashLoopBackOff", 2), &backoff).is_some());
+        assert!(persisting_failure(&pod("CrashLoopBackOff", 2), &backoff, false).is_some());
+        // A Job's pod restarts as its backoffLimit allows; the Job's verdict decides.
+        assert_eq!(
+            persisting_failure(&pod("CrashLoopBackOff", 4), &backoff, true),
+            None
+        );
+        let pull = pull(3);
+        assert!(persisting_failure(&pod("ImagePullBackOff", 0), &pull, true).is_some());
     }
 
     #[test]
     fn invalid_names_fail_at_once_and_missing_config_after_three_attempts() {
         let inspect = event("InspectFailed", "Failed to apply default image tag", 1);
-        assert!(persisting_failure(&pod("InvalidImageName", 0), &inspect).is_some());
+        assert!(persisting_failure(&pod("InvalidImageName", 0), &inspect, false).is_some());
         let config = |count| event("Failed", "Error: configmap \"qa-config\" not found", count);
         let waiting = pod("CreateContainerConfigError", 0);
-        assert_eq!(persisting_failure(&waiting, &config(2)), None);
-        assert!(persisting_failure(&waiting, &config(3)).is_some());
+        assert_eq!(persisting_failure(&waiting, &config(2), false), None);
+        assert!(persisting_failure(&waiting, &config(3), false).is_some());
     }
 
     #[test]
-    fn only_pod_failures_are_worth_a_look() {
+    fn only_pod_failures_and_quota_refusals_are_worth_a_look() {
         assert!(worth_a_look(&event("Failed", "x", 1)));
         let mut scaling = event("FailedCreate", "exceeded quota", 1);
         scaling["involvedObject"]["kind"] = "ReplicaSet".into();
+        assert!(worth_a_look(&scaling));
+        scaling["message"] = "error looking up service account".into();
         assert!(!worth_a_look(&scaling));
         assert!(!worth_a_look(&event(
             "Unhealthy",

@@ -263,6 +263,7 @@ async fn sentinel_for<H: Host>(
     let watch = |version: &str| events.watch(namespace, Some("type=Warning"), version);
     // Each occurrence of an event is looked at once (a list after a resumed watch repeats them).
     let mut looked = std::collections::BTreeSet::new();
+    let mut refusals = super::quota::QuotaRefusals::default();
     let followed = inform(kube, &events, namespace, list, watch, async |event| {
         let occurrence = (
             event["metadata"]["uid"]
@@ -274,7 +275,7 @@ async fn sentinel_for<H: Host>(
         );
         if sentinel::worth_a_look(event) && looked.insert(occurrence) {
             // A look that fails leaves the verdicts as they were.
-            let _ = sentinel::look(kube, discovery, groups, event).await;
+            let _ = sentinel::look(kube, discovery, groups, event, &mut refusals).await;
         }
         Ok(done())
     })
