@@ -467,3 +467,29 @@ fn a_timeout_beyond_a_day_is_an_input_error_before_any_request() {
     );
     assert!(sim.requests().is_empty(), "nothing may reach the cluster");
 }
+
+#[test]
+fn watches_answered_empty_at_once_are_polled_with_growing_waits_not_stormed() {
+    // A proxy that ends every watch at once with an empty 200, and a rollout of 2 s.
+    let sim = Sim::start_paced(&["--rollout-ms", "2000"], &["--fault", "GET:empty:1"]);
+    let manifests = write(
+        sim.dir.path(),
+        "api.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers: [{name: api, image: ghcr.io/acme/api:v1}]\n",
+    );
+    let (code, stdout, stderr) = sim.deploy(&["--manifests", &manifests, "--timeout", "1m"]);
+    assert_eq!(code, 0, "the rollout is seen by listing: {stdout}{stderr}");
+    let watches = sim
+        .requests()
+        .iter()
+        .filter(|r| r["query"].as_str().is_some_and(|q| q.contains("watch=")))
+        .count();
+    // Two followers (the Deployment, the namespace's events), each reopening after 50-100 ms,
+    // then 100-200 ms, 200-400 ms, ...: about five each in 2 s, where an unguarded loop makes
+    // thousands.
+    assert!(
+        (2..=16).contains(&watches),
+        "{watches} watch requests: {:?}",
+        sim.requests()
+    );
+}

@@ -2,11 +2,11 @@
 //! it — then follow the rest with one list and one watch per kind and namespace (as an
 //! informer does; a single workload is selected by name), judging every version with
 //! [`crate::rollout::verdict`] until each is complete, has failed, or the timeout passes. A
-//! watch that ends is resumed from its last resourceVersion; one that expires, from a fresh
-//! list. A watch that ends or breaks without delivering anything, or that the server expires,
-//! is reopened after an exponential, jittered wait ([`Reopen`]): a server or proxy that
-//! answers an empty `200` (or `410 Gone`) at once must not turn the watch into a request
-//! storm.
+//! watch that ends after delivering events is resumed from its last resourceVersion. One that
+//! ends or breaks without delivering anything, or that the server expires, is followed by a
+//! fresh list after an exponential, jittered wait ([`Reopen`]): a server or proxy that answers
+//! an empty `200` (or `410 Gone`) at once must not turn the watch into a request storm, and a
+//! proxy that breaks every watch turns the wait into polling rather than a hang.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -216,12 +216,15 @@ async fn inform<H: Host>(
             loop {
                 let line = match lines.next_line().await {
                     Ok(Some(line)) => line,
-                    Ok(None) | Err(_) => {
-                        let wait = reopen.wait(delivered);
-                        if !wait.is_zero() {
-                            kube.host().sleep(wait).await;
-                        }
+                    Ok(None) | Err(_) if delivered => {
+                        reopen.wait(true);
                         continue 'watching;
+                    }
+                    Ok(None) | Err(_) => {
+                        // Nothing came: after a growing wait, list again, so that a proxy
+                        // that breaks watches turns the wait into polling, not a hang.
+                        kube.host().sleep(reopen.wait(false)).await;
+                        break 'watching;
                     }
                 };
                 delivered = true;
