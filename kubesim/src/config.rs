@@ -57,10 +57,14 @@ pub struct Config {
     /// Delay every request by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// Make pods whose image matches PATTERN (`*` wildcards) fail with REASON:
-    /// ImagePullBackOff, ErrImagePull or CrashLoopBackOff. A pull fails again after each
-    /// back-off (10 s, doubling, at most 5 min of simulated time); `ImagePullBackOff:N` or
-    /// `ErrImagePull:N` makes only the first N pulls fail. Repeatable.
+    /// Make pods with a container (or init container) whose image matches PATTERN (`*`
+    /// wildcards) fail with REASON: ImagePullBackOff or ErrImagePull (a pull fails again after
+    /// each back-off, 10 s doubling to at most 5 min of simulated time; `:N` makes only the
+    /// first N pulls fail), CrashLoopBackOff (exits 1, `Error`) or OOMKilled (exits 137,
+    /// `OOMKilled`), restarted after a back-off — or, with `restartPolicy: Never`, the pod
+    /// fails —, Unschedulable (the scheduler finds no node: `Pending`, `FailedScheduling`) or
+    /// NotReady (runs, but its readiness probe fails every `periodSeconds`, 10 s by default).
+    /// The first matching rule wins. Repeatable.
     #[arg(long = "image-rule", value_name = "PATTERN=REASON[:N]")]
     pub image_rules: Vec<ImageRule>,
     /// Make containers whose image matches PATTERN (`*` wildcards) write FILE's text as their
@@ -139,7 +143,43 @@ impl FromStr for FaultRule {
 pub enum ImageFailure {
     ImagePullBackOff,
     ErrImagePull,
+    /// The container exits with code 1 (`Error`) each time it starts.
     CrashLoopBackOff,
+    /// The container is killed for using too much memory: exit code 137, `OOMKilled`.
+    OOMKilled,
+    /// No node can take the pod: it stays `Pending`, unscheduled.
+    Unschedulable,
+    /// The container runs but its readiness probe never passes.
+    NotReady,
+}
+
+impl ImageFailure {
+    /// The reasons `--image-rule` accepts, as written there.
+    const NAMES: [(&'static str, ImageFailure); 6] = [
+        ("ImagePullBackOff", ImageFailure::ImagePullBackOff),
+        ("ErrImagePull", ImageFailure::ErrImagePull),
+        ("CrashLoopBackOff", ImageFailure::CrashLoopBackOff),
+        ("OOMKilled", ImageFailure::OOMKilled),
+        ("Unschedulable", ImageFailure::Unschedulable),
+        ("NotReady", ImageFailure::NotReady),
+    ];
+
+    /// Whether the image's pull fails.
+    pub fn is_pull(self) -> bool {
+        matches!(
+            self,
+            ImageFailure::ImagePullBackOff | ImageFailure::ErrImagePull
+        )
+    }
+
+    /// How each instance of a crashing container ends: exit code and reason.
+    pub fn crash_exit(self) -> Option<(i64, &'static str)> {
+        match self {
+            ImageFailure::CrashLoopBackOff => Some((1, "Error")),
+            ImageFailure::OOMKilled => Some((137, "OOMKilled")),
+            _ => None,
+        }
+    }
 }
 
 /// `--image-rule PATTERN=REASON[:N]`.
@@ -167,17 +207,15 @@ impl FromStr for ImageRule {
             }
             None => (rule, None),
         };
-        let failure = match reason {
-            "ImagePullBackOff" => ImageFailure::ImagePullBackOff,
-            "ErrImagePull" => ImageFailure::ErrImagePull,
-            "CrashLoopBackOff" => ImageFailure::CrashLoopBackOff,
-            other => {
-                return Err(format!(
-                    "unknown reason {other:?}: use ImagePullBackOff, ErrImagePull or CrashLoopBackOff"
-                ));
-            }
-        };
-        if failure == ImageFailure::CrashLoopBackOff && failed_pulls.is_some() {
+        let failure = ImageFailure::NAMES
+            .iter()
+            .find(|(name, _)| *name == reason)
+            .map(|(_, failure)| *failure)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ImageFailure::NAMES.iter().map(|(n, _)| *n).collect();
+                format!("unknown reason {reason:?}: use one of {}", names.join(", "))
+            })?;
+        if !failure.is_pull() && failed_pulls.is_some() {
             return Err(
                 "a number of failed pulls applies to ImagePullBackOff and ErrImagePull".into(),
             );
@@ -277,6 +315,21 @@ mod tests {
         );
         assert_eq!(r.failed_pulls, None);
         assert!("x=CrashLoopBackOff:2".parse::<ImageRule>().is_err());
+        assert!("x=NotReady:2".parse::<ImageRule>().is_err());
+        for (reason, failure) in [
+            ("OOMKilled", ImageFailure::OOMKilled),
+            ("Unschedulable", ImageFailure::Unschedulable),
+            ("NotReady", ImageFailure::NotReady),
+        ] {
+            let rule: ImageRule = format!("x={reason}").parse().unwrap();
+            assert_eq!(rule.failure, failure);
+        }
+        assert_eq!(
+            ImageFailure::OOMKilled.crash_exit(),
+            Some((137, "OOMKilled"))
+        );
+        let err = "x=Nope".parse::<ImageRule>().unwrap_err();
+        assert!(err.contains("Unschedulable, NotReady"), "{err}");
         assert!("x=ErrImagePull:two".parse::<ImageRule>().is_err());
     }
 

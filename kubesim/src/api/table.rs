@@ -198,27 +198,80 @@ fn selector_string(selector: Option<&Value>) -> String {
     or_none(selector.map(crate::selector::to_query).unwrap_or_default())
 }
 
+/// The reason a terminated container gives: its reason, else its signal or exit code.
+fn terminated_reason(terminated: &Value) -> String {
+    match (
+        terminated["reason"].as_str().filter(|r| !r.is_empty()),
+        terminated["signal"].as_i64().filter(|s| *s != 0),
+    ) {
+        (Some(reason), _) => reason.to_string(),
+        (None, Some(signal)) => format!("Signal:{signal}"),
+        (None, None) => format!("ExitCode:{}", terminated["exitCode"].as_i64().unwrap_or(0)),
+    }
+}
+
+/// The Ready, Status and Restarts cells of a pod, as the API server's pod printer computes
+/// them: the first init container not done (`Init:CrashLoopBackOff`, `Init:0/1`), else the
+/// last app container's waiting or terminated reason, else the phase.
 fn pod_status(pod: &Value) -> (String, String, String) {
-    let statuses = meta::array_at(pod, &["status", "containerStatuses"]);
+    let restarts_of = |s: &Value| s["restartCount"].as_i64().unwrap_or(0);
+    let has_condition = |kind: &str| {
+        meta::array_at(pod, &["status", "conditions"])
+            .iter()
+            .any(|c| c["type"] == kind && c["status"] == "True")
+    };
     let total = meta::array_at(pod, &["spec", "containers"]).len();
-    let ready = statuses
-        .iter()
-        .filter(|s| s["ready"].as_bool() == Some(true))
-        .count();
-    let restarts: i64 = statuses
-        .iter()
-        .map(|s| s["restartCount"].as_i64().unwrap_or(0))
-        .sum();
+    let init_total = meta::array_at(pod, &["spec", "initContainers"]).len();
     let mut reason = meta::str_at(pod, &["status", "reason"])
         .or_else(|| meta::str_at(pod, &["status", "phase"]))
         .unwrap_or("Pending")
         .to_string();
-    for s in statuses.iter().rev() {
-        if let Some(r) = meta::str_at(s, &["state", "waiting", "reason"]).filter(|r| !r.is_empty())
+    let mut restarts = 0;
+    let mut initializing = false;
+    for (i, s) in meta::array_at(pod, &["status", "initContainerStatuses"])
+        .iter()
+        .enumerate()
+    {
+        restarts += restarts_of(s);
+        let terminated = meta::at(s, &["state", "terminated"]);
+        let waiting = meta::str_at(s, &["state", "waiting", "reason"])
+            .filter(|r| !r.is_empty() && *r != "PodInitializing");
+        reason = match (terminated, waiting) {
+            (Some(t), _) if t["exitCode"].as_i64() == Some(0) => continue,
+            (Some(t), _) => format!("Init:{}", terminated_reason(t)),
+            (None, Some(waiting)) => format!("Init:{waiting}"),
+            (None, None) => format!("Init:{i}/{init_total}"),
+        };
+        initializing = true;
+        break;
+    }
+    let mut ready = 0;
+    if !initializing || has_condition("Initialized") {
+        restarts = 0;
+        let mut running = false;
+        for s in meta::array_at(pod, &["status", "containerStatuses"])
+            .iter()
+            .rev()
         {
-            reason = r.to_string();
-        } else if let Some(r) = meta::str_at(s, &["state", "terminated", "reason"]) {
-            reason = r.to_string();
+            restarts += restarts_of(s);
+            if let Some(waiting) =
+                meta::str_at(s, &["state", "waiting", "reason"]).filter(|r| !r.is_empty())
+            {
+                reason = waiting.to_string();
+            } else if let Some(t) = meta::at(s, &["state", "terminated"]) {
+                reason = terminated_reason(t);
+            } else if s["ready"] == true && meta::at(s, &["state", "running"]).is_some() {
+                running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && running {
+            reason = if has_condition("Ready") {
+                "Running"
+            } else {
+                "NotReady"
+            }
+            .into();
         }
     }
     if meta::at(pod, &["metadata", "deletionTimestamp"]).is_some() {
@@ -555,6 +608,49 @@ mod tests {
             {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "controller": true}]}});
         assert_eq!(controller_name(&owned), "statefulset.apps/db");
         assert_eq!(controller_name(&json!({})), "<none>");
+    }
+
+    #[test]
+    fn pod_status_shows_the_init_containers_progress_and_failures() {
+        let pod = |init: Value, phase: &str| {
+            json!({"spec": {"initContainers": [{"name": "a"}, {"name": "b"}], "containers": [{"name": "c"}]},
+                "status": {"phase": phase, "initContainerStatuses": init, "containerStatuses": [
+                    {"ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}})
+        };
+        let done = json!({"restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}});
+        let waiting = |reason: &str, restarts: i64| json!({"restartCount": restarts, "state": {"waiting": {"reason": reason}}});
+        let status = |init: Value, phase: &str| pod_status(&pod(init, phase));
+        assert_eq!(
+            status(json!([done, waiting("PodInitializing", 0)]), "Pending").1,
+            "Init:1/2"
+        );
+        assert_eq!(
+            status(
+                json!([
+                    waiting("CrashLoopBackOff", 3),
+                    waiting("PodInitializing", 0)
+                ]),
+                "Pending"
+            ),
+            ("0/1".into(), "Init:CrashLoopBackOff".into(), "3".into())
+        );
+        assert_eq!(
+            status(
+                json!([
+                    waiting("ImagePullBackOff", 0),
+                    waiting("PodInitializing", 0)
+                ]),
+                "Pending"
+            )
+            .1,
+            "Init:ImagePullBackOff"
+        );
+        let failed = json!({"restartCount": 0, "state": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}});
+        assert_eq!(
+            status(json!([failed, waiting("PodInitializing", 0)]), "Failed").1,
+            "Init:OOMKilled"
+        );
+        assert_eq!(status(json!([done, done]), "Pending").1, "PodInitializing");
     }
 
     #[test]

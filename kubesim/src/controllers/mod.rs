@@ -8,8 +8,8 @@
 //! - [`replicaset`]: ReplicaSet → Pods.
 //! - [`workloads`]: StatefulSet, DaemonSet and Job → Pods, with their status.
 //! - [`history`]: the ControllerRevisions of StatefulSets and DaemonSets.
-//! - [`kubelet`]: Pod status, image-rule failures, missing ConfigMaps/Secrets
-//!   ([`config_refs`]).
+//! - [`kubelet`]: the scheduler and the kubelet: Pod status, init containers, image-rule
+//!   failures, missing ConfigMaps/Secrets ([`config_refs`]).
 //! - [`events`]: the Events all of them record.
 //! - garbage collection of dependents whose owner is gone, and the default namespaces and
 //!   service accounts.
@@ -60,14 +60,16 @@ pub(crate) struct Ctl {
     sim: Arc<Sim>,
     dirty: BTreeSet<ObjKey>,
     timers: BinaryHeap<Reverse<(Instant, ObjKey)>>,
-    /// When each pod was scheduled (its containers are due `rollout` later).
-    pod_since: HashMap<ObjKey, Instant>,
+    /// When each pod last moved on (scheduled, a container started or restarted: its next
+    /// step is due `rollout` or a back-off later), and when each Job started.
+    since: HashMap<ObjKey, Instant>,
     /// When each workload last made progress (for `progressDeadlineSeconds`).
     progress: HashMap<ObjKey, (i64, Instant)>,
     /// Pods waiting for a ConfigMap or Secret.
     config_blocked: BTreeSet<ObjKey>,
-    /// The kubelet's failed attempts to start each pod (pulls, missing configuration) and
-    /// when it tries again.
+    /// The failed attempts of each pod (to be scheduled, to pull, to find its configuration,
+    /// readiness probes) and when the next is due; for Jobs, the failures seen and when a
+    /// replacement pod may be created.
     retries: HashMap<ObjKey, (u32, Instant)>,
     events: events::Recorder,
     /// Owner uids deleted since the last pass.
@@ -80,7 +82,7 @@ impl Ctl {
             sim,
             dirty: BTreeSet::new(),
             timers: BinaryHeap::new(),
-            pod_since: HashMap::new(),
+            since: HashMap::new(),
             progress: HashMap::new(),
             config_blocked: BTreeSet::new(),
             retries: HashMap::new(),
@@ -223,10 +225,9 @@ impl Ctl {
                 self.deleted_owners
                     .push((key.namespace.clone(), uid.to_string()));
             }
-            if key.kind == Kind::Pod {
-                self.pod_since.remove(key);
-                self.config_blocked.remove(key);
-            }
+            self.since.remove(key);
+            self.retries.remove(key);
+            self.config_blocked.remove(key);
         }
     }
 

@@ -1,9 +1,323 @@
-//! Failures as a real cluster reports them, seen through kubectl: watches a fault ends at
-//! once.
+//! Failures as a real cluster reports them, seen through kubectl: pods no node fits,
+//! readiness probes that never pass, containers killed for memory, init containers (done,
+//! crash-looping, failing to pull), and watches a fault ends at once.
 
 use std::time::{Duration, Instant};
 
-use crate::harness::Sim;
+use serde_json::Value;
+
+use crate::harness::{Sim, deployment};
+
+/// Starts kubesim with an image rule, simulated time 300 times faster.
+fn start_with_rule(rule: &str) -> Sim {
+    Sim::start(&["--image-rule", rule, "--time-scale", "300"])
+}
+
+/// Applies a Deployment of `name` running `image` (with `extra` appended to its manifest).
+fn deploy(sim: &Sim, name: &str, image: &str, extra: &str) {
+    let file = sim.manifest(&format!("{name}.yaml"), &deployment(name, image, 1, extra));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+}
+
+/// `rollout status` fails on the progress deadline.
+fn assert_deadline_exceeded(sim: &Sim, name: &str) {
+    let err = sim.fails(&[
+        "rollout",
+        "status",
+        &format!("deployment/{name}"),
+        "--timeout=30s",
+    ]);
+    let expected = format!("deployment \"{name}\" exceeded its progress deadline");
+    assert!(err.contains(&expected), "{err}");
+}
+
+/// The one pod labelled `app={name}`.
+fn pod(sim: &Sim, name: &str) -> Value {
+    let list: Value =
+        serde_json::from_str(&sim.ok(&["get", "pods", "-l", &format!("app={name}"), "-o", "json"]))
+            .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    list["items"][0].clone()
+}
+
+/// The pod condition of `kind`.
+fn condition<'a>(pod: &'a Value, kind: &str) -> &'a Value {
+    pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} condition in {pod}"))
+}
+
+/// `(type, status, reason, message)` of a condition.
+fn fields(condition: &Value) -> (&str, &str, &str, &str) {
+    let text = |f: &str| condition[f].as_str().unwrap_or("");
+    (
+        text("type"),
+        text("status"),
+        text("reason"),
+        text("message"),
+    )
+}
+
+/// The Events of `reason`: `(count, type, source, object name, message)` each.
+fn events(sim: &Sim, reason: &str) -> Vec<(i64, String, String, String, String)> {
+    let list: Value = serde_json::from_str(&sim.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        &format!("reason={reason}"),
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let text = |e: &Value, path: &[&str]| {
+        path.iter()
+            .fold(e, |v, p| &v[*p])
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["count"].as_i64().unwrap_or(0),
+                text(e, &["type"]),
+                text(e, &["source", "component"]),
+                text(e, &["involvedObject", "name"]),
+                text(e, &["message"]),
+            )
+        })
+        .collect()
+}
+
+/// The row of `kubectl get pods` for the pod labelled `app={name}`.
+fn pod_row(sim: &Sim, name: &str) -> String {
+    sim.ok(&["get", "pods", "-l", &format!("app={name}"), "--no-headers"])
+}
+
+#[test]
+fn unschedulable_pods_stay_pending_and_the_scheduler_says_why_again_and_again() {
+    let sim = start_with_rule("*:heavy=Unschedulable");
+    deploy(&sim, "big", "acme/big:heavy", "");
+    assert_deadline_exceeded(&sim, "big");
+    let row = pod_row(&sim, "big");
+    assert!(row.contains(" 0/1 ") && row.contains(" Pending "), "{row}");
+    let pod = pod(&sim, "big");
+    assert_eq!(pod["status"]["phase"], "Pending");
+    assert!(pod["spec"].get("nodeName").is_none(), "{pod}");
+    let message = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+    assert_eq!(
+        fields(condition(&pod, "PodScheduled")),
+        ("PodScheduled", "False", "Unschedulable", message)
+    );
+    let failed = events(&sim, "FailedScheduling");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let (count, kind, source, object, text) = &failed[0];
+    assert!(*count >= 2, "{failed:?}");
+    assert_eq!(
+        (kind.as_str(), source.as_str()),
+        ("Warning", "default-scheduler")
+    );
+    assert_eq!(
+        (object, text.as_str()),
+        (
+            &pod["metadata"]["name"].as_str().unwrap().to_string(),
+            message
+        )
+    );
+    assert!(events(&sim, "Scheduled").is_empty());
+    let described = sim.ok(&["describe", "pods", "-l", "app=big"]);
+    assert!(described.contains("FailedScheduling"), "{described}");
+    assert!(described.contains("PodScheduled   False"), "{described}");
+}
+
+#[test]
+fn a_readiness_probe_that_never_passes_keeps_the_pod_running_but_unready() {
+    let sim = start_with_rule("*:unready=NotReady");
+    deploy(&sim, "web", "acme/web:unready", "");
+    assert_deadline_exceeded(&sim, "web");
+    let row = pod_row(&sim, "web");
+    assert!(row.contains(" 0/1 ") && row.contains(" Running "), "{row}");
+    let pod = pod(&sim, "web");
+    assert_eq!(pod["status"]["phase"], "Running");
+    let container = &pod["status"]["containerStatuses"][0];
+    assert!(container["state"]["running"].is_object(), "{container}");
+    assert_eq!(
+        (&container["started"], &container["ready"]),
+        (&Value::Bool(true), &Value::Bool(false))
+    );
+    for kind in ["Ready", "ContainersReady"] {
+        assert_eq!(
+            fields(condition(&pod, kind)),
+            (
+                kind,
+                "False",
+                "ContainersNotReady",
+                "containers with unready status: [main]"
+            )
+        );
+    }
+    let unhealthy = events(&sim, "Unhealthy");
+    assert_eq!(unhealthy.len(), 1, "{unhealthy:?}");
+    let (count, kind, source, _, text) = &unhealthy[0];
+    assert!(*count >= 2, "{unhealthy:?}");
+    assert_eq!(
+        (kind.as_str(), source.as_str(), text.as_str()),
+        (
+            "Warning",
+            "kubelet",
+            "Readiness probe failed: HTTP probe failed with statuscode: 503"
+        )
+    );
+}
+
+#[test]
+fn an_oom_killed_container_restarts_with_exit_code_137() {
+    let sim = start_with_rule("*oom*=OOMKilled");
+    deploy(&sim, "worker", "acme/oom:1", "");
+    sim.ok(&[
+        "wait",
+        "pod",
+        "-l",
+        "app=worker",
+        "--for=jsonpath={.status.containerStatuses[?(@.restartCount>1)].name}=main",
+        "--timeout=30s",
+    ]);
+    let container = &pod(&sim, "worker")["status"]["containerStatuses"][0];
+    assert_eq!(container["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    let last = &container["lastState"]["terminated"];
+    assert_eq!(
+        (&last["exitCode"], &last["reason"]),
+        (&Value::from(137), &Value::from("OOMKilled"))
+    );
+    assert!(pod_row(&sim, "worker").contains("CrashLoopBackOff"));
+    let described = sim.ok(&["describe", "pods", "-l", "app=worker"]);
+    assert!(described.contains("Reason:       OOMKilled"), "{described}");
+    assert!(described.contains("Exit Code:    137"), "{described}");
+}
+
+/// Pod-spec YAML (for [`deployment`]'s extra) declaring one init container.
+fn init_container(name: &str, image: &str) -> String {
+    format!("      initContainers:\n      - name: {name}\n        image: {image}\n")
+}
+
+#[test]
+fn init_containers_run_first_and_complete() {
+    let sim = Sim::start(&[]);
+    // Once the watch has listed a pod, it sees every change after it.
+    deploy(&sim, "base", "acme/base:1", "");
+    sim.ok(&["rollout", "status", "deployment/base", "--timeout=30s"]);
+    let pods = sim.watch(&["get", "pods", "-w"]);
+    pods.wait_for("base-");
+    deploy(
+        &sim,
+        "api",
+        "acme/api:1",
+        &init_container("migrate", "acme/migrate:1"),
+    );
+    pods.wait_for("Init:0/1");
+    pods.wait_for("PodInitializing");
+    sim.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    pods.wait_for(" Running ");
+    let pod = pod(&sim, "api");
+    let init = &pod["status"]["initContainerStatuses"][0];
+    assert_eq!(init["name"], "migrate");
+    assert_eq!(init["ready"], true);
+    let done = &init["state"]["terminated"];
+    assert_eq!(
+        (&done["exitCode"], &done["reason"]),
+        (&Value::from(0), &Value::from("Completed"))
+    );
+    assert_eq!(fields(condition(&pod, "Initialized")).1, "True");
+    let started = events(&sim, "Started");
+    assert!(
+        started.iter().any(|e| e.4 == "Started container migrate"),
+        "{started:?}"
+    );
+}
+
+#[test]
+fn a_failing_init_container_keeps_the_pod_initializing() {
+    let sim = Sim::start(&[
+        "--image-rule",
+        "*:crash=CrashLoopBackOff",
+        "--image-rule",
+        "*:missing=ImagePullBackOff",
+        "--time-scale",
+        "300",
+    ]);
+    deploy(
+        &sim,
+        "api",
+        "acme/api:1",
+        &init_container("migrate", "acme/migrate:crash"),
+    );
+    deploy(
+        &sim,
+        "web",
+        "acme/web:1",
+        &init_container("fetch", "acme/fetch:missing"),
+    );
+    sim.ok(&[
+        "wait",
+        "pod",
+        "-l",
+        "app=api",
+        "--for=jsonpath={.status.initContainerStatuses[?(@.restartCount>1)].name}=migrate",
+        "--timeout=30s",
+    ]);
+    let pod = pod(&sim, "api");
+    assert_eq!(pod["status"]["phase"], "Pending");
+    assert_eq!(
+        fields(condition(&pod, "Initialized")),
+        (
+            "Initialized",
+            "False",
+            "ContainersNotInitialized",
+            "containers with incomplete status: [migrate]"
+        )
+    );
+    let init = &pod["status"]["initContainerStatuses"][0];
+    assert_eq!(init["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    let last = &init["lastState"]["terminated"];
+    assert_eq!(
+        (&last["exitCode"], &last["reason"]),
+        (&Value::from(1), &Value::from("Error"))
+    );
+    let app = &pod["status"]["containerStatuses"][0];
+    assert_eq!(app["state"]["waiting"]["reason"], "PodInitializing");
+    let row = pod_row(&sim, "api");
+    assert!(row.contains("Init:CrashLoopBackOff"), "{row}");
+    let backoff = events(&sim, "BackOff");
+    assert!(
+        backoff.iter().any(|e| e
+            .4
+            .starts_with("Back-off restarting failed container migrate in pod api-")),
+        "{backoff:?}"
+    );
+
+    sim.ok(&[
+        "wait",
+        "pod",
+        "-l",
+        "app=web",
+        "--for=jsonpath={.status.initContainerStatuses[0].state.waiting.reason}=ImagePullBackOff",
+        "--timeout=30s",
+    ]);
+    let row = pod_row(&sim, "web");
+    assert!(row.contains("Init:ImagePullBackOff"), "{row}");
+    let described = sim.ok(&["describe", "pods", "-l", "app=web"]);
+    assert!(described.contains("Init Containers:"), "{described}");
+    assert!(
+        described.contains("Initialized                 False"),
+        "{described}"
+    );
+}
 
 #[tokio::test]
 async fn an_empty_watch_fault_ends_watches_at_once_and_spares_other_requests() {

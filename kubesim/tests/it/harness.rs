@@ -3,6 +3,8 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use tempfile::TempDir;
 
@@ -121,6 +123,25 @@ impl Sim {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Starts a long-running kubectl (`get -w`) whose output lines are read as they come.
+    pub fn watch(&self, args: &[&str]) -> Watcher {
+        let mut child = self
+            .kubectl_with(&self.kubeconfig, args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start kubectl");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher { child, lines }
+    }
+
     /// Writes `yaml` to a file and returns its path (for `kubectl apply -f`).
     pub fn manifest(&self, name: &str, yaml: &str) -> String {
         let path = self.dir.path().join(name);
@@ -144,6 +165,34 @@ impl Drop for Sim {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A running kubectl whose output is read line by line; stopped when dropped.
+pub struct Watcher {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watcher {
+    /// The next line containing `needle` (lines before it are skipped), within 30 s.
+    pub fn wait_for(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no line containing {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
