@@ -2,9 +2,11 @@
 //! time for StatefulSets, one pod on the one node for DaemonSets, pods until the completions
 //! for Jobs), template changes rolled out by replacing pods, the ControllerRevisions of
 //! StatefulSets and DaemonSets ([`super::history`]), and the status fields
-//! `kubectl rollout status` and `kubectl get` read.
+//! `kubectl rollout status` and `kubectl get` read. Jobs replace failed pods after a back-off
+//! and fail (`BackoffLimitExceeded`, `DeadlineExceeded`) as the real Job controller does.
 
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::replicaset::{create_pod, delete_pod, pod_from_template};
 use super::{Ctl, history, owned, pod_ready};
@@ -179,6 +181,45 @@ pub fn daemonset(ctl: &mut Ctl, key: &ObjKey) {
     registry::write_status(ctl.store(), key, status);
 }
 
+/// The Job controller's delay before it replaces failed pods: 10 s after the first failure,
+/// doubling with each, at most 6 min (simulated).
+fn job_backoff(failed: i64) -> f64 {
+    (10.0 * 2f64.powi((failed - 1).clamp(0, 10) as i32)).min(360.0)
+}
+
+/// When `key`'s Job started: now for a new one, else its `startTime` (after a restart).
+fn job_started(ctl: &mut Ctl, key: &ObjKey, job: &Value) -> Instant {
+    *ctl.since.entry(key.clone()).or_insert_with(|| {
+        let ago = meta::str_at(job, &["status", "startTime"])
+            .and_then(meta::parse_time)
+            .and_then(|t| (chrono::Utc::now() - t).to_std().ok())
+            .unwrap_or_default();
+        Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
+    })
+}
+
+/// Whether the Job may create pods now: not before the back-off after its latest failure
+/// has passed (`key` is reconciled again then).
+fn job_backoff_passed(ctl: &mut Ctl, key: &ObjKey, failed: i64) -> bool {
+    if failed <= 0 {
+        return true;
+    }
+    let seen = u32::try_from(failed).unwrap_or(u32::MAX);
+    let due = match ctl.retries.get(key) {
+        Some(&(known, due)) if known >= seen => due,
+        _ => {
+            let due = Instant::now() + ctl.real(job_backoff(failed));
+            ctl.retries.insert(key.clone(), (seen, due));
+            due
+        }
+    };
+    if Instant::now() < due {
+        ctl.at(due, key);
+        return false;
+    }
+    true
+}
+
 pub fn job(ctl: &mut Ctl, key: &ObjKey) {
     const COMPONENT: &str = "job-controller";
     let Some(job) = ctl.store().get(key) else {
@@ -187,6 +228,7 @@ pub fn job(ctl: &mut Ctl, key: &ObjKey) {
     let completions = meta::i64_at(&job, &["spec", "completions"]).unwrap_or(1);
     let parallelism = meta::i64_at(&job, &["spec", "parallelism"]).unwrap_or(1);
     let backoff_limit = meta::i64_at(&job, &["spec", "backoffLimit"]).unwrap_or(6);
+    let deadline = meta::i64_at(&job, &["spec", "activeDeadlineSeconds"]);
     let suspended = meta::at(&job, &["spec", "suspend"]) == Some(&json!(true));
     let pods = owned(ctl.store(), Kind::Pod, &key.namespace, meta::uid(&job));
     let phase = |p: &Value| {
@@ -195,13 +237,13 @@ pub fn job(ctl: &mut Ctl, key: &ObjKey) {
             .to_string()
     };
     let succeeded = pods.iter().filter(|p| phase(p) == "Succeeded").count() as i64;
-    let failed = pods.iter().filter(|p| phase(p) == "Failed").count() as i64
+    let mut failed = pods.iter().filter(|p| phase(p) == "Failed").count() as i64
         + pods
             .iter()
             .flat_map(|p| meta::array_at(p, &["status", "containerStatuses"]))
             .map(|s| s["restartCount"].as_i64().unwrap_or(0))
             .sum::<i64>();
-    let active = pods
+    let mut active = pods
         .iter()
         .filter(|p| !matches!(phase(p).as_str(), "Succeeded" | "Failed"))
         .count() as i64;
@@ -213,6 +255,7 @@ pub fn job(ctl: &mut Ctl, key: &ObjKey) {
     if finished {
         return;
     }
+    let started = job_started(ctl, key, &job);
     let mut status = json!({
         "startTime": previous.get("startTime").cloned().unwrap_or(json!(now)),
         "uncountedTerminatedPods": {},
@@ -220,6 +263,20 @@ pub fn job(ctl: &mut Ctl, key: &ObjKey) {
         "ready": pods.iter().filter(|p| pod_ready(p)).count(),
     });
     let condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "lastProbeTime": now, "lastTransitionTime": now, "reason": reason, "message": message});
+    let past_deadline = deadline.filter(|d| !suspended && ctl.sim_elapsed(started) >= *d as f64);
+    let failure = if failed > backoff_limit {
+        Some((
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        ))
+    } else if past_deadline.is_some() {
+        Some((
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+        ))
+    } else {
+        None
+    };
     if succeeded >= completions {
         status["completionTime"] = json!(now);
         status["conditions"] = json!([
@@ -235,38 +292,33 @@ pub fn job(ctl: &mut Ctl, key: &ObjKey) {
             ),
         ]);
         ctl.event(&job, "Normal", "Completed", "Job completed", COMPONENT);
-    } else if failed > backoff_limit {
+    } else if let Some((reason, message)) = failure {
         status["conditions"] = json!([
-            condition(
-                "FailureTarget",
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit"
-            ),
-            condition(
-                "Failed",
-                "BackoffLimitExceeded",
-                "Job has reached the specified backoff limit"
-            ),
+            condition("FailureTarget", reason, message),
+            condition("Failed", reason, message),
         ]);
+        // The active pods are deleted; they count as failed.
         for pod in pods
             .iter()
             .filter(|p| !matches!(phase(p).as_str(), "Succeeded" | "Failed"))
         {
             delete_pod(ctl, &job, pod, COMPONENT);
         }
-        ctl.event(
-            &job,
-            "Warning",
-            "BackoffLimitExceeded",
-            "Job has reached the specified backoff limit",
-            COMPONENT,
-        );
-    } else if !suspended {
+        failed += active;
+        active = 0;
+        ctl.event(&job, "Warning", reason, message, COMPONENT);
+    } else {
+        if let Some(deadline) = deadline.filter(|_| !suspended) {
+            let due = started + ctl.real(deadline as f64) + std::time::Duration::from_millis(5);
+            ctl.at(due, key);
+        }
         let want = parallelism.min(completions - succeeded) - active;
-        let template = job["spec"]["template"].clone();
-        for _ in 0..want.max(0) {
-            let pod = pod_from_template(&job, &template, None, &format!("{}-", key.name));
-            create_pod(ctl, &job, pod, COMPONENT);
+        if !suspended && want > 0 && job_backoff_passed(ctl, key, failed) {
+            let template = job["spec"]["template"].clone();
+            for _ in 0..want {
+                let pod = pod_from_template(&job, &template, None, &format!("{}-", key.name));
+                create_pod(ctl, &job, pod, COMPONENT);
+            }
         }
     }
     for (field, value) in [
@@ -279,4 +331,16 @@ pub fn job(ctl: &mut Ctl, key: &ObjKey) {
         }
     }
     registry::write_status(ctl.store(), key, status);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_pods_are_replaced_after_a_doubling_back_off() {
+        assert_eq!(job_backoff(1), 10.0);
+        assert_eq!(job_backoff(3), 40.0);
+        assert_eq!(job_backoff(10), 360.0);
+    }
 }

@@ -347,3 +347,157 @@ async fn an_empty_watch_fault_ends_watches_at_once_and_spares_other_requests() {
     assert_eq!(watches.len(), 2, "{watches:?}");
     assert!(watches.iter().all(|r| r["status"] == 200), "{watches:?}");
 }
+
+/// A Job named `name` running `image` with `restartPolicy`, `spec` lines added (indented two
+/// spaces).
+fn job(name: &str, image: &str, restart_policy: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\nspec:\n{spec}  template:\n    spec:\n      restartPolicy: {restart_policy}\n      containers:\n      - name: main\n        image: {image}\n"
+    )
+}
+
+/// Applies `manifest` and waits for the Job `name` to fail; returns the `(reason, message)`
+/// of its `Failed` condition.
+fn job_fails(sim: &Sim, name: &str, manifest: &str) -> (String, String) {
+    let file = sim.manifest(&format!("{name}.yaml"), manifest);
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&[
+        "wait",
+        "--for=condition=Failed",
+        &format!("job/{name}"),
+        "--timeout=30s",
+    ]);
+    let job: Value = serde_json::from_str(&sim.ok(&["get", "job", name, "-o", "json"])).unwrap();
+    for kind in ["FailureTarget", "Failed"] {
+        assert_eq!(fields(condition(&job, kind)).1, "True", "{job}");
+    }
+    let (_, _, reason, message) = fields(condition(&job, "Failed"));
+    (reason.to_string(), message.to_string())
+}
+
+/// `(phase, exit code, reason)` of each pod of the Job `name`, the last container state's.
+fn job_pods(sim: &Sim, name: &str) -> Vec<(String, i64, String)> {
+    let list: Value = serde_json::from_str(&sim.ok(&[
+        "get",
+        "pods",
+        "-l",
+        &format!("job-name={name}"),
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let ended = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+            (
+                p["status"]["phase"].as_str().unwrap_or("").to_string(),
+                ended["exitCode"].as_i64().unwrap_or(-1),
+                ended["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_job_whose_pods_never_restart_replaces_them_until_its_backoff_limit() {
+    let sim = Sim::start(&[
+        "--image-rule",
+        "*:crash=CrashLoopBackOff",
+        "--image-rule",
+        "*:oom=OOMKilled",
+        "--time-scale",
+        "300",
+    ]);
+    let (reason, message) = job_fails(
+        &sim,
+        "migrate",
+        &job(
+            "migrate",
+            "acme/migrate:crash",
+            "Never",
+            "  backoffLimit: 2\n",
+        ),
+    );
+    assert_eq!(
+        (reason.as_str(), message.as_str()),
+        (
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit"
+        )
+    );
+    let failed = sim.ok(&["get", "job", "migrate", "-o", "jsonpath={.status.failed}"]);
+    assert_eq!(failed, "3");
+    let error = ("Failed".to_string(), 1, "Error".to_string());
+    assert_eq!(
+        job_pods(&sim, "migrate"),
+        vec![error.clone(), error.clone(), error]
+    );
+    let rows = sim.ok(&["get", "pods", "-l", "job-name=migrate", "--no-headers"]);
+    assert_eq!(rows.matches(" Error ").count(), 3, "{rows}");
+    let exceeded = events(&sim, "BackoffLimitExceeded");
+    assert_eq!(exceeded.len(), 1, "{exceeded:?}");
+    let (_, kind, source, object, text) = &exceeded[0];
+    assert_eq!(
+        (
+            kind.as_str(),
+            source.as_str(),
+            object.as_str(),
+            text.as_str()
+        ),
+        ("Warning", "job-controller", "migrate", message.as_str())
+    );
+
+    let (reason, _) = job_fails(
+        &sim,
+        "seed",
+        &job("seed", "acme/seed:oom", "Never", "  backoffLimit: 0\n"),
+    );
+    assert_eq!(reason, "BackoffLimitExceeded");
+    assert_eq!(
+        job_pods(&sim, "seed"),
+        vec![("Failed".to_string(), 137, "OOMKilled".to_string())]
+    );
+    let row = sim.ok(&["get", "pods", "-l", "job-name=seed", "--no-headers"]);
+    assert!(row.contains(" OOMKilled "), "{row}");
+}
+
+#[test]
+fn a_job_active_longer_than_its_deadline_fails_and_its_pods_go() {
+    let sim = start_with_rule("*:missing=ImagePullBackOff");
+    let (reason, message) = job_fails(
+        &sim,
+        "report",
+        &job(
+            "report",
+            "acme/report:missing",
+            "Never",
+            "  activeDeadlineSeconds: 120\n",
+        ),
+    );
+    assert_eq!(
+        (reason.as_str(), message.as_str()),
+        (
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline"
+        )
+    );
+    sim.ok(&[
+        "wait",
+        "--for=delete",
+        "pod",
+        "-l",
+        "job-name=report",
+        "--timeout=30s",
+    ]);
+    let exceeded = events(&sim, "DeadlineExceeded");
+    assert_eq!(exceeded.len(), 1, "{exceeded:?}");
+    assert_eq!(
+        (exceeded[0].1.as_str(), exceeded[0].2.as_str()),
+        ("Warning", "job-controller")
+    );
+    let jobs = sim.ok(&["get", "jobs", "--no-headers"]);
+    assert!(jobs.contains("Failed"), "{jobs}");
+}
