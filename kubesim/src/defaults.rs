@@ -1,5 +1,6 @@
 //! Defaulting as the API server does it before validation and storage: replicas, rollout
-//! strategies, pod template fields, Service cluster IPs and port protocols, Job selectors.
+//! strategies, pod template fields, Service cluster IPs and port protocols, Job selectors,
+//! ResourceQuota quantities as strings.
 //! Only fields that kubectl output or the simulated controllers read are defaulted.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -127,6 +128,16 @@ pub fn apply(kind: Kind, obj: &mut Value, old: Option<&Value>) {
         }
         Kind::Service => service(obj, old),
         Kind::Secret => default(obj, &["type"], json!("Opaque")),
+        Kind::ResourceQuota => {
+            // Quantities are strings (`pods: 2` is stored as `"2"`).
+            if let Some(hard) = at_mut(obj, &["spec", "hard"]).and_then(Value::as_object_mut) {
+                for value in hard.values_mut() {
+                    if let Value::Number(n) = value {
+                        *value = json!(n.to_string());
+                    }
+                }
+            }
+        }
         Kind::Namespace => {
             let name = meta::name(obj).to_string();
             default(obj, &["spec", "finalizers"], json!(["kubernetes"]));

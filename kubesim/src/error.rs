@@ -119,6 +119,16 @@ impl ApiError {
         .with_details(Self::named(def, name))
     }
 
+    /// `pods "x" is forbidden: …` (`403`), as admission refuses a request.
+    pub fn forbidden(def: &ResourceDef, name: &str, why: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("{} \"{name}\" is forbidden: {why}", def.group_resource()),
+        )
+        .with_details(Self::named(def, name))
+    }
+
     /// The optimistic-concurrency conflict of an update with a stale `resourceVersion`.
     pub fn stale(def: &ResourceDef, name: &str) -> Self {
         Self::new(

@@ -1,7 +1,8 @@
 //! The write path every client and controller goes through: create, update, patch (JSON
 //! patch, merge patch, strategic merge patch, server-side apply) and delete, each as one
 //! atomic read-modify-write on the store. It fills in system metadata, applies defaults,
-//! validates, bumps `generation`, records `managedFields`, and honours dry runs.
+//! validates, admits new pods against the namespace's quotas ([`crate::quota`]), bumps
+//! `generation`, records `managedFields`, and honours dry runs.
 
 use std::sync::Arc;
 
@@ -266,6 +267,14 @@ fn namespace_exists(store: &Store, kind: Kind, namespace: &str) -> ApiResult<()>
     Ok(())
 }
 
+/// Admission of a new object: a pod must fit the namespace's quotas.
+fn admit(store: &Store, kind: Kind, namespace: &str, name: &str) -> ApiResult<()> {
+    match kind {
+        Kind::Pod => crate::quota::admit_pod(store, namespace, name),
+        _ => Ok(()),
+    }
+}
+
 /// Creates `obj` in `namespace`. Honours `generateName`.
 pub fn create(
     store: &Store,
@@ -296,6 +305,7 @@ pub fn create(
         name = format!("{prefix}{}", meta::random_suffix());
     }
     namespace_exists(store, kind, &ns)?;
+    admit(store, kind, &ns, &name)?;
     let key = ObjKey::new(kind, &ns, &name);
     let outcome = store.mutate(&key, !opts.dry_run, |current| {
         if current.is_some() {
@@ -359,6 +369,7 @@ pub fn patch(
         }
         if store.get(key).is_none() {
             namespace_exists(store, kind, &key.namespace)?;
+            admit(store, kind, &key.namespace, &key.name)?;
         }
     }
     let outcome = store.mutate(key, !opts.dry_run, |current| {

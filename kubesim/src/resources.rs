@@ -35,6 +35,7 @@ pub enum Kind {
     Job,
     CronJob,
     Ingress,
+    ResourceQuota,
 }
 
 /// The static description of a kind.
@@ -86,7 +87,7 @@ const fn workload(mut d: ResourceDef, scale: bool) -> ResourceDef {
     d
 }
 
-static DEFS: [ResourceDef; 15] = [
+static DEFS: [ResourceDef; 16] = [
     {
         let mut d = def(
             Kind::Namespace,
@@ -200,6 +201,18 @@ static DEFS: [ResourceDef; 15] = [
         d.has_status = true;
         d
     },
+    {
+        let mut d = def(
+            Kind::ResourceQuota,
+            "",
+            "resourcequotas",
+            "resourcequota",
+            true,
+            &["quota"],
+        );
+        d.has_status = true;
+        d
+    },
 ];
 
 impl Kind {
@@ -246,6 +259,7 @@ impl Kind {
             Kind::Job => "Job",
             Kind::CronJob => "CronJob",
             Kind::Ingress => "Ingress",
+            Kind::ResourceQuota => "ResourceQuota",
         }
     }
 }

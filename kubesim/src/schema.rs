@@ -42,6 +42,8 @@ ControllerRevision = data:* revision
 Job = spec:JobSpec
 CronJob = spec:CronJobSpec
 Ingress = spec:IngressSpec
+ResourceQuotaSpec = hard:* scopes:* scopeSelector:*
+ResourceQuota = spec:ResourceQuotaSpec
 ";
 
 /// Fields every top-level object has.

@@ -93,15 +93,18 @@ pub fn scale_of(obj: &Value) -> Value {
     })
 }
 
-/// A container's log, as the kubelet serves it: the text of the first `--pod-log` rule its
-/// image matches, else a few simulated lines. `previous=true` reads the container's previous
+/// A container's (or an init container's) log, as the kubelet serves it: the text of the first
+/// `--pod-log` rule its image matches, else a few simulated lines. `previous=true` reads the container's previous
 /// instance, which only a restarted container has. `tailLines`, then `limitBytes` (cutting
 /// where it falls, even inside a character), as the API server applies them.
 fn pod_log(settings: &Settings, req: &Request, pod: &Value) -> ApiResult<Response> {
     let pod_name = meta::name(pod);
     let containers = meta::array_at(pod, &["spec", "containers"]);
     let spec = match req.param("container") {
-        Some(name) => containers.iter().find(|c| c["name"] == name),
+        Some(name) => meta::array_at(pod, &["spec", "initContainers"])
+            .iter()
+            .chain(containers)
+            .find(|c| c["name"] == name),
         None => containers.first(),
     };
     let Some(spec) = spec else {
@@ -116,8 +119,9 @@ fn pod_log(settings: &Settings, req: &Request, pod: &Value) -> ApiResult<Respons
     };
     let container = spec["name"].as_str().unwrap_or_default();
     let image = spec["image"].as_str().unwrap_or_default();
-    let restarts = meta::array_at(pod, &["status", "containerStatuses"])
+    let restarts = meta::array_at(pod, &["status", "initContainerStatuses"])
         .iter()
+        .chain(meta::array_at(pod, &["status", "containerStatuses"]))
         .find(|s| s["name"] == container)
         .and_then(|s| s["restartCount"].as_i64())
         .unwrap_or(0);

@@ -119,6 +119,7 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Images", "string", 1),
             ("Selector", "string", 1),
         ],
+        Kind::ResourceQuota => &[NAME, AGE, ("Request", "string", 0), ("Limit", "string", 0)],
         Kind::Ingress => &[
             NAME,
             ("Class", "string", 0),
@@ -278,6 +279,30 @@ fn pod_status(pod: &Value) -> (String, String, String) {
         reason = "Terminating".into();
     }
     (format!("{ready}/{total}"), reason, restarts.to_string())
+}
+
+/// The Request and Limit cells of a ResourceQuota: `resource: used/hard` for each resource
+/// of `status.hard` by name, `limits.*` ones in Limit.
+fn quota_usage(quota: &Value) -> (String, String) {
+    let quantity = |path: &[&str]| match meta::at(quota, path) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "0".into(),
+    };
+    let (mut request, mut limit) = (Vec::new(), Vec::new());
+    let mut resources: Vec<&String> = meta::map_at(quota, &["status", "hard"]).keys().collect();
+    resources.sort();
+    for resource in resources {
+        let used = quantity(&["status", "used", resource]);
+        let hard = quantity(&["status", "hard", resource]);
+        let cell = if resource.starts_with("limits.") {
+            &mut limit
+        } else {
+            &mut request
+        };
+        cell.push(format!("{resource}: {used}/{hard}"));
+    }
+    (request.join(", "), limit.join(", "))
 }
 
 /// The controller named in `obj`'s owner references as `statefulset.apps/web`, or `<none>`.
@@ -525,6 +550,10 @@ pub fn cells(kind: Kind, obj: &Value, now: i64) -> Vec<Value> {
                 json!(images),
                 json!("<none>"),
             ]
+        }
+        Kind::ResourceQuota => {
+            let (request, limit) = quota_usage(obj);
+            vec![name, age, json!(request), json!(limit)]
         }
         Kind::Ingress => {
             let rules = meta::array_at(obj, &["spec", "rules"]);

@@ -3,7 +3,8 @@
 //! that moves one replica at a time from the old ReplicaSets to the new one as new pods
 //! become available, and the status kubectl reads: counts, `observedGeneration`, and the
 //! `Available` / `Progressing` conditions with the real reasons, including
-//! `ProgressDeadlineExceeded`.
+//! `ProgressDeadlineExceeded`, and `ReplicaFailure` mirrored from a ReplicaSet that cannot
+//! create its pods.
 
 use std::sync::Arc;
 
@@ -311,9 +312,25 @@ fn status(
             &now,
         )
     };
+    let mut conditions = vec![available_cond, progressing_cond];
+    // A ReplicaSet's failure to create pods (the new one's first) is the deployment's too.
+    let failure = std::iter::once(new_rs)
+        .chain(sets.iter().map(|r| r.as_ref()))
+        .flat_map(|r| meta::array_at(r, &["status", "conditions"]))
+        .find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True");
+    if let Some(failure) = failure {
+        conditions.push(cond(
+            "ReplicaFailure",
+            true,
+            failure["reason"].as_str().unwrap_or(""),
+            failure["message"].as_str().unwrap_or(""),
+            previous,
+            &now,
+        ));
+    }
     let mut status = json!({
         "observedGeneration": generation,
-        "conditions": [available_cond, progressing_cond],
+        "conditions": conditions,
     });
     let unavailable = (total - available).max(desired - available);
     // Zero counts are omitted, as the API server's JSON does.

@@ -10,6 +10,7 @@
 //! - [`history`]: the ControllerRevisions of StatefulSets and DaemonSets.
 //! - [`kubelet`]: the scheduler and the kubelet: Pod status, init containers, image-rule
 //!   failures, missing ConfigMaps/Secrets ([`config_refs`]).
+//! - the quota controller: each ResourceQuota's `status` ([`crate::quota`]).
 //! - [`events`]: the Events all of them record.
 //! - garbage collection of dependents whose owner is gone, and the default namespaces and
 //!   service accounts.
@@ -71,6 +72,9 @@ pub(crate) struct Ctl {
     /// readiness probes) and when the next is due; for Jobs, the failures seen and when a
     /// replacement pod may be created.
     retries: HashMap<ObjKey, (u32, Instant)>,
+    /// Workloads whose pod creation the API server refused (a quota), with the refusals so
+    /// far and when their controller tries again.
+    refused: HashMap<ObjKey, (u32, Instant)>,
     events: events::Recorder,
     /// Owner uids deleted since the last pass.
     deleted_owners: Vec<(String, String)>,
@@ -86,6 +90,7 @@ impl Ctl {
             progress: HashMap::new(),
             config_blocked: BTreeSet::new(),
             retries: HashMap::new(),
+            refused: HashMap::new(),
             events: events::Recorder::default(),
             deleted_owners: Vec::new(),
         }
@@ -146,6 +151,48 @@ impl Ctl {
         self.retries.remove(key);
     }
 
+    /// Whether `owner` may create pods now: not while it backs off after a refusal (it is
+    /// reconciled again when the back-off has passed).
+    pub fn creation_due(&mut self, owner: &ObjKey) -> bool {
+        match self.refused.get(owner) {
+            Some(&(_, next)) if Instant::now() < next => {
+                self.at(next, owner);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Notes that the API server refused a pod of `owner`: its controller tries again after
+    /// the work queue's back-off (5 ms, doubling, at most 1000 s of simulated time), or as
+    /// soon as a pod of its namespace goes or a quota there changes.
+    pub fn creation_refused(&mut self, owner: &ObjKey) {
+        let refusals = self.refused.get(owner).map_or(0, |r| r.0) + 1;
+        let delay = (0.005 * 2f64.powi(refusals.min(30) as i32 - 1)).min(1000.0);
+        let next = Instant::now() + self.real(delay);
+        self.refused.insert(owner.clone(), (refusals, next));
+        self.at(next, owner);
+    }
+
+    /// Forgets `owner`'s refusals (a pod was created).
+    pub fn creation_done(&mut self, owner: &ObjKey) {
+        self.refused.remove(owner);
+    }
+
+    /// Room may have been made in `namespace` (a pod went, a quota changed): the workloads
+    /// refused there try again now.
+    fn room_made(&mut self, namespace: &str) {
+        let now = Instant::now();
+        for (key, (_, next)) in self
+            .refused
+            .iter_mut()
+            .filter(|(k, _)| k.namespace == namespace)
+        {
+            *next = now;
+            self.dirty.insert(key.clone());
+        }
+    }
+
     /// Records an event about `involved`.
     pub fn event(
         &mut self,
@@ -168,6 +215,7 @@ impl Ctl {
             Kind::DaemonSet,
             Kind::Job,
             Kind::Pod,
+            Kind::ResourceQuota,
         ] {
             let (items, _) = self.store().list(kind, None, None);
             self.dirty.extend(items.iter().map(|o| ObjKey::of(kind, o)));
@@ -196,6 +244,14 @@ impl Ctl {
                     self.dirty.insert(key.clone());
                 }
             }
+            Kind::ResourceQuota => {
+                self.dirty.insert(key.clone());
+                // A changed spec (not the controller's status write) may make room.
+                let hard = |part: &str| meta::at(&change.object, &[part, "hard"]).cloned();
+                if change.event != EventType::Modified || hard("spec") != hard("status") {
+                    self.room_made(&key.namespace);
+                }
+            }
             _ => {
                 self.dirty.insert(key.clone());
                 for owner in meta::array_at(&change.object, &["metadata", "ownerReferences"]) {
@@ -206,6 +262,9 @@ impl Ctl {
                     if let (Some(kind), Some(name)) = (owner_kind, owner["name"].as_str()) {
                         self.dirty.insert(ObjKey::new(kind, &key.namespace, name));
                     }
+                }
+                if key.kind == Kind::Pod {
+                    self.pod_counted(change);
                 }
             }
         }
@@ -227,7 +286,26 @@ impl Ctl {
             }
             self.since.remove(key);
             self.retries.remove(key);
+            self.refused.remove(key);
             self.config_blocked.remove(key);
+        }
+    }
+
+    /// A pod changed: the quotas of its namespace count again, and a pod gone (or ended)
+    /// makes room for refused ones.
+    fn pod_counted(&mut self, change: &Change) {
+        let namespace = &change.key.namespace;
+        let (quotas, _) = self
+            .store()
+            .list(Kind::ResourceQuota, Some(namespace), None);
+        self.dirty
+            .extend(quotas.iter().map(|q| ObjKey::of(Kind::ResourceQuota, q)));
+        let ended = matches!(
+            meta::str_at(&change.object, &["status", "phase"]),
+            Some("Succeeded" | "Failed")
+        );
+        if change.event == EventType::Deleted || ended {
+            self.room_made(namespace);
         }
     }
 
@@ -263,6 +341,12 @@ impl Ctl {
             Kind::Job => workloads::job(self, key),
             Kind::Pod => kubelet::reconcile(self, key),
             Kind::Namespace => default_service_account(self, key),
+            Kind::ResourceQuota => {
+                if let Some(quota) = self.store().get(key) {
+                    let status = crate::quota::status(self.store(), &quota);
+                    registry::write_status(self.store(), key, status);
+                }
+            }
             _ => {}
         }
     }

@@ -1,6 +1,7 @@
 //! The ReplicaSet controller: keeps `spec.replicas` pods from the template (creating the
 //! missing ones, deleting the surplus, not-ready first) and reports replicas, ready and
-//! available counts.
+//! available counts, and the `ReplicaFailure` condition while pods cannot be created (a
+//! quota). Also the pod creation and deletion every workload controller shares.
 
 use serde_json::{Value, json};
 
@@ -34,25 +35,91 @@ pub fn pod_from_template(
     })
 }
 
-/// Creates `pod` as the controller `component` does and records the event on `owner`.
-pub fn create_pod(ctl: &mut Ctl, owner: &Value, pod: Value, component: &str) {
-    let ns = meta::namespace(owner).to_string();
+/// What came of a controller's attempt to create a pod.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Creation {
+    Created,
+    /// Not tried: the controller backs off after a refusal.
+    Deferred,
+    /// The API server refused it, with this message.
+    Refused(String),
+}
+
+/// Creates `pod` as the controller `component` does and records the event on `owner`
+/// (`SuccessfulCreate`, or `FailedCreate` with the API server's message, in the words of the
+/// StatefulSet controller for StatefulSets and of the shared pod control for the others).
+/// After a refusal the controller backs off ([`Ctl::creation_refused`]).
+pub fn create_pod(ctl: &mut Ctl, owner: &Value, pod: Value, component: &str) -> Creation {
+    let owner_key = ObjKey::new(
+        Kind::from_type(
+            owner["apiVersion"].as_str().unwrap_or(""),
+            owner["kind"].as_str().unwrap_or(""),
+        )
+        .unwrap_or(Kind::ReplicaSet),
+        meta::namespace(owner),
+        meta::name(owner),
+    );
+    if !ctl.creation_due(&owner_key) {
+        return Creation::Deferred;
+    }
+    let stateful = owner_key.kind == Kind::StatefulSet;
+    let wanted = meta::name(&pod).to_string();
     match registry::create(
         ctl.store(),
         Kind::Pod,
-        &ns,
+        &owner_key.namespace,
         pod,
         &WriteOptions::controller(component),
     ) {
         Ok(pod) => {
-            let message = format!("Created pod: {}", meta::name(&pod));
+            ctl.creation_done(&owner_key);
+            let name = meta::name(&pod);
+            let message = if stateful {
+                format!(
+                    "create Pod {name} in StatefulSet {} successful",
+                    owner_key.name
+                )
+            } else {
+                format!("Created pod: {name}")
+            };
             ctl.event(owner, "Normal", "SuccessfulCreate", &message, component);
+            Creation::Created
         }
         Err(e) => {
-            let message = format!("Error creating: {e}");
+            ctl.creation_refused(&owner_key);
+            let message = if stateful {
+                format!(
+                    "create Pod {wanted} in StatefulSet {} failed error: {e}",
+                    owner_key.name
+                )
+            } else {
+                format!("Error creating: {e}")
+            };
             ctl.event(owner, "Warning", "FailedCreate", &message, component);
+            Creation::Refused(e.message)
         }
     }
+}
+
+/// The ReplicaSet's conditions: `ReplicaFailure` (`FailedCreate`) set when a creation is
+/// refused — kept as first set while it lasts — and removed once pods can be created.
+fn conditions(rs: &Value, failing: bool, refusal: Option<String>) -> Vec<Value> {
+    let previous = meta::array_at(rs, &["status", "conditions"])
+        .iter()
+        .find(|c| c["type"] == "ReplicaFailure")
+        .cloned();
+    if !failing {
+        return Vec::new();
+    }
+    previous
+        .or_else(|| {
+            refusal.map(|message| {
+                json!({"type": "ReplicaFailure", "status": "True",
+                "lastTransitionTime": meta::now(), "reason": "FailedCreate", "message": message})
+            })
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Deletes `pod` as the controller `component` does and records the event on `owner`.
@@ -75,11 +142,19 @@ pub fn reconcile(ctl: &mut Ctl, key: &ObjKey) {
             Some("Failed" | "Succeeded")
         )
     });
+    let (mut failing, mut refusal) = (false, None);
     if pods.len() < desired {
         let template = rs["spec"]["template"].clone();
         for _ in pods.len()..desired {
             let pod = pod_from_template(&rs, &template, None, &format!("{}-", key.name));
-            create_pod(ctl, &rs, pod, COMPONENT);
+            match create_pod(ctl, &rs, pod, COMPONENT) {
+                Creation::Created => {}
+                Creation::Deferred => failing = true,
+                Creation::Refused(message) => (failing, refusal) = (true, Some(message)),
+            }
+            if failing {
+                break;
+            }
         }
     } else if pods.len() > desired {
         // Not-ready pods go first, then the newest.
@@ -107,6 +182,10 @@ pub fn reconcile(ctl: &mut Ctl, key: &ObjKey) {
     if ready > 0 {
         status["readyReplicas"] = json!(ready);
         status["availableReplicas"] = json!(ready);
+    }
+    let conditions = conditions(&rs, failing, refusal);
+    if !conditions.is_empty() {
+        status["conditions"] = json!(conditions);
     }
     registry::write_status(ctl.store(), key, status);
 }

@@ -501,3 +501,107 @@ fn a_job_active_longer_than_its_deadline_fails_and_its_pods_go() {
     let jobs = sim.ok(&["get", "jobs", "--no-headers"]);
     assert!(jobs.contains("Failed"), "{jobs}");
 }
+
+/// A ReplicaFailure condition's `(reason, message)` on `object` (empty strings when none).
+fn replica_failure(sim: &Sim, object: &str) -> (String, String) {
+    let path = |field: &str| {
+        format!("jsonpath={{.status.conditions[?(@.type==\"ReplicaFailure\")].{field}}}")
+    };
+    (
+        sim.ok(&["get", object, "-o", &path("reason")]),
+        sim.ok(&["get", object, "-o", &path("message")]),
+    )
+}
+
+#[test]
+fn a_resource_quota_refuses_pods_beyond_it_until_it_is_raised() {
+    let sim = Sim::start(&["--time-scale", "300"]);
+    let quota = sim.manifest(
+        "quota.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: compute\nspec:\n  hard:\n    pods: 2\n    cpu: \"4\"\n",
+    );
+    sim.ok(&["apply", "--server-side", "-f", &quota]);
+    sim.ok(&[
+        "wait",
+        "--for=jsonpath={.status.used.pods}=0",
+        "quota/compute",
+        "--timeout=30s",
+    ]);
+    let file = sim.manifest("api.yaml", &deployment("api", "acme/api:1", 3, ""));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    assert_deadline_exceeded(&sim, "api");
+
+    let limit = "exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2";
+    let (reason, message) = replica_failure(&sim, "deployment/api");
+    assert_eq!(reason, "FailedCreate");
+    assert!(message.starts_with("pods \"api-"), "{message}");
+    assert!(
+        message.ends_with(&format!("\" is forbidden: {limit}")),
+        "{message}"
+    );
+    let rs = sim.ok(&["get", "rs", "-l", "app=api", "-o", "name"]);
+    assert_eq!(replica_failure(&sim, rs.trim()), (reason, message));
+    let refused = events(&sim, "FailedCreate");
+    assert!(
+        refused
+            .iter()
+            .all(|(_, kind, source, object, text)| kind == "Warning"
+                && source == "replicaset-controller"
+                && rs.trim().ends_with(object.as_str())
+                && text.contains("Error creating: pods \"api-")
+                && text.ends_with(limit)),
+        "{refused:?}"
+    );
+    // Each refused pod has a new name: past ten, they are counted on one combined Event.
+    let combined = refused
+        .iter()
+        .find(|e| {
+            e.4.starts_with("(combined from similar events): Error creating: ")
+        })
+        .unwrap_or_else(|| panic!("{refused:?}"));
+    assert!(combined.0 >= 2, "{refused:?}");
+
+    let table = sim.ok(&["get", "quota"]);
+    assert!(table.starts_with("NAME "), "{table}");
+    assert!(
+        table.contains("REQUEST") && table.contains("LIMIT"),
+        "{table}"
+    );
+    assert!(table.contains("cpu: 0/4, pods: 2/2"), "{table}");
+    let described = sim.ok(&["describe", "quota", "compute"]);
+    assert!(
+        described
+            .lines()
+            .any(|l| l.split_whitespace().eq(["pods", "2", "2"])),
+        "{described}"
+    );
+    let pod = sim.manifest(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: extra\nspec:\n  containers:\n  - name: main\n    image: acme/extra:1\n",
+    );
+    let err = sim.fails(&["apply", "--server-side", "-f", &pod]);
+    assert!(
+        err.contains(&format!(
+            "Error from server (Forbidden): pods \"extra\" is forbidden: {limit}"
+        )),
+        "{err}"
+    );
+
+    sim.ok(&[
+        "patch",
+        "quota",
+        "compute",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"hard":{"pods":"3"}}}"#,
+    ]);
+    sim.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    assert_eq!(
+        replica_failure(&sim, "deployment/api"),
+        (String::new(), String::new())
+    );
+    assert_eq!(
+        replica_failure(&sim, rs.trim()),
+        (String::new(), String::new())
+    );
+}
