@@ -2,18 +2,24 @@
 //! nothing in sight can make room for them.
 //!
 //! A quota refusal (the ReplicaSet's `FailedCreate` event: `Error creating: pods "…" is
-//! forbidden: exceeded quota: …`) is often transient: a rolling update frees room by scaling
-//! the old ReplicaSet down, and a terminating pod counts against the quota until its grace
-//! period ends. The rule ([`QuotaRefusals::judge`]): a Deployment being deployed fails at once
-//! when its current ReplicaSet is refused **twice** while, each time,
+//! forbidden: exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2`) is
+//! often transient: a rolling update frees room by scaling the old ReplicaSet down, a
+//! terminating pod counts against the quota until its grace period ends, and the quota's
+//! `used` lags behind pods that are already gone. The rule ([`QuotaRefusals::judge`]): a
+//! Deployment being deployed fails at once when its current ReplicaSet is refused **twice**
+//! while, each time, as read after the refusal (both lists complete, at most [`LISTED`] items
+//! each):
 //!
-//! - no Deployment still being deployed in that namespace keeps pods of an older revision
-//!   (`status.replicas > status.updatedReplicas`: their scale-down would free room), and
-//! - no pod of the namespace is terminating,
+//! - the exceeded resource is the number of pods (`pods` or `count/pods`), and the namespace's
+//!   running or pending pods really fill that limit;
+//! - none of them is terminating;
+//! - none belongs to an older ReplicaSet of the refused Deployment, and no other Deployment
+//!   being deployed in the namespace keeps pods of an older revision
+//!   (`status.replicas > status.updatedReplicas`): their scale-down would free room.
 //!
-//! as read after each refusal (both lists complete, at most [`LISTED`] items each). The second
-//! refusal proves the quota stayed full with nothing going away; otherwise the deploy waits for
-//! its deadline, where the refusal is still the explanation. StatefulSets, DaemonSets and Jobs
+//! The second refusal proves the quota stayed full with nothing going away; otherwise — and for
+//! quotas on CPU or memory, whose use shiplog does not add up — the deploy waits for its
+//! deadline, where the refusal is still the explanation. StatefulSets, DaemonSets and Jobs
 //! refused by a quota always wait for the deadline.
 
 use std::collections::BTreeSet;
@@ -49,19 +55,69 @@ fn complete(list: &Value) -> bool {
         .is_none_or(str::is_empty)
 }
 
-/// Whether nothing in the namespace can make room: none of the `pending` Deployments in
-/// `deployments` keeps pods of an older revision, no pod in `pods` is terminating, and both
-/// lists are complete.
-pub fn no_room_coming(deployments: &Value, pending: &[String], pods: &Value) -> bool {
-    let old_pods_left = items(deployments).iter().any(|d| {
-        let name = d["metadata"]["name"].as_str().unwrap_or_default();
-        let status = |key: &str| d["status"][key].as_i64().unwrap_or(0);
-        pending.iter().any(|p| p == name) && status("replicas") > status("updatedReplicas")
-    });
-    let terminating = items(pods)
+/// What was read after a refusal, to judge it.
+pub struct Scene<'a> {
+    /// The namespace's Deployments (a list answer).
+    pub deployments: &'a Value,
+    /// The Deployments of the namespace still being deployed.
+    pub pending: &'a [String],
+    /// The namespace's pods (a list answer).
+    pub pods: &'a Value,
+    /// The refused ReplicaSet and its Deployment.
+    pub replica_set: &'a str,
+    pub deployment: &'a str,
+    /// The refusal's message.
+    pub message: &'a str,
+}
+
+/// The pod-count limit the refusal names (`limited: …,pods=2`), if pods are what it exceeded.
+pub fn pods_limit(message: &str) -> Option<i64> {
+    let (_, limited) = message.split_once("limited: ")?;
+    limited.split(',').find_map(|pair| {
+        let (resource, amount) = pair.trim().split_once('=')?;
+        matches!(resource, "pods" | "count/pods")
+            .then(|| amount.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// The ReplicaSet that controls `pod`, by name.
+fn replica_set_of(pod: &Value) -> Option<&str> {
+    pod["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["kind"] == "ReplicaSet")?["name"]
+        .as_str()
+}
+
+/// Whether nothing in the namespace can make room, by the rule in the module doc.
+pub fn no_room_coming(scene: &Scene<'_>) -> bool {
+    let Some(limit) = pods_limit(scene.message) else {
+        return false;
+    };
+    let live: Vec<&Value> = items(scene.pods)
+        .iter()
+        .filter(|p| !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed")))
+        .collect();
+    let terminating = live
         .iter()
         .any(|p| !p["metadata"]["deletionTimestamp"].is_null());
-    complete(deployments) && complete(pods) && !old_pods_left && !terminating
+    let prefix = format!("{}-", scene.deployment);
+    let old_of_refused = live.iter().any(|p| {
+        replica_set_of(p).is_some_and(|rs| rs.starts_with(&prefix) && rs != scene.replica_set)
+    });
+    let old_of_others = items(scene.deployments).iter().any(|d| {
+        let name = d["metadata"]["name"].as_str().unwrap_or_default();
+        let status = |key: &str| d["status"][key].as_i64().unwrap_or(0);
+        scene.pending.iter().any(|p| p == name) && status("replicas") > status("updatedReplicas")
+    });
+    let full = i64::try_from(live.len()).unwrap_or(i64::MAX) >= limit;
+    complete(scene.deployments)
+        && complete(scene.pods)
+        && full
+        && !terminating
+        && !old_of_refused
+        && !old_of_others
 }
 
 /// The ReplicaSets refused once with no room coming, waiting for a second refusal.
@@ -129,9 +185,16 @@ impl QuotaRefusals {
         let pods = kube
             .json(&pods.list_at_most(namespace, "", "", LISTED)?)
             .await?;
-        let room_coming = !no_room_coming(&deployments, &pending, &pods);
+        let message = event["message"].as_str().unwrap_or_default();
+        let room_coming = !no_room_coming(&Scene {
+            deployments: &deployments,
+            pending: &pending,
+            pods: &pods,
+            replica_set,
+            deployment: owner,
+            message,
+        });
         if self.judge(namespace, replica_set, room_coming) {
-            let message = event["message"].as_str().unwrap_or_default();
             group.fail(
                 owner,
                 Verdict::Failed {
@@ -149,31 +212,80 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const REFUSED: &str = "Error creating: pods \"api-7d-x\" is forbidden: exceeded quota: \
+                           compute, requested: pods=1, used: pods=2, limited: pods=2";
+
     fn deployments(replicas: i64, updated: i64) -> Value {
         json!({"metadata": {}, "items": [{"metadata": {"name": "api"},
             "status": {"replicas": replicas, "updatedReplicas": updated}}]})
     }
 
-    fn pods(terminating: bool) -> Value {
+    /// A pod of ReplicaSet `rs`, terminating or not.
+    fn pod(rs: &str, terminating: bool) -> Value {
         let deleted = terminating.then_some("2026-12-02T18:00:00Z");
-        json!({"metadata": {}, "items": [
-            {"metadata": {"name": "db-0", "deletionTimestamp": deleted}}]})
+        json!({"metadata": {"name": format!("{rs}-p"), "deletionTimestamp": deleted,
+            "ownerReferences": [{"kind": "ReplicaSet", "name": rs}]},
+            "status": {"phase": "Running"}})
+    }
+
+    fn pods(items: &[Value]) -> Value {
+        json!({"metadata": {}, "items": items})
+    }
+
+    fn room_coming(deployments: &Value, pending: &[String], pods: &Value, message: &str) -> bool {
+        !no_room_coming(&Scene {
+            deployments,
+            pending,
+            pods,
+            replica_set: "api-7d",
+            deployment: "api",
+            message,
+        })
     }
 
     #[test]
-    fn room_comes_from_old_replicas_and_terminating_pods() {
+    fn room_comes_from_old_pods_terminating_pods_and_a_lagging_quota() {
         let pending = ["api".to_owned()];
-        assert!(no_room_coming(&deployments(0, 0), &pending, &pods(false)));
-        // The old ReplicaSet's pods will be scaled down as the rollout goes on.
-        assert!(!no_room_coming(&deployments(3, 0), &pending, &pods(false)));
-        // Another Deployment's old pods count only while it is being deployed too.
-        assert!(no_room_coming(&deployments(3, 0), &[], &pods(false)));
+        let (none, full) = (
+            deployments(0, 0),
+            [pod("api-7d", false), pod("db-0", false)],
+        );
+        assert!(!room_coming(&none, &pending, &pods(&full), REFUSED));
+        // The old ReplicaSet's pod will be scaled down as the rollout goes on.
+        let old = [pod("api-7d", false), pod("api-5c", false)];
+        assert!(room_coming(&none, &pending, &pods(&old), REFUSED));
+        // Another Deployment being deployed still has old replicas.
+        let mut others = deployments(3, 1);
+        others["items"][0]["metadata"]["name"] = json!("web");
+        let web = ["web".to_owned()];
+        assert!(room_coming(&others, &web, &pods(&full), REFUSED));
+        // ...which count only while it is being deployed.
+        assert!(!room_coming(&others, &pending, &pods(&full), REFUSED));
         // A terminating pod holds its quota until its grace period ends.
-        assert!(!no_room_coming(&deployments(0, 0), &pending, &pods(true)));
+        let leaving = [pod("api-7d", false), pod("db-0", true)];
+        assert!(room_coming(&none, &pending, &pods(&leaving), REFUSED));
+        // The quota says 2 used, but one pod is already gone: its count will catch up.
+        let one = [pod("api-7d", false)];
+        assert!(room_coming(&none, &pending, &pods(&one), REFUSED));
         // A list cut short proves nothing.
-        let mut partial = pods(false);
+        let mut partial = pods(&full);
         partial["metadata"]["continue"] = json!("next");
-        assert!(!no_room_coming(&deployments(0, 0), &pending, &partial));
+        assert!(room_coming(&none, &pending, &partial, REFUSED));
+        // CPU and memory are not added up: those refusals wait for the deadline.
+        let cpu = "exceeded quota: compute, requested: requests.cpu=1, used: requests.cpu=2, \
+                   limited: requests.cpu=2";
+        assert!(room_coming(&none, &pending, &pods(&full), cpu));
+    }
+
+    #[test]
+    fn the_pod_limit_is_read_from_the_refusal() {
+        assert_eq!(pods_limit(REFUSED), Some(2));
+        assert_eq!(
+            pods_limit("limited: requests.cpu=2,count/pods=10"),
+            Some(10)
+        );
+        assert_eq!(pods_limit("limited: requests.memory=1Gi"), None);
+        assert_eq!(pods_limit("no limit named"), None);
     }
 
     #[test]
