@@ -1,4 +1,7 @@
-//! Command-line flags of `shiplog-server`; each can also be given as an environment variable.
+//! Command-line flags of `shiplog-server`; each can also be given as an environment variable
+//! (`--reap-period` as `SHIPLOG_REAP_PERIOD`: a test holds every flag to it). Serving is the
+//! default; `backup` is the one subcommand. Not for checking what the flags mean together
+//! beyond credentials ([`Config::auth`]): the modules they configure do that.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,11 +13,16 @@ use crate::auth::oidc::{GITHUB_ISSUER, Oidc, OidcConfig};
 use crate::auth::scope::RepoScope;
 use crate::auth::{Auth, Tokens, jwks, token_file};
 use crate::limits::Limits;
+use crate::logging::LogFormat;
 
 /// shiplog's history server: records deploys, answers the console and the API.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "shiplog-server", version, about, long_about = None)]
 pub struct Config {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on. Port 0 picks a free port (the chosen address is printed).
     #[arg(long, env = "SHIPLOG_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -24,7 +32,8 @@ pub struct Config {
         long,
         env = "SHIPLOG_DATABASE",
         default_value = "sqlite://shiplog.db",
-        hide_env_values = true
+        hide_env_values = true,
+        global = true
     )]
     pub database: String,
 
@@ -82,8 +91,46 @@ pub struct Config {
     )]
     pub reap_period: Duration,
 
+    /// Delete finished deploys that ended longer ago than this (`400d`, `12w`, `8760h`; at
+    /// least 1h), checking every hour. The latest and latest successful deploy of every app
+    /// in every namespace are kept however old, and open deploys always [default: keep
+    /// everything].
+    #[arg(long, env = "SHIPLOG_RETAIN", value_name = "DURATION", value_parser = retention)]
+    pub retain: Option<Duration>,
+
+    /// How log lines on stderr are written: `text` for people, `json` (one object per line)
+    /// for log collectors.
+    #[arg(
+        long,
+        env = "SHIPLOG_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
+
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// The subcommands: each does one job on the database and exits.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy a live SQLite database (`--database`) to a file, consistent while the server
+    /// keeps writing. For PostgreSQL use `pg_dump`.
+    Backup(BackupArgs),
+}
+
+/// The flags of `backup`. They name this run's output, so they have no environment variables.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    /// The file to write; refused if it exists, unless `--force`.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Config {
@@ -144,6 +191,16 @@ fn reap_period(text: &str) -> Result<Duration, String> {
     Ok(period)
 }
 
+/// The retention: a duration ([`crate::limits::duration`]) of at least an hour, so that a
+/// forgotten unit (`--retain 400s` for 400 days) cannot empty the history.
+fn retention(text: &str) -> Result<Duration, String> {
+    let retain = crate::limits::duration(text)?;
+    if retain < Duration::from_secs(3600) {
+        return Err("must be at least 1h (e.g. 400d, 12w, 8760h)".into());
+    }
+    Ok(retain)
+}
+
 /// `url` with any password replaced, fit for logs.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -182,6 +239,93 @@ mod tests {
         for wrong in ["0", "0s", "2h"] {
             assert!(Config::try_parse_from(["shiplog-server", "--reap-period", wrong]).is_err());
         }
+    }
+
+    #[test]
+    fn retention_takes_days_weeks_and_hours() {
+        let retain = |value: &str| {
+            Config::try_parse_from(["shiplog-server", "--retain", value]).map(|c| c.retain)
+        };
+        let day = Duration::from_secs(86_400);
+        assert_eq!(retain("400d").unwrap(), Some(day * 400));
+        assert_eq!(retain("12w").unwrap(), Some(day * 84));
+        assert_eq!(retain("8760h").unwrap(), Some(day * 365));
+        let error = retain("400s").unwrap_err().to_string();
+        assert!(
+            error.contains("--retain") && error.contains("at least 1h"),
+            "{error}"
+        );
+        assert!(retain("400").is_err(), "a unit is required");
+        let config = Config::try_parse_from(["shiplog-server"]).unwrap();
+        assert_eq!(config.retain, None, "everything is kept by default");
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    /// Every flag, now and to come, can be given as `SHIPLOG_` and its name in capitals; only
+    /// the flags of a subcommand's single run are exempt, by name.
+    #[test]
+    fn every_flag_has_an_environment_variable() {
+        use clap::CommandFactory as _;
+        let exempt = [("backup", "to"), ("backup", "force")];
+        let root = Config::command();
+        let commands = std::iter::once(&root).chain(root.get_subcommands());
+        let mut checked = 0;
+        for command in commands {
+            for arg in command.get_arguments() {
+                let long = arg.get_long().expect("every argument is a --flag");
+                if exempt.contains(&(command.get_name(), long)) {
+                    assert!(arg.get_env().is_none(), "--{long} is exempt");
+                    continue;
+                }
+                let expected = format!("SHIPLOG_{}", long.to_uppercase().replace('-', "_"));
+                assert_eq!(
+                    arg.get_env().and_then(|v| v.to_str()),
+                    Some(expected.as_str()),
+                    "{} --{long}",
+                    command.get_name()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 17, "{checked} flags");
+    }
+
+    #[test]
+    fn backup_is_a_subcommand_and_serving_the_default() {
+        use clap::CommandFactory as _;
+        Config::command().debug_assert();
+        let config = Config::try_parse_from(["shiplog-server", "--database", "sqlite://a.db"]);
+        assert!(config.unwrap().command.is_none());
+        for args in [
+            &[
+                "shiplog-server",
+                "--database",
+                "sqlite://a.db",
+                "backup",
+                "--to",
+                "b.db",
+            ][..],
+            &[
+                "shiplog-server",
+                "backup",
+                "--to",
+                "b.db",
+                "--database",
+                "sqlite://a.db",
+            ],
+        ] {
+            let config = Config::try_parse_from(args).unwrap();
+            assert_eq!(config.database, "sqlite://a.db");
+            let Some(Command::Backup(backup)) = config.command else {
+                panic!("not a backup: {args:?}");
+            };
+            assert_eq!(backup.to, PathBuf::from("b.db"));
+            assert!(!backup.force);
+        }
+        assert!(
+            Config::try_parse_from(["shiplog-server", "backup"]).is_err(),
+            "--to is needed"
+        );
     }
 
     fn auth_of(args: &[&str]) -> Result<Auth, String> {

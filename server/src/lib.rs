@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod console;
 pub mod error;
@@ -14,11 +15,13 @@ pub mod extract;
 pub mod insights;
 pub mod limits;
 pub mod local;
+pub mod logging;
 pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod reaper;
 pub mod replicas;
+pub mod retention;
 pub mod sign_in;
 pub mod store;
 pub mod transport;
@@ -55,6 +58,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// How often [`serve`] abandons deploys open past their deadline ([`reaper`]).
     pub reap_period: Duration,
+    /// How long [`serve`] keeps finished deploys ([`retention`]); `None` keeps them all.
+    pub retain: Option<Duration>,
 }
 
 impl AppState {
@@ -72,7 +77,14 @@ impl AppState {
             matrix: Arc::new(MatrixCache::default()),
             limits: Arc::new(Limits::default()),
             reap_period: reaper::DEFAULT_PERIOD,
+            retain: None,
         }
+    }
+
+    /// The same state deleting finished deploys older than `retain` ([`retention`]), or none.
+    pub fn with_retention(mut self, retain: Option<Duration>) -> Self {
+        self.retain = retain;
+        self
     }
 
     /// The same state reaping every `period` instead of [`reaper::DEFAULT_PERIOD`].
@@ -124,7 +136,8 @@ pub fn app(state: AppState) -> Router {
 /// completes; then stops accepting, ends the event streams, lets the requests under way finish,
 /// and returns. On PostgreSQL the writes of other server processes on the same database are
 /// followed ([`replicas::follow`]). Deploys open past their deadline are abandoned every
-/// [`AppState::reap_period`] ([`reaper`]).
+/// [`AppState::reap_period`] ([`reaper`]); with [`AppState::retain`], old finished deploys are
+/// deleted every [`retention::PERIOD`].
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -134,12 +147,18 @@ pub async fn serve(
         .await
         .map_err(|e| std::io::Error::other(format!("listening for other replicas' writes: {e}")))?;
     let reaper = reaper::spawn(state.clone(), state.reap_period);
+    let pruner = state
+        .retain
+        .map(|retain| retention::spawn(state.clone(), retain));
     let events = state.events.clone();
     let limits = state.limits.clone();
     transport::run(listener, app(state), limits, async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; finishing the requests under way");
         reaper.abort();
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
         if let Some(follower) = follower {
             follower.abort();
         }

@@ -1,26 +1,50 @@
-//! `shiplog-server`: parses flags, opens the database, and serves until SIGINT or SIGTERM.
+//! `shiplog-server`: parses flags, opens the database, and serves until SIGINT or SIGTERM;
+//! or, with `backup`, copies the database and exits.
+//!
+//! Exit codes: 0 done, 1 failed, 2 the command does not apply to this database (`backup` of
+//! PostgreSQL).
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use shiplog_server::auth::Auth;
-use shiplog_server::config::{Config, redact_url};
+use shiplog_server::backup::{self, BackupError};
+use shiplog_server::config::{BackupArgs, Command, Config, redact_url};
+use shiplog_server::logging::{self, LogFormat};
 use shiplog_server::store::Store;
 use shiplog_server::{AppState, serve};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SHIPLOG_LOG")
-                .unwrap_or_else(|_| "shiplog_server=info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    if let Err(e) = run(Config::parse()).await {
-        eprintln!("shiplog-server: {e:#}");
-        std::process::exit(1);
+    let config = Config::parse();
+    let format = config.log_format;
+    logging::init(format);
+    let result = match &config.command {
+        Some(Command::Backup(args)) => run_backup(&config, args, format).await,
+        None => run(config).await,
+    };
+    if let Err(e) = result {
+        logging::fatal(format, &e);
+        let unsupported = matches!(e.downcast_ref(), Some(BackupError::Postgres));
+        std::process::exit(if unsupported { 2 } else { 1 });
     }
+}
+
+/// `shiplog-server backup`: one line when it starts, one with the copy's size and records.
+async fn run_backup(config: &Config, args: &BackupArgs, format: LogFormat) -> anyhow::Result<()> {
+    let database = redact_url(&config.database);
+    let to = args.to.display();
+    logging::outcome(format, &format!("backing up {database} to {to}"));
+    let copy = backup::backup(&config.database, &args.to, args.force).await?;
+    logging::outcome(
+        format,
+        &format!(
+            "backed up {} deploys ({}) from {database} to {to}",
+            copy.deploys,
+            backup::human_size(copy.bytes)
+        ),
+    );
+    Ok(())
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
@@ -42,7 +66,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     println!("shiplog-server listening on http://{address}");
     let state = AppState::new(store, auth, &public_url)
         .with_limits(config.limits.clone())
-        .with_reap_period(config.reap_period);
+        .with_reap_period(config.reap_period)
+        .with_retention(config.retain);
     serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@
 mod history;
 mod insights;
 mod lifecycle;
+mod retention;
 mod schema;
 
 use std::collections::{BTreeSet, HashMap};
@@ -35,6 +36,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use history::search_text;
 pub use insights::SampleFilter;
+pub use retention::{PRUNE_BATCH, Pruned};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

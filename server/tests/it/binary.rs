@@ -16,9 +16,17 @@ pub struct Server {
     pub logs: mpsc::UnboundedReceiver<String>,
 }
 
+/// The binary under test.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_shiplog-server");
+
 /// Starts the binary on `database` with a write token ([`WRITER`]); returns once it listens.
 pub async fn start(database: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shiplog-server"))
+    start_with(BINARY, database, &[]).await
+}
+
+/// [`start`] for `program` (the binary under test, or another release of it), with more flags.
+pub async fn start_with(program: &str, database: &str, flags: &[&str]) -> Server {
+    let mut child = Command::new(program)
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -27,6 +35,7 @@ pub async fn start(database: &str) -> Server {
             "--token",
             WRITER,
         ])
+        .args(flags)
         .env("SHIPLOG_LOG", "shiplog_server=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -2,11 +2,13 @@
 //! PostgreSQL when `SHIPLOG_TEST_POSTGRES` names a server (`cargo xtask test` runs both).
 
 mod auth;
+mod backup;
 mod binary;
 mod common;
 mod crash;
 mod deploys;
 mod environments;
+mod flags;
 mod history;
 mod hostile;
 mod insights;
@@ -16,6 +18,7 @@ mod migrations;
 mod reaper;
 mod records;
 mod replicas;
+mod retention;
 mod shutdown;
 mod sse;
 mod stream;
