@@ -93,10 +93,11 @@ pub fn scale_of(obj: &Value) -> Value {
     })
 }
 
-/// A container's (or an init container's) log, as the kubelet serves it: the text of the first
-/// `--pod-log` rule its image matches, else a few simulated lines. `previous=true` reads the container's previous
-/// instance, which only a restarted container has. `tailLines`, then `limitBytes` (cutting
-/// where it falls, even inside a character), as the API server applies them.
+/// A container's (or an init container's) log, as the kubelet serves it: the text of the
+/// first `--pod-log` rule its image matches, else a few simulated lines. `previous=true` reads
+/// the container's previous instance, which only a restarted container has. `tailLines`, then
+/// `limitBytes` (cutting where it falls, even inside a character), as the API server applies
+/// them.
 fn pod_log(settings: &Settings, req: &Request, pod: &Value) -> ApiResult<Response> {
     let pod_name = meta::name(pod);
     let containers = meta::array_at(pod, &["spec", "containers"]);

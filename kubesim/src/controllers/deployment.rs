@@ -151,9 +151,9 @@ fn current_replica_set(ctl: &mut Ctl, deploy: &Value, sets: &[Arc<Value>]) -> Op
     }
 }
 
-/// One rollout step: scale the new ReplicaSet up by one once its pods are available, and the
-/// old ones down by what the new one made available (or everything old first, for
-/// `Recreate`). Returns whether anything was scaled.
+/// One rollout step: scale the new ReplicaSet up by one once its pods are available, or else
+/// the old ones down as `maxUnavailable` allows ([`scale_down_olds`]; everything old first,
+/// for `Recreate`). Returns whether anything was scaled.
 fn step(ctl: &mut Ctl, deploy: &Value, new_rs: &Value, olds: &[Arc<Value>]) -> bool {
     if meta::at(deploy, &["spec", "paused"]) == Some(&json!(true)) {
         return false;
@@ -189,21 +189,61 @@ fn step(ctl: &mut Ctl, deploy: &Value, new_rs: &Value, olds: &[Arc<Value>]) -> b
         );
         progressed = true;
     }
-    let mut surplus = new_available + old_spec - desired;
-    for rs in olds
+    // As the real controller, a step that scaled the new ReplicaSet scales nothing else: the
+    // old ones go in a later step, after the new one has tried to create its pods.
+    if recreate || progressed {
+        return progressed;
+    }
+    scale_down_olds(ctl, deploy, new_rs, olds)
+}
+
+/// Scales the old ReplicaSets down as far as `maxUnavailable` allows, as the real controller
+/// does: nothing while the new and old pods together would fall below the minimum available
+/// (counting the new ReplicaSet's pods not yet available); else their unavailable pods
+/// first, then available ones beyond the minimum. Returns whether anything was scaled.
+fn scale_down_olds(ctl: &mut Ctl, deploy: &Value, new_rs: &Value, olds: &[Arc<Value>]) -> bool {
+    let desired = replicas(deploy, &["spec", "replicas"]);
+    let min_available = desired - max_unavailable(deploy, desired);
+    let new_spec = replicas(new_rs, &["spec", "replicas"]);
+    let new_available = replicas(new_rs, &["status", "availableReplicas"]);
+    let mut olds: Vec<(&Arc<Value>, i64, i64)> = olds
         .iter()
-        .filter(|r| replicas(r, &["spec", "replicas"]) > 0)
-    {
-        if surplus <= 0 || recreate {
+        .map(|r| {
+            let spec = replicas(r, &["spec", "replicas"]);
+            (
+                r,
+                spec,
+                replicas(r, &["status", "availableReplicas"]).min(spec),
+            )
+        })
+        .collect();
+    let all: i64 = new_spec + olds.iter().map(|(_, spec, _)| spec).sum::<i64>();
+    let mut room = all - min_available - (new_spec - new_available);
+    if room <= 0 {
+        return false;
+    }
+    let mut scaled = false;
+    for (rs, spec, available) in &mut olds {
+        let down = (*spec - *available).min(room);
+        if down > 0 {
+            scale(ctl, deploy, rs, *spec - down);
+            *spec -= down;
+            room -= down;
+            scaled = true;
+        }
+    }
+    let available: i64 = new_available + olds.iter().map(|(_, _, a)| a).sum::<i64>();
+    let mut surplus = available - min_available;
+    for (rs, spec, _) in olds.iter().filter(|(_, spec, _)| *spec > 0) {
+        if surplus <= 0 {
             break;
         }
-        let have = replicas(rs, &["spec", "replicas"]);
-        let down = surplus.min(have);
-        scale(ctl, deploy, rs, have - down);
+        let down = surplus.min(*spec);
+        scale(ctl, deploy, rs, spec - down);
         surplus -= down;
-        progressed = true;
+        scaled = true;
     }
-    progressed
+    scaled
 }
 
 /// The deployment's status from its ReplicaSets as they are now, with the conditions; arms

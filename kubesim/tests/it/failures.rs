@@ -293,6 +293,11 @@ fn a_failing_init_container_keeps_the_pod_initializing() {
     assert_eq!(app["state"]["waiting"]["reason"], "PodInitializing");
     let row = pod_row(&sim, "api");
     assert!(row.contains("Init:CrashLoopBackOff"), "{row}");
+    let logs = sim.ok(&["logs", "-l", "app=api", "-c", "migrate", "--previous"]);
+    assert!(
+        logs.contains("simulated log of container migrate"),
+        "{logs}"
+    );
     let backoff = events(&sim, "BackOff");
     assert!(
         backoff.iter().any(|e| e
@@ -513,20 +518,51 @@ fn replica_failure(sim: &Sim, object: &str) -> (String, String) {
     )
 }
 
-#[test]
-fn a_resource_quota_refuses_pods_beyond_it_until_it_is_raised() {
-    let sim = Sim::start(&["--time-scale", "300"]);
+/// Applies the ResourceQuota `compute` allowing `pods` pods (and 4 cpu) and waits for its
+/// status.
+fn apply_quota(sim: &Sim, pods: u32) {
     let quota = sim.manifest(
         "quota.yaml",
-        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: compute\nspec:\n  hard:\n    pods: 2\n    cpu: \"4\"\n",
+        &format!(
+            "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: compute\nspec:\n  hard:\n    pods: {pods}\n    cpu: \"4\"\n"
+        ),
     );
     sim.ok(&["apply", "--server-side", "-f", &quota]);
     sim.ok(&[
         "wait",
-        "--for=jsonpath={.status.used.pods}=0",
+        "--for=jsonpath={.status.hard.pods}",
         "quota/compute",
         "--timeout=30s",
     ]);
+}
+
+#[test]
+fn a_rolling_update_refused_its_surge_pod_goes_on_as_old_pods_make_room() {
+    let sim = Sim::start(&[]);
+    apply_quota(&sim, 2);
+    let strategy = "  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 1}}\n";
+    let manifest = |image: &str| format!("{}{strategy}", deployment("api", image, 2, ""));
+    let file = sim.manifest("api.yaml", &manifest("acme/api:1"));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    let file = sim.manifest("api.yaml", &manifest("acme/api:2"));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    sim.ok(&["rollout", "status", "deployment/api", "--timeout=30s"]);
+    let refused = events(&sim, "FailedCreate");
+    assert!(
+        !refused.is_empty(),
+        "the surge pod was refused at least once"
+    );
+    assert_eq!(
+        replica_failure(&sim, "deployment/api"),
+        (String::new(), String::new())
+    );
+}
+
+#[test]
+fn a_resource_quota_refuses_pods_beyond_it_until_it_is_raised() {
+    let sim = Sim::start(&["--time-scale", "300"]);
+    apply_quota(&sim, 2);
     let file = sim.manifest("api.yaml", &deployment("api", "acme/api:1", 3, ""));
     sim.ok(&["apply", "--server-side", "-f", &file]);
     assert_deadline_exceeded(&sim, "api");
