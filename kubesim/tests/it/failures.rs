@@ -623,6 +623,23 @@ fn a_resource_quota_refuses_pods_beyond_it_until_it_is_raised() {
         "{err}"
     );
 
+    // Jobs record their refusals too, on the Job.
+    let job_events = sim.watch(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=Job",
+        "-w",
+    ]);
+    let file = sim.manifest("job.yaml", &job("seed", "acme/seed:1", "Never", ""));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    let line = job_events.wait_for("FailedCreate");
+    assert!(
+        line.contains("job/seed") && line.contains("Error creating: pods \"seed-"),
+        "{line}"
+    );
+    sim.ok(&["delete", "job", "seed"]);
+
     sim.ok(&[
         "patch",
         "quota",

@@ -134,4 +134,12 @@ fn help_says_it_is_a_simulator() {
         "{help}"
     );
     assert!(help.contains("--cert-kubeconfig-out <PATH>"), "{help}");
+    for documented in [
+        "OOMKilled",
+        "Unschedulable",
+        "NotReady",
+        "METHOD:empty:RATE",
+    ] {
+        assert!(help.contains(documented), "{documented} in {help}");
+    }
 }
