@@ -37,6 +37,7 @@ use sqlx::{Any, AnyPool, Row};
 pub use history::search_text;
 pub use insights::SampleFilter;
 pub use retention::{PRUNE_BATCH, Pruned};
+pub use schema::known_version;
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("could not apply database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer server; it is left as it is.
+    #[error("database schema {found} is newer than this server ({known}); upgrade the server")]
+    NewerSchema { found: i64, known: i64 },
     #[error("an environment-matrix row has no summary of its latest deploy")]
     Unsummarised,
     #[error("stored deploy record is not valid JSON: {0}")]
@@ -132,12 +136,14 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Connects to `url`, creating and migrating the database as needed.
+    /// Connects to `url`, creating and migrating the database as needed; refuses a database
+    /// migrated by a newer server ([`StoreError::NewerSchema`]) without changing it.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let store = match backend {
             Backend::Sqlite => {
+                schema::refuse_newer_sqlite(url).await?;
                 let url = schema::sqlite_url_creating_file(url)?;
                 let writes = sqlite_pool(&url, 1).await?;
                 schema::migrate(backend, &writes).await?;
@@ -157,6 +163,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
+                schema::refuse_newer_postgres(&pool).await?;
                 schema::migrate(backend, &pool).await?;
                 let origin = new_origin();
                 Store {
@@ -187,6 +194,13 @@ impl Store {
     /// The PostgreSQL database's URL (with its credentials: never log it); `None` on SQLite.
     pub fn postgres_url(&self) -> Option<&str> {
         self.postgres_url.as_deref()
+    }
+
+    /// Closes the store's connections, waiting for them to finish (on SQLite, the last one
+    /// folds the write-ahead log into the database file). Every clone of the store is closed.
+    pub async fn close(&self) {
+        self.writes.close().await;
+        self.reads.close().await;
     }
 
     /// Checks that the database answers.

@@ -1,17 +1,87 @@
 //! Creating the database, migrating it, and keeping the environment matrix (`heads`) current:
 //! one row per app and namespace with the summaries of its latest and latest successful deploy.
+//!
+//! Migrations only go forward: a database migrated by a newer server is refused, untouched
+//! ([`refuse_newer`]), rather than served by code that does not know its schema.
 
 use std::path::Path;
+use std::str::FromStr as _;
 use std::sync::LazyLock;
 
 use shiplog_model::{Deploy, DeployId, DeployStatus, DeploySummary};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, Connection as _, Row, Transaction};
 
 use super::{Backend, StoreError};
 
 pub(super) static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The schema version this server knows for `backend`: its newest migration.
+pub fn known_version(backend: Backend) -> i64 {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Fails with [`StoreError::NewerSchema`] when the SQLite file at `url` exists and has a
+/// migration this server does not know. Reads through a read-only connection, so a refused
+/// database is left exactly as it was (not even switched to WAL).
+pub(super) async fn refuse_newer_sqlite(url: &str) -> Result<(), StoreError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .read_only(true)
+        .create_if_missing(false);
+    if !options.get_filename().is_file() {
+        return Ok(());
+    }
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut connection)
+    .await?;
+    let applied: Option<i64> = if recorded > 0 {
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(&mut connection)
+            .await?
+    } else {
+        None
+    };
+    connection.close().await?;
+    refuse_newer(Backend::Sqlite, applied)
+}
+
+/// [`refuse_newer_sqlite`] for PostgreSQL, before anything is written through `pool`.
+pub(super) async fn refuse_newer_postgres(pool: &AnyPool) -> Result<(), StoreError> {
+    let recorded: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+    )
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
+    let applied: Option<i64> = if recorded > 0 {
+        sqlx::query("SELECT MAX(version) AS v FROM _sqlx_migrations")
+            .fetch_one(pool)
+            .await?
+            .try_get("v")?
+    } else {
+        None
+    };
+    refuse_newer(Backend::Postgres, applied)
+}
+
+/// The verdict on a database whose newest applied migration is `applied`.
+fn refuse_newer(backend: Backend, applied: Option<i64>) -> Result<(), StoreError> {
+    let known = known_version(backend);
+    match applied {
+        Some(found) if found > known => Err(StoreError::NewerSchema { found, known }),
+        _ => Ok(()),
+    }
+}
 
 /// Applies the embedded migrations of `backend` that the database has not seen yet.
 pub(super) async fn migrate(backend: Backend, pool: &AnyPool) -> Result<(), StoreError> {
@@ -135,6 +205,24 @@ pub(super) async fn fill_summaries(pool: &AnyPool) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_newer_schema_is_refused() {
+        assert_eq!(
+            known_version(Backend::Sqlite),
+            known_version(Backend::Postgres)
+        );
+        let known = known_version(Backend::Sqlite);
+        assert!(known >= 3, "{known}");
+        for fine in [None, Some(1), Some(known)] {
+            assert!(refuse_newer(Backend::Sqlite, fine).is_ok(), "{fine:?}");
+        }
+        let error = refuse_newer(Backend::Postgres, Some(9999)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("database schema 9999 is newer than this server ({known}); upgrade the server")
+        );
+    }
 
     #[test]
     fn sqlite_urls_create_their_file() {

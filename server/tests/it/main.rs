@@ -23,4 +23,5 @@ mod shutdown;
 mod sse;
 mod stream;
 mod transport;
+mod upgrade;
 mod wire;

@@ -10,7 +10,7 @@ use shiplog_server::store::{Created, Store};
 use crate::common::*;
 
 /// Migrates the database at `url` as the first release did (`0001` only).
-async fn migrate_as_first_release(url: &str) -> sqlx::AnyPool {
+pub async fn migrate_as_first_release(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     let backend = if url.starts_with("postgres") {
         "postgres"
