@@ -8,6 +8,7 @@
 //! - `demo`: runs the product end to end on its embedded defaults: kubesim, the server, and real
 //!   deploys made by the built Action.
 //! - `bench server|console|kubesim|deploy|action`: the benchmarks.
+//! - `image`: the static `shiplog-server` and its container image.
 
 mod action_bench;
 mod bench;
@@ -16,6 +17,7 @@ mod console_bench;
 mod demo;
 mod deploy_bench;
 mod dist;
+mod image;
 mod kubesim_bench;
 mod postgres;
 mod setup;
@@ -49,6 +51,9 @@ enum Command {
     Demo(demo::Args),
     /// Run a benchmark.
     Bench(bench::Args),
+    /// Build the static shiplog-server (linux amd64, musl, console embedded), check it, and build
+    /// its container image when docker or podman answers.
+    Image(image::Args),
 }
 
 fn main() {
@@ -60,6 +65,7 @@ fn main() {
         Command::Test(args) => test::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Image(args) => image::run(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e:#}");

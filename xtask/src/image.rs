@@ -1,0 +1,782 @@
+//! `cargo xtask image`: shiplog-server for production, as a container image.
+//!
+//! Builds the console (as `cargo xtask console` does), then a fully static `shiplog-server` for
+//! linux amd64 with the console embedded: the musl target, with musl-gcc for the C in the
+//! server's dependencies (ring, SQLite), both installed here when missing. The binary is checked
+//! (no ELF interpreter, no shared library, the current console inside), then the root
+//! `Dockerfile` builds the image when docker or podman answers; without one, the checked binary
+//! is the result.
+//!
+//! The binary is a static PIE, as rustc makes it for musl: it keeps a dynamic section, but only
+//! to relocate itself to a random address (ASLR); it names no interpreter and no library.
+//!
+//! Not for: pushing or signing images (a release workflow's job), other architectures.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::workspace::{cargo, exec, on_path, root};
+use crate::{console, setup};
+
+/// The Rust target of the static binary.
+pub const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// The environment variable the image test reads to find the static binary to run (set by
+/// `cargo xtask test` to the one [`build_binary`] returned).
+#[allow(
+    dead_code,
+    reason = "for `cargo xtask test` to set; the image test reads it"
+)]
+pub const STATIC_SERVER_ENV: &str = "SHIPLOG_STATIC_SERVER";
+
+/// The tag given to the image unless `--tag` says otherwise: the GitHub organisation of the
+/// workspace's repository and the workspace's version.
+const DEFAULT_TAG: &str = concat!(
+    "ghcr.io/shiplog-dev/shiplog-server:",
+    env!("CARGO_PKG_VERSION")
+);
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "The image is `FROM scratch`: the binary alone, run as 65532:65532, \
+SQLite in the volume /data (SHIPLOG_DATABASE=sqlite:///data/shiplog.db), listening on \
+0.0.0.0:8080. The static binary is left in target/x86_64-unknown-linux-musl/release/."
+)]
+pub struct Args {
+    /// The image's tag.
+    #[arg(long, default_value = DEFAULT_TAG, value_name = "ghcr.io/OWNER/shiplog-server:VERSION")]
+    pub tag: String,
+    /// The container engine to build with. Default: docker, else podman, the first that answers;
+    /// with neither, only the binary is built and checked.
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+    /// Build and check the static binary only, even when an engine is there.
+    #[arg(long)]
+    pub no_image: bool,
+    /// Embed console/dist as it is instead of building the console first (it must exist).
+    #[arg(long)]
+    pub no_console: bool,
+}
+
+/// A container engine that builds images from a Dockerfile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    Docker,
+    Podman,
+}
+
+impl Engine {
+    fn program(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        }
+    }
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    if !args.no_console {
+        setup::run()?;
+        console::build()?;
+    }
+    let binary = build_binary()?;
+    if args.no_image {
+        eprintln!("image: the image was not built (--no-image)");
+        return Ok(());
+    }
+    let engine = match args.engine {
+        Some(engine) => {
+            if let Err(reason) = answers(engine) {
+                bail!("{} does not answer: {reason}", engine.program());
+            }
+            engine
+        }
+        None => match find_engine() {
+            Ok(engine) => engine,
+            Err(reasons) => {
+                eprintln!(
+                    "image: no container engine, so no image: {reasons}. The static binary is \
+                     built and checked: {}",
+                    binary.display()
+                );
+                return Ok(());
+            }
+        },
+    };
+    build_image(engine, &args.tag)
+}
+
+/// Where [`build_binary`] leaves the static binary.
+pub fn binary_path() -> PathBuf {
+    root()
+        .join("target")
+        .join(TARGET)
+        .join("release")
+        .join("shiplog-server")
+}
+
+/// Builds the static `shiplog-server` (installing the musl target and musl-gcc when missing),
+/// checks it, and returns its path. The console is embedded as console/dist has it.
+pub fn build_binary() -> anyhow::Result<PathBuf> {
+    ensure_toolchain()?;
+    eprintln!(
+        "image: building the static shiplog-server for {TARGET} (several minutes the first time)"
+    );
+    let started = Instant::now();
+    // Only the server's package: with the whole workspace, the test kit's `test-issuer` feature
+    // would be unified into the server.
+    exec(
+        cargo()
+            .args(["build", "--release", "--package", "shiplog-server"])
+            .args(["--target", TARGET])
+            .env("CARGO_TARGET_DIR", root().join("target"))
+            // musl's C compiler for ring and SQLite, whatever CC says for the host.
+            .env("CC_x86_64_unknown_linux_musl", "musl-gcc"),
+    )?;
+    let binary = binary_path();
+    let linkage = check(&binary)?;
+    let size = std::fs::metadata(&binary)?.len();
+    let seconds = started.elapsed().as_secs();
+    eprintln!(
+        "image: {} is {:.1} MB, {linkage}, with the console embedded (built in {}m{:02}s)",
+        binary.display(),
+        size as f64 / 1e6,
+        seconds / 60,
+        seconds % 60
+    );
+    Ok(binary)
+}
+
+/// The musl target (rustup) and musl-gcc (Debian's musl-tools), installed when missing.
+pub fn ensure_toolchain() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (the musl target is installed with it)")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == TARGET)
+    {
+        eprintln!("image: installing the {TARGET} target");
+        exec(Command::new("rustup").args(["target", "add", TARGET]))?;
+    }
+    if !on_path("musl-gcc") {
+        anyhow::ensure!(
+            on_path("apt-get"),
+            "musl-gcc is needed to compile the C in the server's dependencies for {TARGET} \
+             (Debian: musl-tools), and apt-get is not available to install it"
+        );
+        eprintln!("image: installing musl-gcc (Debian's musl-tools)");
+        exec(Command::new("apt-get").args(["update", "-qq"]))?;
+        exec(
+            Command::new("apt-get")
+                .args([
+                    "install",
+                    "-y",
+                    "-qq",
+                    "--no-install-recommends",
+                    "musl-tools",
+                ])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks that `binary` runs with nothing around it: an x86-64 ELF with no interpreter and no
+/// needed library, embedding the console as console/dist has it now.
+pub fn check(binary: &Path) -> anyhow::Result<Linkage> {
+    let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    let linkage = linkage(&bytes).with_context(|| format!("reading {}", binary.display()))?;
+    if let Some(interpreter) = &linkage.interpreter {
+        bail!(
+            "{} is not static: it asks for the loader {interpreter}",
+            binary.display()
+        );
+    }
+    if linkage.needed > 0 {
+        bail!(
+            "{} is not static: it needs {} shared libraries",
+            binary.display(),
+            linkage.needed
+        );
+    }
+    let index = console::dist().join("index.html");
+    let index = std::fs::read(&index).with_context(|| {
+        format!(
+            "reading {} (the server would embed no console: run `cargo xtask console`)",
+            index.display()
+        )
+    })?;
+    anyhow::ensure!(
+        contains(&bytes, &index),
+        "{} does not embed the console now in console/dist (build the console before the server)",
+        binary.display()
+    );
+    Ok(linkage)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// How an ELF file is linked, from its program headers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Linkage {
+    /// The loader named by `PT_INTERP`.
+    pub interpreter: Option<String>,
+    /// Whether there is a `PT_DYNAMIC` segment.
+    pub dynamic: bool,
+    /// How many `DT_NEEDED` libraries it names.
+    pub needed: usize,
+    /// Whether it is position independent (loaded at a random address).
+    pub pie: bool,
+}
+
+impl std::fmt::Display for Linkage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.interpreter, self.needed, self.dynamic, self.pie) {
+            (Some(interpreter), _, _, _) => write!(f, "dynamically linked ({interpreter})"),
+            (None, needed @ 1.., _, _) => write!(f, "needs {needed} shared libraries"),
+            (None, 0, false, _) => f.write_str("static, no interpreter, no dynamic section"),
+            (None, 0, true, true) => f.write_str(
+                "static PIE: no interpreter, no shared library (its dynamic section only \
+                 relocates it)",
+            ),
+            (None, 0, true, false) => {
+                f.write_str("static: no interpreter, a dynamic section naming no library")
+            }
+        }
+    }
+}
+
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const DT_NULL: u64 = 0;
+const DT_NEEDED: u64 = 1;
+const ET_DYN: u16 = 3;
+const EM_X86_64: u16 = 62;
+
+/// Reads the linkage of a 64-bit little-endian x86-64 ELF file (enough of the format for one
+/// question, so no ELF crate).
+pub fn linkage(elf: &[u8]) -> anyhow::Result<Linkage> {
+    anyhow::ensure!(elf.starts_with(b"\x7fELF"), "not an ELF file");
+    anyhow::ensure!(
+        elf.get(4) == Some(&2) && elf.get(5) == Some(&1),
+        "not a 64-bit little-endian ELF file"
+    );
+    let machine = u16_at(elf, 18)?;
+    anyhow::ensure!(
+        machine == EM_X86_64,
+        "built for machine {machine}, not x86-64"
+    );
+    let pie = u16_at(elf, 16)? == ET_DYN;
+    let table = usize::try_from(u64_at(elf, 32)?)?;
+    let entry_size = usize::from(u16_at(elf, 54)?);
+    let entries = usize::from(u16_at(elf, 56)?);
+    anyhow::ensure!(
+        entry_size >= 56,
+        "program header entries of {entry_size} bytes"
+    );
+    let mut linkage = Linkage {
+        interpreter: None,
+        dynamic: false,
+        needed: 0,
+        pie,
+    };
+    for index in 0..entries {
+        let header = table + index * entry_size;
+        let offset = usize::try_from(u64_at(elf, header + 8)?)?;
+        let size = usize::try_from(u64_at(elf, header + 32)?)?;
+        let contents = elf
+            .get(offset..offset.saturating_add(size))
+            .context("a segment lies past the end of the file")?;
+        match u32_at(elf, header)? {
+            PT_INTERP => {
+                let name = contents.split(|&b| b == 0).next().unwrap_or_default();
+                linkage.interpreter = Some(String::from_utf8_lossy(name).into_owned());
+            }
+            PT_DYNAMIC => {
+                linkage.dynamic = true;
+                for entry in contents.chunks_exact(16) {
+                    match u64_at(entry, 0)? {
+                        DT_NULL => break,
+                        DT_NEEDED => linkage.needed += 1,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(linkage)
+}
+
+fn field<const N: usize>(bytes: &[u8], at: usize) -> anyhow::Result<[u8; N]> {
+    bytes
+        .get(at..at + N)
+        .and_then(|slice| slice.try_into().ok())
+        .context("the ELF headers are cut short")
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> anyhow::Result<u16> {
+    field(bytes, at).map(u16::from_le_bytes)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> anyhow::Result<u32> {
+    field(bytes, at).map(u32::from_le_bytes)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> anyhow::Result<u64> {
+    field(bytes, at).map(u64::from_le_bytes)
+}
+
+/// docker, else podman: the first on PATH that answers; else why neither does.
+fn find_engine() -> Result<Engine, String> {
+    let mut reasons = Vec::new();
+    for engine in [Engine::Docker, Engine::Podman] {
+        match answers(engine) {
+            Ok(()) => return Ok(engine),
+            Err(reason) => reasons.push(format!("{}: {reason}", engine.program())),
+        }
+    }
+    Err(reasons.join("; "))
+}
+
+/// Whether `engine` is on PATH and its `info` succeeds (docker's daemon may be down).
+fn answers(engine: Engine) -> Result<(), String> {
+    let program = engine.program();
+    if !on_path(program) {
+        return Err("not on PATH".into());
+    }
+    let mut child = Command::new(program)
+        .arg("info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("`{program} info` did not finish in 30 s"));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let said = stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())
+        .unwrap_or("no message");
+    Err(format!(
+        "on PATH but `{program} info` failed ({status}): {said}"
+    ))
+}
+
+fn build_image(engine: Engine, tag: &str) -> anyhow::Result<()> {
+    eprintln!(
+        "image: building {tag} with {} (its builder stage compiles the server again in the rust \
+         image; minutes the first time, cached after)",
+        engine.program()
+    );
+    let revision = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map_or_else(
+            || "unknown".to_owned(),
+            |out| String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        );
+    let mut command = Command::new(engine.program());
+    command
+        .current_dir(root())
+        .args(["build", "--platform", "linux/amd64", "--file", "Dockerfile"])
+        .args(["--tag", tag])
+        .args([
+            "--build-arg",
+            concat!("VERSION=", env!("CARGO_PKG_VERSION")),
+        ])
+        .arg("--build-arg")
+        .arg(format!("REVISION={revision}"))
+        .arg(".");
+    if engine == Engine::Docker {
+        // The Dockerfile's cache mounts need BuildKit.
+        command.env("DOCKER_BUILDKIT", "1");
+    }
+    exec(&mut command)?;
+    eprintln!(
+        "image: built {tag}; run it with `{} run -p 8080:8080 -v shiplog:/data {tag}`",
+        engine.program()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    use std::sync::{Arc, Mutex, mpsc};
+
+    use super::*;
+
+    /// A minimal x86-64 ELF file of type `kind`: the header, one program header per segment,
+    /// then the segments' contents.
+    fn elf(kind: u16, segments: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        let mut file = vec![0u8; 64];
+        file[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        file[16..18].copy_from_slice(&kind.to_le_bytes());
+        file[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
+        file[32..40].copy_from_slice(&64u64.to_le_bytes());
+        file[54..56].copy_from_slice(&56u16.to_le_bytes());
+        file[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+        let mut offset = 64 + 56 * segments.len();
+        let mut contents: Vec<u8> = Vec::new();
+        for (segment, bytes) in segments {
+            let mut header = [0u8; 56];
+            header[..4].copy_from_slice(&segment.to_le_bytes());
+            header[8..16].copy_from_slice(&(offset as u64).to_le_bytes());
+            header[32..40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+            file.extend(header);
+            offset += bytes.len();
+            contents.extend(bytes);
+        }
+        file.extend(contents);
+        file
+    }
+
+    /// A dynamic section of `(tag, value)` entries, ended by `DT_NULL`.
+    fn dynamic(entries: &[(u64, u64)]) -> Vec<u8> {
+        entries
+            .iter()
+            .chain([&(DT_NULL, 0)])
+            .flat_map(|(tag, value)| [tag.to_le_bytes(), value.to_le_bytes()].concat())
+            .collect()
+    }
+
+    const ET_EXEC: u16 = 2;
+    const PT_LOAD: u32 = 1;
+    /// `DT_FLAGS_1`, as a static PIE has it.
+    const DT_FLAGS_1: u64 = 0x6fff_fffb;
+
+    #[test]
+    fn an_executable_without_interpreter_or_dynamic_section_is_static() {
+        let linkage = linkage(&elf(ET_EXEC, &[(PT_LOAD, vec![0; 8])])).unwrap();
+        assert_eq!(
+            linkage,
+            Linkage {
+                interpreter: None,
+                dynamic: false,
+                needed: 0,
+                pie: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_static_pie_relocates_itself_and_names_no_library() {
+        let file = elf(
+            ET_DYN,
+            &[
+                (PT_LOAD, vec![0; 8]),
+                (PT_DYNAMIC, dynamic(&[(DT_FLAGS_1, 0x0800_0000)])),
+            ],
+        );
+        let linkage = linkage(&file).unwrap();
+        assert!(linkage.interpreter.is_none() && linkage.needed == 0);
+        assert!(linkage.dynamic && linkage.pie);
+        assert!(linkage.to_string().starts_with("static PIE"), "{linkage}");
+    }
+
+    #[test]
+    fn an_interpreter_and_needed_libraries_are_found() {
+        let file = elf(
+            ET_DYN,
+            &[
+                (PT_INTERP, b"/lib64/ld-linux-x86-64.so.2\0".to_vec()),
+                (PT_DYNAMIC, dynamic(&[(DT_NEEDED, 1), (DT_NEEDED, 9)])),
+            ],
+        );
+        let linkage = linkage(&file).unwrap();
+        assert_eq!(
+            linkage.interpreter.as_deref(),
+            Some("/lib64/ld-linux-x86-64.so.2")
+        );
+        assert_eq!(linkage.needed, 2);
+    }
+
+    #[test]
+    fn what_is_not_a_whole_x86_64_elf_file_is_refused() {
+        assert!(linkage(b"#!/bin/sh\n").is_err());
+        let file = elf(ET_EXEC, &[(PT_INTERP, b"/lib/ld.so\0".to_vec())]);
+        assert!(linkage(&file[..100]).is_err(), "cut in the program headers");
+        assert!(
+            linkage(&file[..file.len() - 4]).is_err(),
+            "cut in a segment"
+        );
+        let mut arm = file.clone();
+        arm[18..20].copy_from_slice(&183u16.to_le_bytes());
+        assert!(linkage(&arm).is_err());
+    }
+
+    #[test]
+    fn a_dynamically_linked_binary_fails_the_check() {
+        // This test binary is linked against the host's C library.
+        let error = check(&std::env::current_exe().unwrap()).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("asks for the loader"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn the_dockerfile_builds_what_the_image_runs() {
+        let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+        let lines: Vec<&str> = dockerfile.lines().map(str::trim).collect();
+        for line in [
+            "FROM scratch",
+            "USER 65532:65532",
+            "VOLUME [\"/data\"]",
+            "EXPOSE 8080",
+            "ENTRYPOINT [\"/shiplog-server\"]",
+            "ENV SHIPLOG_DATABASE=sqlite:///data/shiplog.db \\",
+            "SHIPLOG_LISTEN=0.0.0.0:8080",
+        ] {
+            assert!(lines.contains(&line), "the Dockerfile has no `{line}`");
+        }
+        assert!(dockerfile.contains(&format!("--target {TARGET}")));
+        assert!(dockerfile.contains("--package shiplog-server"));
+        assert!(dockerfile.contains(&format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"))));
+        let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+        let owner = manifest
+            .lines()
+            .find_map(|line| line.strip_prefix("repository = \"https://github.com/"))
+            .and_then(|rest| rest.split('/').next())
+            .expect("the workspace names its GitHub repository");
+        assert!(
+            DEFAULT_TAG.starts_with(&format!("ghcr.io/{owner}/shiplog-server:")),
+            "{DEFAULT_TAG}"
+        );
+    }
+
+    /// Writes straight to the standard error, which the test harness does not capture: a
+    /// skipped check must be seen.
+    fn tell(message: &str) {
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
+
+    /// The static server runs inside a root holding only itself, `/data` and `/tmp` (as in the
+    /// image), as user 65532, and serves `/healthz` and the embedded console. Uses
+    /// `$SHIPLOG_STATIC_SERVER` (set by `cargo xtask test`), else builds the binary as `cargo
+    /// xtask image` does, which is quick once that has run. Skipped, saying so, only where the
+    /// machine does not permit `unshare` and `chroot`.
+    #[test]
+    fn the_static_server_serves_the_console_from_an_empty_root() {
+        let binary = match std::env::var_os(STATIC_SERVER_ENV) {
+            Some(path) => PathBuf::from(path),
+            None => {
+                tell(&format!(
+                    "image test: {STATIC_SERVER_ENV} is not set; building the static server as \
+                     `cargo xtask image` does (quick when it is up to date)"
+                ));
+                build_binary().expect("building the static server")
+            }
+        };
+        check(&binary).expect("the static server is static and embeds the console");
+        let root = EmptyRoot::new(&binary);
+
+        let probe = root
+            .command(&["--version"])
+            .output()
+            .expect("running unshare");
+        if !probe.status.success() {
+            let said = String::from_utf8_lossy(&probe.stderr);
+            let from_the_tools = said.starts_with("unshare:") || said.starts_with("chroot:");
+            if from_the_tools && said.contains("Operation not permitted") {
+                tell(&format!(
+                    "image test SKIPPED the empty-root run: this machine does not permit \
+                     unshare and chroot (it needs root): {}",
+                    said.trim()
+                ));
+                return;
+            }
+            panic!("running the server in an empty root failed: {said}");
+        }
+        let version = String::from_utf8_lossy(&probe.stdout);
+        assert!(version.starts_with("shiplog-server "), "{version}");
+
+        std::os::unix::fs::chown(root.dir.join("data"), Some(65532), Some(65532)).unwrap();
+        let server = Server::start(root.command(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "sqlite:///data/shiplog.db",
+        ]));
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(10))
+            .build();
+        let get = |path: &str| match agent.get(&format!("{}{path}", server.url)).call() {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(e) => panic!("GET {path}: {e}\n{}", server.log()),
+        };
+
+        let health = get("/healthz");
+        assert_eq!(health.status(), 200, "{}", server.log());
+
+        let index = get("/");
+        assert_eq!(index.status(), 200, "{}", server.log());
+        assert_eq!(index.content_type(), "text/html");
+        let page = index.into_string().unwrap();
+        let wasm = page
+            .split(['\'', '"'])
+            .find(|part| part.starts_with("/shiplog-console-") && part.ends_with("_bg.wasm"))
+            .unwrap_or_else(|| panic!("the console's page names no wasm module: {page}"));
+        let module = get(wasm);
+        assert_eq!(module.status(), 200);
+        assert_eq!(module.content_type(), "application/wasm");
+        let mut served = Vec::new();
+        module.into_reader().read_to_end(&mut served).unwrap();
+        let built = std::fs::read(console::dist().join(wasm.trim_start_matches('/'))).unwrap();
+        assert!(
+            served == built,
+            "the served module differs from console/dist's"
+        );
+
+        let database = std::fs::metadata(root.dir.join("data/shiplog.db")).unwrap();
+        assert_eq!(database.uid(), 65532, "the database is the server user's");
+    }
+
+    /// A directory with the static server, an empty `/data` and a `/tmp`, removed when dropped.
+    struct EmptyRoot {
+        dir: PathBuf,
+    }
+
+    impl EmptyRoot {
+        fn new(binary: &Path) -> EmptyRoot {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            let dir = std::env::temp_dir()
+                .join(format!("shiplog-empty-root-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(dir.join("data")).unwrap();
+            std::fs::create_dir(dir.join("tmp")).unwrap();
+            let mode = |path: &Path, mode| {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            };
+            mode(&dir, 0o755);
+            mode(&dir.join("tmp"), 0o1777);
+            std::fs::copy(binary, dir.join("shiplog-server")).unwrap();
+            mode(&dir.join("shiplog-server"), 0o755);
+            EmptyRoot { dir }
+        }
+
+        /// The server with `args`, as user 65532:65532 with this directory as its root, in its
+        /// own mount and PID namespaces (killed with `unshare`), with no environment.
+        fn command(&self, args: &[&str]) -> Command {
+            let mut command = Command::new("unshare");
+            command
+                .args(["--mount", "--pid", "--fork", "--kill-child"])
+                .args(["chroot", "--userspec=65532:65532"])
+                .arg(&self.dir)
+                .arg("/shiplog-server")
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("NO_COLOR", "1");
+            command
+        }
+    }
+
+    impl Drop for EmptyRoot {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// The server running, killed when dropped.
+    struct Server {
+        child: std::process::Child,
+        url: String,
+        log: Arc<Mutex<String>>,
+    }
+
+    impl Server {
+        /// Starts `command` and waits for the line that says where it listens.
+        fn start(mut command: Command) -> Server {
+            let mut child = command
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("starting the server");
+            let log = Arc::new(Mutex::new(String::new()));
+            let stderr = child.stderr.take().unwrap();
+            let collected = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = collected.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+            let stdout = child.stdout.take().unwrap();
+            let (sender, lines) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let _ = sender.send(line);
+                }
+            });
+            let mut server = Server {
+                child,
+                url: String::new(),
+                log,
+            };
+            let first = lines.recv_timeout(Duration::from_secs(30));
+            match first
+                .as_deref()
+                .ok()
+                .and_then(|line| line.strip_prefix("shiplog-server listening on "))
+            {
+                Some(url) => server.url = url.to_owned(),
+                None => panic!(
+                    "the server did not say where it listens ({first:?}):\n{}",
+                    server.log()
+                ),
+            }
+            server
+        }
+
+        fn log(&self) -> String {
+            self.log.lock().unwrap().clone()
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
