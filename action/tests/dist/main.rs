@@ -3,6 +3,7 @@
 //! summary, annotations, Slack messages updated in place and threaded, failure alerts for the
 //! whole job from the post step, and no secret anywhere a person or log could see it.
 
+mod failures;
 mod hostile;
 mod runner;
 

@@ -16,6 +16,11 @@ const BEFORE_THE_DEADLINE: Duration = Duration::from_secs(8);
 
 /// A Deployment `api` of two replicas running `image`, with a progress deadline of an hour.
 fn api(sim: &Sim, image: &str, config_map: Option<&str>) -> String {
+    api_with(sim, image, config_map, "")
+}
+
+/// [`api`] after the documents `before` (each ending with `---`).
+fn api_with(sim: &Sim, image: &str, config_map: Option<&str>, before: &str) -> String {
     let env_from = config_map
         .map(|name| format!("\n        envFrom: [{{configMapRef: {{name: {name}}}}}]"))
         .unwrap_or_default();
@@ -23,13 +28,14 @@ fn api(sim: &Sim, image: &str, config_map: Option<&str>) -> String {
         sim.dir.path(),
         "api.yaml",
         &format!(
-            r#"
+            r#"{before}
 apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: api}}
 spec:
   replicas: 2
   progressDeadlineSeconds: 3600
+  strategy: {{rollingUpdate: {{maxSurge: 1, maxUnavailable: 1}}}}
   selector: {{matchLabels: {{app: api}}}}
   template:
     metadata: {{labels: {{app: api}}}}
@@ -136,4 +142,45 @@ fn a_deploy_that_fixes_a_crash_loop_is_not_failed_by_the_old_pods() {
     let fixed = api(&sim, "ghcr.io/acme/api:v2", None);
     let (code, output, _) = deploy(&sim, &fixed);
     assert_eq!(code, 0, "{output}");
+}
+
+/// A ResourceQuota `compute` allowing `pods` pods, as a document before others.
+fn quota(pods: u32) -> String {
+    format!(
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {{name: compute}}\nspec:\n  hard: {{pods: \"{pods}\"}}\n---"
+    )
+}
+
+#[test]
+fn a_quota_that_leaves_no_room_fails_well_before_the_deadline() {
+    let sim = Sim::start(&[]);
+    let manifests = api_with(&sim, "ghcr.io/acme/api:v1", None, &quota(1));
+    let (code, output, took) = deploy(&sim, &manifests);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        reason(&output).contains("pods cannot be created")
+            && reason(&output).contains("exceeded quota: compute"),
+        "{output}"
+    );
+    assert!(took < BEFORE_THE_DEADLINE, "the verdict took {took:?}");
+}
+
+#[test]
+fn a_quota_refusal_while_old_pods_make_room_is_not_a_failure() {
+    // Two pods fit; the update's surge pod is refused until an old pod is gone.
+    let sim = Sim::start(&[]);
+    let first = api_with(&sim, "ghcr.io/acme/api:v1", None, &quota(2));
+    let (code, output, _) = deploy(&sim, &first);
+    assert_eq!(code, 0, "{output}");
+    let update = api_with(&sim, "ghcr.io/acme/api:v2", None, &quota(2));
+    let (code, output, _) = deploy(&sim, &update);
+    assert_eq!(code, 0, "{output}");
+    let events = sim.get("/api/v1/namespaces/default/events");
+    let refused = events["items"].as_array().unwrap().iter().any(|e| {
+        e["reason"] == "FailedCreate"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("exceeded quota"))
+    });
+    assert!(refused, "the surge pod was refused at least once: {events}");
 }

@@ -10,6 +10,8 @@
 //! while, each time, as read after the refusal (both lists complete, at most [`LISTED`] items
 //! each):
 //!
+//! - the ReplicaSet still has fewer pods than it wants (an event can be read after the refusal
+//!   stopped);
 //! - the exceeded resource is the number of pods (`pods` or `count/pods`), and the namespace's
 //!   running or pending pods really fill that limit;
 //! - none of them is terminating;
@@ -179,6 +181,14 @@ impl QuotaRefusals {
                 && revision(&replica_set_now) == revision(d)
         });
         if !current {
+            return Ok(());
+        }
+        // An event can be read after the refusal stopped: a ReplicaSet with all its pods was
+        // given room.
+        let wanted = replica_set_now["spec"]["replicas"].as_i64().unwrap_or(0);
+        let has = replica_set_now["status"]["replicas"].as_i64().unwrap_or(0);
+        if has >= wanted {
+            self.judge(namespace, replica_set, true);
             return Ok(());
         }
         let pods = Discovery::builtin("v1", "Pod", "pods");
