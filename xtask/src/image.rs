@@ -27,10 +27,6 @@ pub const TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// The environment variable the image test reads to find the static binary to run (set by
 /// `cargo xtask test` to the one [`build_binary`] returned).
-#[allow(
-    dead_code,
-    reason = "for `cargo xtask test` to set; the image test reads it"
-)]
 pub const STATIC_SERVER_ENV: &str = "SHIPLOG_STATIC_SERVER";
 
 /// The tag given to the image unless `--tag` says otherwise: the GitHub organisation of the

@@ -4,7 +4,10 @@
 //! - `setup`: installs what the tests need (idempotent).
 //! - `console`: builds the web console with trunk.
 //! - `dist`: builds the GitHub Action into `action/dist`.
-//! - `test`: formatting, clippy, every test on SQLite and on a throwaway PostgreSQL.
+//! - `lint`: the GitHub workflows, `action.yml` and the `Dockerfile` through actionlint, zizmor
+//!   and hadolint.
+//! - `test`: formatting, clippy, the linters, every test on SQLite and on a throwaway
+//!   PostgreSQL.
 //! - `demo`: runs the product end to end on its embedded defaults: kubesim, the server, and real
 //!   deploys made by the built Action.
 //! - `bench server|console|kubesim|deploy|action`: the benchmarks.
@@ -19,6 +22,7 @@ mod deploy_bench;
 mod dist;
 mod image;
 mod kubesim_bench;
+mod lint;
 mod postgres;
 mod setup;
 mod test;
@@ -44,6 +48,9 @@ enum Command {
     Console,
     /// Build the GitHub Action (wasm + Node glue) into action/dist.
     Dist(dist::Args),
+    /// Check the GitHub workflows, action.yml and the Dockerfile with actionlint, zizmor and
+    /// hadolint (installed into .tools).
+    Lint,
     /// Check formatting and lints, then run every test on SQLite and on PostgreSQL.
     Test(test::Args),
     /// Start kubesim and the server on SQLite, deploy sample apps with the built Action, and keep
@@ -62,6 +69,7 @@ fn main() {
         Command::Setup => setup::run(),
         Command::Console => setup::run().and_then(|()| console::build()),
         Command::Dist(args) => dist::run(&args),
+        Command::Lint => lint::run(),
         Command::Test(args) => test::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),

