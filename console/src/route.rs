@@ -20,3 +20,28 @@ pub enum Route {
     #[at("/404")]
     NotFound,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every console URL `cargo xtask demo` prints opens a view, not "Page not found".
+    #[test]
+    fn every_link_the_demo_prints_opens_a_view() {
+        let links = include_str!("../../xtask/src/demo/links.tsv");
+        let mut checked = 0;
+        for (label, path) in links.lines().filter_map(|l| l.split_once('\t')) {
+            if path.starts_with("/api/") {
+                continue;
+            }
+            let path = path.split('?').next().unwrap_or(path);
+            let route = Route::recognize(path);
+            assert!(
+                route.as_ref().is_some_and(|r| *r != Route::NotFound),
+                "{label}: {path} is not a view ({route:?})"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 4, "{links}");
+    }
+}

@@ -33,11 +33,24 @@ pub fn absolute(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// `42 s`, `3 min 5 s`, `2 h 10 min`.
+/// `< 0.1 s`, `0.5 s`, `4.2 s`, `42 s`, `3 min 5 s`, `2 h 10 min`: under ten seconds with a tenth, so a
+/// deploy of half a second never reads "0 s".
 pub fn duration(d: Duration) -> String {
-    let seconds = d.num_seconds().max(0);
+    let millis = d.num_milliseconds().max(0);
+    let seconds = millis / 1000;
     match seconds {
-        0..60 => format!("{seconds} s"),
+        0..10 => {
+            // Tenths, rounded; 9.96 s reads "10 s", not "10.0 s".
+            let tenths = (millis + 50) / 100;
+            if tenths >= 100 {
+                "10 s".to_owned()
+            } else if tenths == 0 {
+                "< 0.1 s".to_owned()
+            } else {
+                format!("{}.{} s", tenths / 10, tenths % 10)
+            }
+        }
+        10..60 => format!("{seconds} s"),
         60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
         _ => format!("{} h {} min", seconds / 3600, (seconds % 3600) / 60),
     }
@@ -76,6 +89,10 @@ mod tests {
         assert_eq!(duration(Duration::seconds(42)), "42 s");
         assert_eq!(duration(Duration::seconds(185)), "3 min 5 s");
         assert_eq!(duration(Duration::seconds(7800)), "2 h 10 min");
-        assert_eq!(seconds(1.5), "1 s");
+        assert_eq!(seconds(1.5), "1.5 s");
+        assert_eq!(seconds(0.5), "0.5 s");
+        assert_eq!(seconds(0.04), "< 0.1 s");
+        assert_eq!(seconds(9.96), "10 s");
+        assert_eq!(seconds(12.7), "12 s");
     }
 }

@@ -493,3 +493,21 @@ fn watches_answered_empty_at_once_are_polled_with_growing_waits_not_stormed() {
         sim.requests()
     );
 }
+
+#[test]
+fn an_images_entry_that_matches_no_container_is_an_input_error_naming_it() {
+    let sim = Sim::start(&[]);
+    let manifests = write(sim.dir.path(), "app.yaml", WITH_INIT_AND_CRON);
+    let (code, stdout, stderr) = sim.deploy(&[
+        "--manifests",
+        &manifests,
+        "--images",
+        "ghcr.io/acme/api:v2\nghcr.io/acme/apii:v2",
+    ]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("images: ghcr.io/acme/apii:v2 matches no container image"),
+        "{stdout}{stderr}"
+    );
+    assert!(mutating(&sim).is_empty(), "{:?}", mutating(&sim));
+}

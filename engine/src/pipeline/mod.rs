@@ -315,6 +315,19 @@ async fn get_ready<P: Platform>(
         invalid.manifests = checked.manifests;
         return Err(invalid);
     }
+    let images = sources::lines(&inputs.images);
+    let objects = checked.manifests.iter().map(|m| (m.kind(), &m.object));
+    let unmatched = crate::images::unmatched(objects, &images);
+    if let Some(first) = unmatched.first() {
+        let reason = format!(
+            "images: {first} matches no container image in the manifests{}; nothing was changed",
+            match unmatched.len() {
+                1 => String::new(),
+                n => format!(" (nor do {} more)", n - 1),
+            }
+        );
+        return Err(stopped(Verdict::Invalid, reason, &namespace));
+    }
     Ok(Ready {
         kube,
         discovery,

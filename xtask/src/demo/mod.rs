@@ -155,20 +155,25 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             String::new()
         }
     );
-    println!("  console       {base}/");
-    println!("  environments  {base}/environments");
-    println!("  history       {base}/history?namespace=prod");
-    println!("  failures      {base}/history?status=failed");
-    println!("  rollbacks     {base}/history?status=rolled_back");
-    println!("  insights      {base}/insights");
-    println!("  API document  {base}/api/v1/openapi.json");
-    println!("  write token   {DEMO_TOKEN}");
+    for (label, path) in links() {
+        println!("  {label:<26} {base}{path}");
+    }
+    println!("  {:<26} {DEMO_TOKEN}", "write token");
     println!(
-        "  kubectl       KUBECONFIG={} kubectl get deployments -A",
+        "  {:<26} KUBECONFIG={} kubectl get deployments -A",
+        "kubectl",
         shown(&dir.join("kubeconfig"))
     );
     println!("Press Ctrl-C to stop (kubesim and the server stop with it).");
     wait_for_either(server, kubesim)
+}
+
+/// The links the demo prints, `(label, path)`: one per line of `links.tsv`, which the console's
+/// tests check against its routes, so that every printed URL opens a view.
+fn links() -> impl Iterator<Item = (&'static str, &'static str)> {
+    include_str!("links.tsv")
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
 }
 
 /// Starts from nothing each time: kubesim keeps its objects in memory, so the history must
