@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use shiplog::cluster::kubeconfig_files;
 use shiplog::platform::Native;
+use shiplog::provenance::{Given, Provenance};
 use shiplog_engine::deploy::{Options, Report};
 use shiplog_engine::pipeline::{
     self, DeployInputs, Kubeconfig, Outcome, ServerTarget, SlackTarget, Verdict,
@@ -52,6 +53,16 @@ pub struct DeployArgs {
     /// The environment, for the history record (default: the namespace).
     #[arg(long, env = "SHIPLOG_ENVIRONMENT")]
     environment: Option<String>,
+    /// The repository deployed, `OWNER/NAME` (default: $GITHUB_REPOSITORY, else the git
+    /// checkout's `origin` remote).
+    #[arg(long, env = "SHIPLOG_REPO", value_name = "OWNER/NAME")]
+    repo: Option<String>,
+    /// The commit deployed (default: $GITHUB_SHA, else the checkout's HEAD).
+    #[arg(long, env = "SHIPLOG_COMMIT", value_name = "SHA")]
+    commit: Option<String>,
+    /// Who deploys (default: $GITHUB_ACTOR, else the git user, else $USER).
+    #[arg(long, env = "SHIPLOG_ACTOR", value_name = "NAME")]
+    actor: Option<String>,
     /// The history server to record the deploy in, e.g. https://shiplog.acme.dev.
     #[arg(long, env = "SHIPLOG_SERVER_URL")]
     server_url: Option<String>,
@@ -113,7 +124,12 @@ pub fn run(args: &DeployArgs) -> ExitCode {
         }),
         slack: slack_target(args),
     };
-    let outcome = runtime.block_on(pipeline::run(&Native::default(), &inputs));
+    let provenance = Provenance::of_this_process(&Given {
+        repo: args.repo.clone(),
+        commit: args.commit.clone(),
+        actor: args.actor.clone(),
+    });
+    let outcome = runtime.block_on(pipeline::run(&Native::from(provenance), &inputs));
     show(args.output, &outcome);
     ExitCode::from(outcome.verdict.exit_code())
 }

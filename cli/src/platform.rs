@@ -8,11 +8,24 @@ use shiplog_engine::pipeline::{Cluster, Platform};
 
 use super::files::LocalFiles;
 use super::http::HttpHost;
+use super::provenance::Provenance;
 
 /// The platform of the `shiplog` binary.
 #[derive(Debug, Default)]
 pub struct Native {
     files: LocalFiles,
+    provenance: Provenance,
+}
+
+impl Native {
+    /// The platform of a deploy from `provenance` (whose facts stand for the runner's
+    /// `GITHUB_*` variables).
+    pub fn from(provenance: Provenance) -> Native {
+        Native {
+            files: LocalFiles,
+            provenance,
+        }
+    }
 }
 
 impl Platform for Native {
@@ -24,7 +37,9 @@ impl Platform for Native {
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
+        self.provenance
+            .var(name)
+            .or_else(|| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
     fn now(&self) -> DateTime<Utc> {

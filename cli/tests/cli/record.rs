@@ -241,3 +241,93 @@ fn runs_outside_github_and_steps_of_one_job_are_records_of_their_own() {
     );
     runtime.block_on(server.stop()).unwrap();
 }
+
+/// Runs `git args` in `dir`, failing the test if git fails.
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn outside_actions_the_deploy_is_recorded_from_the_git_checkout_and_flags_override() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = history_server(&runtime, dir.path());
+    let sim = Sim::start(&[]);
+    let checkout = dir.path().join("checkout");
+    std::fs::create_dir(&checkout).unwrap();
+    write(&checkout, "api.yaml", API_DEPLOYMENT);
+    git(&checkout, &["init", "--quiet"]);
+    git(&checkout, &["config", "user.name", "Jane Doe"]);
+    git(&checkout, &["config", "user.email", "jane@example.com"]);
+    git(
+        &checkout,
+        &["remote", "add", "origin", "git@github.com:acme/shop.git"],
+    );
+    git(&checkout, &["add", "api.yaml"]);
+    git(&checkout, &["commit", "--quiet", "-m", "api v1"]);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(&checkout)
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_owned();
+
+    // `shiplog` as run from a laptop: in the checkout, no GITHUB_* variable.
+    let deploy = |extra: &[&str]| {
+        let kubeconfig = sim.kubeconfig();
+        let mut args = vec![
+            "deploy",
+            "--kubeconfig",
+            &kubeconfig,
+            "--manifests",
+            "api.yaml",
+        ];
+        args.extend_from_slice(&["--server-url", &server.base, "--server-token", TOKEN]);
+        args.extend_from_slice(extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_shiplog"))
+            .args(&args)
+            .current_dir(&checkout)
+            .env_remove("KUBECONFIG")
+            .envs(
+                std::env::vars()
+                    .filter(|(n, _)| n.starts_with("GITHUB_"))
+                    .map(|(n, _)| (n, "")),
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        assert!(!stderr.contains("neither recorded"), "{stderr}");
+    };
+    deploy(&[]);
+    let first = runtime.block_on(get(&server.base, "/api/v1/deploys/1"));
+    assert_eq!(first["repo"], "acme/shop", "{first}");
+    assert_eq!(first["commit"]["sha"], head.as_str());
+    assert_eq!(
+        first["commit"]["url"],
+        format!("https://github.com/acme/shop/commit/{head}")
+    );
+    assert_eq!(first["actor"], "Jane Doe");
+
+    deploy(&[
+        "--repo", "acme/api", "--commit", "0123abc", "--actor", "ci-bot",
+    ]);
+    let second = runtime.block_on(get(&server.base, "/api/v1/deploys/2"));
+    assert_eq!(
+        (&second["repo"], &second["commit"]["sha"], &second["actor"]),
+        (&"acme/api".into(), &"0123abc".into(), &"ci-bot".into()),
+        "{second}"
+    );
+    assert_ne!(
+        first["run"]["id"], second["run"]["id"],
+        "each invocation is its own record"
+    );
+    runtime.block_on(server.stop()).unwrap();
+}
