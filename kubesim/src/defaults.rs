@@ -1,6 +1,8 @@
 //! Defaulting as the API server does it before validation and storage: replicas, rollout
 //! strategies, pod template fields, Service cluster IPs and port protocols, Job selectors,
-//! ResourceQuota quantities as strings.
+//! ResourceQuota quantities as strings, PersistentVolumeClaims (volume mode, canonical
+//! quantities, and what admission adds to a new claim: the default class and the protection
+//! finalizer) and the zero status of a new PodDisruptionBudget.
 //! Only fields that kubectl output or the simulated controllers read are defaulted.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -138,6 +140,12 @@ pub fn apply(kind: Kind, obj: &mut Value, old: Option<&Value>) {
                 }
             }
         }
+        Kind::PersistentVolumeClaim => claim(obj, old),
+        Kind::PodDisruptionBudget if old.is_none() => default(
+            obj,
+            &["status"],
+            json!({"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0}),
+        ),
         Kind::Namespace => {
             let name = meta::name(obj).to_string();
             default(obj, &["spec", "finalizers"], json!(["kubernetes"]));
@@ -150,6 +158,41 @@ pub fn apply(kind: Kind, obj: &mut Value, old: Option<&Value>) {
         }
         _ => {}
     }
+}
+
+/// The class a new claim without one gets (the DefaultStorageClass admission plugin, with
+/// kubesim's one class marked default).
+pub const DEFAULT_STORAGE_CLASS: &str = "standard";
+
+/// The finalizer that keeps a claim while pods use it (StorageObjectInUseProtection).
+const CLAIM_PROTECTION: &str = "kubernetes.io/pvc-protection";
+
+fn claim(obj: &mut Value, old: Option<&Value>) {
+    default(obj, &["spec", "volumeMode"], json!("Filesystem"));
+    for part in ["requests", "limits"] {
+        crate::quantity::canonicalize_map(at_mut(obj, &["spec", "resources", part]));
+    }
+    if old.is_some() {
+        return;
+    }
+    // Admission, on creation only: a claim that names no class (nor the beta annotation) gets
+    // the default one; `""` asks for none.
+    let annotated = meta::map_at(obj, &["metadata", "annotations"])
+        .contains_key(crate::validate::claims::BETA_CLASS_ANNOTATION);
+    if !annotated {
+        default(
+            obj,
+            &["spec", "storageClassName"],
+            json!(DEFAULT_STORAGE_CLASS),
+        );
+    }
+    let finalizers = meta::array_at(obj, &["metadata", "finalizers"]);
+    if !finalizers.iter().any(|f| f == CLAIM_PROTECTION) {
+        let mut finalizers = finalizers.to_vec();
+        finalizers.push(json!(CLAIM_PROTECTION));
+        meta::set(obj, &["metadata", "finalizers"], json!(finalizers));
+    }
+    default(obj, &["status", "phase"], json!("Pending"));
 }
 
 fn job(obj: &mut Value) {

@@ -42,6 +42,15 @@ impl FieldError {
         }
     }
 
+    /// `field: Forbidden: <detail>`
+    pub fn forbidden(field: impl Into<String>, detail: &str) -> Self {
+        Self {
+            reason: "FieldValueForbidden",
+            field: field.into(),
+            message: format!("Forbidden: {detail}"),
+        }
+    }
+
     /// `field: Unsupported value: "x": supported values: …`
     pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
         let quoted: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();

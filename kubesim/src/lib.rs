@@ -22,6 +22,7 @@ pub mod meta;
 pub mod middleware;
 pub mod persist;
 pub mod protobuf;
+pub mod quantity;
 pub mod quota;
 pub mod registry;
 pub mod resources;

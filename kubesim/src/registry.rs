@@ -76,6 +76,15 @@ fn has_generation(kind: Kind) -> bool {
             | Kind::CronJob
             | Kind::Ingress
             | Kind::Pod
+            | Kind::PodDisruptionBudget
+    )
+}
+
+/// Kinds the API server creates with a status of its own (defaulted, not the client's).
+fn created_with_status(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Namespace | Kind::Service | Kind::PersistentVolumeClaim | Kind::PodDisruptionBudget
     )
 }
 
@@ -403,7 +412,7 @@ pub fn patch(
                     // Status is never applied through the main resource.
                     match current.and_then(|c| c.get("status")) {
                         Some(s) => obj["status"] = s.clone(),
-                        None if kind != Kind::Namespace && kind != Kind::Service => {
+                        None if !created_with_status(kind) => {
                             meta::object_mut(&mut obj).remove("status");
                         }
                         None => {}

@@ -36,6 +36,8 @@ pub enum Kind {
     CronJob,
     Ingress,
     ResourceQuota,
+    PersistentVolumeClaim,
+    PodDisruptionBudget,
 }
 
 /// The static description of a kind.
@@ -87,7 +89,7 @@ const fn workload(mut d: ResourceDef, scale: bool) -> ResourceDef {
     d
 }
 
-static DEFS: [ResourceDef; 16] = [
+static DEFS: [ResourceDef; 18] = [
     {
         let mut d = def(
             Kind::Namespace,
@@ -213,6 +215,30 @@ static DEFS: [ResourceDef; 16] = [
         d.has_status = true;
         d
     },
+    {
+        let mut d = def(
+            Kind::PersistentVolumeClaim,
+            "",
+            "persistentvolumeclaims",
+            "persistentvolumeclaim",
+            true,
+            &["pvc"],
+        );
+        d.has_status = true;
+        d
+    },
+    {
+        let mut d = def(
+            Kind::PodDisruptionBudget,
+            "policy",
+            "poddisruptionbudgets",
+            "poddisruptionbudget",
+            true,
+            &["pdb"],
+        );
+        d.has_status = true;
+        d
+    },
 ];
 
 impl Kind {
@@ -260,6 +286,8 @@ impl Kind {
             Kind::CronJob => "CronJob",
             Kind::Ingress => "Ingress",
             Kind::ResourceQuota => "ResourceQuota",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::PodDisruptionBudget => "PodDisruptionBudget",
         }
     }
 }

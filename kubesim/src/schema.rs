@@ -44,6 +44,11 @@ CronJob = spec:CronJobSpec
 Ingress = spec:IngressSpec
 ResourceQuotaSpec = hard:* scopes:* scopeSelector:*
 ResourceQuota = spec:ResourceQuotaSpec
+VolumeResourceRequirements = limits:* requests:*
+PersistentVolumeClaimSpec = accessModes:* selector:* resources:VolumeResourceRequirements volumeName storageClassName volumeMode dataSource:* dataSourceRef:* volumeAttributesClassName
+PersistentVolumeClaim = spec:PersistentVolumeClaimSpec
+PodDisruptionBudgetSpec = minAvailable selector:* maxUnavailable unhealthyPodEvictionPolicy
+PodDisruptionBudget = spec:PodDisruptionBudgetSpec
 ";
 
 /// Fields every top-level object has.

@@ -1,6 +1,10 @@
 //! Validation as the API server does it, with its messages: object names (DNS-1123
 //! subdomains and labels, DNS-1035 labels for Services), required fields of workloads and
-//! pods, selectors that must match template labels, and immutable fields on update.
+//! pods, selectors that must match template labels, PersistentVolumeClaims ([`claims`]) and
+//! PodDisruptionBudgets ([`budgets`]), and immutable fields on update.
+
+pub mod budgets;
+pub mod claims;
 
 use serde_json::{Map, Value};
 
@@ -207,6 +211,9 @@ fn service_errors(obj: &Value, errors: &mut Vec<FieldError>) {
 pub fn validate(kind: Kind, obj: &Value, old: Option<&Value>) -> Result<(), ApiError> {
     let def = kind.def();
     let name = meta::name(obj);
+    if kind == Kind::PersistentVolumeClaim {
+        claims::decode(obj)?;
+    }
     let mut errors = Vec::new();
     if name.is_empty() {
         errors.push(FieldError::required(
@@ -252,6 +259,8 @@ pub fn validate(kind: Kind, obj: &Value, old: Option<&Value>) -> Result<(), ApiE
         }
         Kind::Pod => pod_spec_errors(obj.get("spec"), "spec", &mut errors),
         Kind::Service => service_errors(obj, &mut errors),
+        Kind::PersistentVolumeClaim => claims::errors(obj, &mut errors),
+        Kind::PodDisruptionBudget => budgets::errors(obj, &mut errors),
         Kind::ControllerRevision => {
             if obj.get("data").is_none() {
                 errors.push(FieldError::required("data", "data is mandatory"));
@@ -292,6 +301,9 @@ fn immutable_errors(kind: Kind, obj: &Value, old: &Value, errors: &mut Vec<Field
                 "field is immutable",
             ));
         }
+    }
+    if kind == Kind::PersistentVolumeClaim {
+        claims::update_errors(obj, old, errors);
     }
     if kind == Kind::ControllerRevision && obj.get("data") != old.get("data") {
         errors.push(FieldError::invalid(

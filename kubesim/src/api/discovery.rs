@@ -132,7 +132,7 @@ mod tests {
             .iter()
             .map(|g| g["name"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(names, ["apps", "batch", "networking.k8s.io"]);
+        assert_eq!(names, ["apps", "batch", "networking.k8s.io", "policy"]);
         let apps = resource_list("apps", "v1").unwrap();
         assert!(
             apps["resources"]
@@ -140,6 +140,14 @@ mod tests {
                 .unwrap()
                 .iter()
                 .any(|r| r["name"] == "deployments/scale")
+        );
+        let policy = resource_list("policy", "v1").unwrap();
+        let budgets = &policy["resources"][0];
+        assert_eq!(budgets["name"], "poddisruptionbudgets");
+        assert_eq!(budgets["shortNames"], json!(["pdb"]));
+        assert_eq!(
+            policy["resources"][1]["name"],
+            "poddisruptionbudgets/status"
         );
         assert!(resource_list("nope", "v1").is_none());
     }

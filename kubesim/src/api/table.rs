@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use crate::meta;
 use crate::resources::Kind;
 
+mod claims;
+
 /// (name, type, priority) of a column; priority 1 columns show with `-o wide`.
 type Column = (&'static str, &'static str, u8);
 
@@ -120,6 +122,24 @@ fn columns(kind: Kind) -> &'static [Column] {
             ("Selector", "string", 1),
         ],
         Kind::ResourceQuota => &[NAME, AGE, ("Request", "string", 0), ("Limit", "string", 0)],
+        Kind::PersistentVolumeClaim => &[
+            NAME,
+            ("Status", "string", 0),
+            ("Volume", "string", 0),
+            ("Capacity", "string", 0),
+            ("Access Modes", "string", 0),
+            ("StorageClass", "string", 0),
+            ("VolumeAttributesClass", "string", 0),
+            AGE,
+            ("VolumeMode", "string", 1),
+        ],
+        Kind::PodDisruptionBudget => &[
+            NAME,
+            ("Min Available", "string", 0),
+            ("Max Unavailable", "string", 0),
+            ("Allowed Disruptions", "integer", 0),
+            AGE,
+        ],
         Kind::Ingress => &[
             NAME,
             ("Class", "string", 0),
@@ -303,6 +323,15 @@ fn quota_usage(quota: &Value) -> (String, String) {
         cell.push(format!("{resource}: {used}/{hard}"));
     }
     (request.join(", "), limit.join(", "))
+}
+
+/// An `IntOrString` of a budget's spec as printed (`1`, `50%`), or `N/A`.
+fn int_or_string(obj: &Value, field: &str) -> String {
+    match meta::at(obj, &["spec", field]) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => "N/A".into(),
+    }
 }
 
 /// The controller named in `obj`'s owner references as `statefulset.apps/web`, or `<none>`.
@@ -555,6 +584,20 @@ pub fn cells(kind: Kind, obj: &Value, now: i64) -> Vec<Value> {
             let (request, limit) = quota_usage(obj);
             vec![name, age, json!(request), json!(limit)]
         }
+        Kind::PersistentVolumeClaim => {
+            let [phase, volume, capacity, modes, class, attributes, mode] = claims::cells(obj);
+            let mut row = vec![name];
+            row.extend([phase, volume, capacity, modes, class, attributes].map(Value::from));
+            row.extend([age, json!(mode)]);
+            row
+        }
+        Kind::PodDisruptionBudget => vec![
+            name,
+            json!(int_or_string(obj, "minAvailable")),
+            json!(int_or_string(obj, "maxUnavailable")),
+            json!(num(obj, &["status", "disruptionsAllowed"])),
+            age,
+        ],
         Kind::Ingress => {
             let rules = meta::array_at(obj, &["spec", "rules"]);
             let hosts: Vec<&str> = rules.iter().filter_map(|r| r["host"].as_str()).collect();

@@ -11,16 +11,21 @@
 //! - [`kubelet`]: the scheduler and the kubelet: Pod status, init containers, image-rule
 //!   failures, missing ConfigMaps/Secrets ([`config_refs`]).
 //! - the quota controller: each ResourceQuota's `status` ([`crate::quota`]).
+//! - [`volumes`]: PersistentVolumeClaims bound at once by a simulated provisioner; pods wait
+//!   for their claims.
+//! - [`disruption`]: each PodDisruptionBudget's `status`, from the pods it selects.
 //! - [`events`]: the Events all of them record.
 //! - garbage collection of dependents whose owner is gone, and the default namespaces and
 //!   service accounts.
 
 mod config_refs;
 mod deployment;
+mod disruption;
 pub mod events;
 mod history;
 mod kubelet;
 mod replicaset;
+mod volumes;
 mod workloads;
 
 use std::cmp::Reverse;
@@ -68,6 +73,8 @@ pub(crate) struct Ctl {
     progress: HashMap<ObjKey, (i64, Instant)>,
     /// Pods waiting for a ConfigMap or Secret.
     config_blocked: BTreeSet<ObjKey>,
+    /// Pods the scheduler holds back for their PersistentVolumeClaims.
+    claim_blocked: BTreeSet<ObjKey>,
     /// The failed attempts of each pod (to be scheduled, to pull, to find its configuration,
     /// readiness probes) and when the next is due; for Jobs, the failures seen and when a
     /// replacement pod may be created.
@@ -89,6 +96,7 @@ impl Ctl {
             since: HashMap::new(),
             progress: HashMap::new(),
             config_blocked: BTreeSet::new(),
+            claim_blocked: BTreeSet::new(),
             retries: HashMap::new(),
             refused: HashMap::new(),
             events: events::Recorder::default(),
@@ -216,6 +224,8 @@ impl Ctl {
             Kind::Job,
             Kind::Pod,
             Kind::ResourceQuota,
+            Kind::PersistentVolumeClaim,
+            Kind::PodDisruptionBudget,
         ] {
             let (items, _) = self.store().list(kind, None, None);
             self.dirty.extend(items.iter().map(|o| ObjKey::of(kind, o)));
@@ -252,6 +262,20 @@ impl Ctl {
                     self.room_made(&key.namespace);
                 }
             }
+            Kind::PersistentVolumeClaim => {
+                self.dirty.insert(key.clone());
+                // A claim created or bound: the pods held back for claims are scheduled again.
+                let waiting: Vec<ObjKey> = self
+                    .claim_blocked
+                    .iter()
+                    .filter(|p| p.namespace == key.namespace)
+                    .cloned()
+                    .collect();
+                for pod in waiting {
+                    self.attempts_done(&pod);
+                    self.dirty.insert(pod);
+                }
+            }
             _ => {
                 self.dirty.insert(key.clone());
                 for owner in meta::array_at(&change.object, &["metadata", "ownerReferences"]) {
@@ -265,6 +289,7 @@ impl Ctl {
                 }
                 if key.kind == Kind::Pod {
                     self.pod_counted(change);
+                    self.pod_budgeted(change);
                 }
             }
         }
@@ -288,7 +313,21 @@ impl Ctl {
             self.retries.remove(key);
             self.refused.remove(key);
             self.config_blocked.remove(key);
+            self.claim_blocked.remove(key);
         }
+    }
+
+    /// A pod changed: the disruption budgets that select it count again.
+    fn pod_budgeted(&mut self, change: &Change) {
+        let (budgets, _) =
+            self.store()
+                .list(Kind::PodDisruptionBudget, Some(&change.key.namespace), None);
+        self.dirty.extend(
+            budgets
+                .iter()
+                .filter(|b| disruption::selects(b, &change.object))
+                .map(|b| ObjKey::of(Kind::PodDisruptionBudget, b)),
+        );
     }
 
     /// A pod changed: the quotas of its namespace count again, and a pod gone (or ended)
@@ -341,6 +380,8 @@ impl Ctl {
             Kind::Job => workloads::job(self, key),
             Kind::Pod => kubelet::reconcile(self, key),
             Kind::Namespace => default_service_account(self, key),
+            Kind::PersistentVolumeClaim => volumes::reconcile(self, key),
+            Kind::PodDisruptionBudget => disruption::reconcile(self, key),
             Kind::ResourceQuota => {
                 if let Some(quota) = self.store().get(key) {
                     let status = crate::quota::status(self.store(), &quota);

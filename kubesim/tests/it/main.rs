@@ -8,4 +8,5 @@ mod harness;
 mod http;
 mod rollout;
 mod server;
+mod storage;
 mod watch;

@@ -27,9 +27,10 @@ pub const PROBE_FAILED: &str = "Readiness probe failed: HTTP probe failed with s
 /// The probe period when the container declares none (`periodSeconds`).
 const DEFAULT_PROBE_PERIOD_SECS: f64 = 10.0;
 
-/// No node fits the pod: it stays `Pending` and unbound, and the scheduler says why again
-/// after each back-off (10 s, doubling, at most 5 min: its flush of unschedulable pods).
-pub fn unschedulable(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
+/// No node fits the pod: it stays `Pending` and unbound, and the scheduler says why
+/// (`message`) again after each back-off (10 s, doubling, at most 5 min: its flush of
+/// unschedulable pods).
+pub fn unschedulable(ctl: &mut Ctl, key: &ObjKey, pod: &Value, message: &str, now: &str) {
     let Some(attempts) = ctl.attempt_due(key) else {
         return;
     };
@@ -46,7 +47,7 @@ pub fn unschedulable(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
                 "lastProbeTime": null,
                 "lastTransitionTime": since,
                 "reason": "Unschedulable",
-                "message": UNSCHEDULABLE,
+                "message": message,
             }],
             "qosClass": "BestEffort",
         });
@@ -55,7 +56,7 @@ pub fn unschedulable(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
         pod,
         "Warning",
         "FailedScheduling",
-        UNSCHEDULABLE,
+        message,
         "default-scheduler",
     );
     ctl.attempt_failed(key, backoff(i64::from(attempts) + 1));

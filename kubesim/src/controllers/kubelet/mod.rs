@@ -1,5 +1,6 @@
-//! The simulated scheduler and kubelet. Every pod is scheduled onto the one node — unless an
-//! image rule makes it `Unschedulable` — and `--rollout-ms` later its init containers run,
+//! The simulated scheduler and kubelet. Every pod is scheduled onto the one node — unless a
+//! PersistentVolumeClaim it mounts is missing or unbound, or an image rule makes it
+//! `Unschedulable` — and `--rollout-ms` later its init containers run,
 //! one step each and in order, then its containers start, running and ready; or they fail
 //! the way a real kubelet reports it: image-rule failures (`ImagePullBackOff`,
 //! `ErrImagePull`, `CrashLoopBackOff`, `OOMKilled`, a readiness probe that never passes) and
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{Ctl, NODE, config_refs, pod_ready};
+use super::{Ctl, NODE, config_refs, pod_ready, volumes};
 use crate::config::ImageFailure;
 use crate::meta;
 use crate::registry;
@@ -181,15 +182,22 @@ fn go_duration(secs: f64) -> String {
     }
 }
 
-/// The scheduler binds the pod to the node — or, when an image rule says no node fits,
-/// reports it unschedulable.
+/// The scheduler binds the pod to the node — or reports it unschedulable: while a
+/// PersistentVolumeClaim it mounts is missing or unbound (tried again when claims change), or
+/// when an image rule says no node fits.
 fn schedule(ctl: &mut Ctl, key: &ObjKey, pod: &Value, now: &str) {
+    if let Some(message) = volumes::unschedulable(ctl.store(), pod) {
+        ctl.claim_blocked.insert(key.clone());
+        failures::unschedulable(ctl, key, pod, &message, now);
+        return;
+    }
+    ctl.claim_blocked.remove(key);
     let unschedulable = [Group::Init, Group::App]
         .iter()
         .flat_map(|g| containers(pod, *g))
         .any(|c| fails_with(ctl, c, ImageFailure::Unschedulable));
     if unschedulable {
-        failures::unschedulable(ctl, key, pod, now);
+        failures::unschedulable(ctl, key, pod, failures::UNSCHEDULABLE, now);
         return;
     }
     let initializing = !containers(pod, Group::Init).is_empty();
