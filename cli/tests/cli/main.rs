@@ -5,6 +5,7 @@ mod client_cert;
 mod deploy;
 mod fail_fast;
 mod record;
+mod server_manifests;
 mod slack;
 mod support;
 mod validate;
