@@ -73,6 +73,61 @@ fn the_fixture_rolls_out_and_a_second_deploy_changes_nothing() {
     assert_no_secret(&sim, &[&stdout, &stderr]);
 }
 
+/// The GitHub runner's variables of a job at `commit`.
+fn at_commit(commit: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("GITHUB_REPOSITORY", "acme/shop"),
+        ("GITHUB_SHA", commit),
+        ("GITHUB_ACTOR", "alice"),
+    ]
+}
+
+#[test]
+fn a_new_commit_writes_only_the_objects_it_changes_and_annotates_only_those() {
+    let sim = Sim::start(&[]);
+    let (code, stdout, stderr) = sim.deploy_with(&["--manifests", FIXTURE], &at_commit("1111111"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let writes_before = mutating(&sim).len();
+
+    // The same manifests from a new commit: nothing to write.
+    let (code, stdout, stderr) = sim.deploy_with(&["--manifests", FIXTURE], &at_commit("2222222"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("0 configured, 35 unchanged"), "{stdout}");
+    assert_eq!(mutating(&sim).len(), writes_before, "no object was written");
+
+    // A new image for two services: those two are written, with the new commit.
+    let images = format!(
+        "{FRONTEND}:v0.10.7\nus-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/cartservice:v0.10.7"
+    );
+    let (code, stdout, stderr) = sim.deploy_with(
+        &["--manifests", FIXTURE, "--images", &images],
+        &at_commit("3333333"),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("0 created, 2 configured, 33 unchanged"),
+        "{stdout}"
+    );
+    let written: Vec<String> = mutating(&sim)[writes_before..]
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(written.len(), 2, "{written:?}");
+    let commit = |name: &str| {
+        sim.get(&format!(
+            "/apis/apps/v1/namespaces/default/deployments/{name}"
+        ))["metadata"]["annotations"]["shiplog.dev/commit"]
+            .clone()
+    };
+    assert_eq!(commit("frontend"), "3333333");
+    assert_eq!(commit("cartservice"), "3333333");
+    assert_eq!(
+        commit("checkoutservice"),
+        "1111111",
+        "the commit that last changed it"
+    );
+}
+
 const WITH_INIT_AND_CRON: &str = r#"
 apiVersion: apps/v1
 kind: Deployment

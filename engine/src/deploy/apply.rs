@@ -1,6 +1,8 @@
-//! The changing half of a deploy: namespaces, the server-side dry run of every object, then the
-//! server-side apply tier by tier, concurrently within a tier, recording for each object
-//! whether it was created, configured or left unchanged.
+//! The changing half of a deploy: namespaces, the server-side dry run of every object, the plan
+//! (each existing object's dry-run answer compared with the live object: `created`,
+//! `configured` or `unchanged`), then the server-side apply of what the plan changes, tier by
+//! tier, concurrently within a tier. An unchanged object is not written at all: a redeploy of
+//! identical manifests makes no mutating request.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +10,7 @@ use futures_util::{StreamExt as _, future::join_all, stream};
 use serde_json::{Value, json};
 use shiplog_model::{ResourceAction, ResourceChange};
 
+use super::prepare::{Traceability, annotate, without_traceability};
 use super::{DeployError, Options, object_name};
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
@@ -179,24 +182,96 @@ pub async fn dry_run<H: Host>(
     }
 }
 
+/// What the deploy does to one object, decided before anything changes.
+pub struct Planned {
+    pub action: ResourceAction,
+    /// The object as it is now, when it exists.
+    pub live: Option<Value>,
+}
+
+/// The plan: for each manifest, in order, whether the apply creates it, changes it or leaves it
+/// as it is — the dry run's answer compared with the live object (read for each object the dry
+/// run did not create), ignoring the server's bookkeeping and the traceability annotations.
+pub async fn plan<H: Host>(
+    kube: &Kube<H>,
+    discovery: &Discovery,
+    manifests: &[Manifest],
+    before: &[Before],
+) -> Result<Vec<Planned>, DeployError> {
+    let planned: Vec<Result<Planned, KubeError>> = stream::iter(manifests.iter().zip(before))
+        .map(|(manifest, before)| async move {
+            let Some((_, would_be)) = before.as_ref().filter(|(status, _)| *status != 201) else {
+                return Ok(Planned {
+                    action: ResourceAction::Created,
+                    live: None,
+                });
+            };
+            let live = kube
+                .json(&resource(discovery, manifest).get(manifest.namespace(), manifest.name())?)
+                .await?;
+            let action = if same_object(&live, would_be) {
+                ResourceAction::Unchanged
+            } else {
+                ResourceAction::Configured
+            };
+            Ok(Planned {
+                action,
+                live: Some(live),
+            })
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    manifests
+        .iter()
+        .zip(planned)
+        .map(|(manifest, planned)| {
+            planned.map_err(|e| {
+                DeployError::from_kube(e, || format!("reading {}", object_name(manifest)))
+            })
+        })
+        .collect()
+}
+
+/// The changes `plan` predicts.
+pub fn predicted(manifests: &[Manifest], plan: &[Planned]) -> Vec<ResourceChange> {
+    manifests
+        .iter()
+        .zip(plan)
+        .map(|(manifest, planned)| change(manifest, planned.action))
+        .collect()
+}
+
 /// What the apply did: for each manifest, in order, what changed and the object as the API
-/// server answered the apply (with its resourceVersion, from which a watch can start).
+/// server answered the apply, or as it was read for an unchanged one (with its
+/// resourceVersion, from which a watch can start).
 pub struct Applied {
     pub changes: Vec<ResourceChange>,
     pub objects: Vec<Value>,
 }
 
-/// Applies every object, tier by tier.
+/// Applies every object `plan` creates or changes, tier by tier, with the traceability
+/// annotations of `trace`; leaves the unchanged ones alone.
 pub async fn apply<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
     manifests: &[Manifest],
-    before: &[Before],
+    plan: &[Planned],
+    trace: &Traceability,
 ) -> Result<Applied, DeployError> {
-    let mut order: Vec<usize> = (0..manifests.len()).collect();
-    order.sort_by_key(|i| tier(manifests[*i].kind()));
     let mut changes: Vec<Option<ResourceChange>> = vec![None; manifests.len()];
     let mut objects = vec![Value::Null; manifests.len()];
+    let mut order: Vec<usize> = Vec::new();
+    for (i, planned) in plan.iter().enumerate() {
+        match (&planned.action, &planned.live) {
+            (ResourceAction::Unchanged, Some(live)) => {
+                changes[i] = Some(change(&manifests[i], ResourceAction::Unchanged));
+                objects[i] = live.clone();
+            }
+            _ => order.push(i),
+        }
+    }
+    order.sort_by_key(|i| tier(manifests[*i].kind()));
     for group in order.chunk_by(|a, b| tier(manifests[*a].kind()) == tier(manifests[*b].kind())) {
         let results: Vec<_> = stream::iter(group)
             .map(|i| async move {
@@ -204,7 +279,7 @@ pub async fn apply<H: Host>(
                 let request = resource(discovery, manifest).apply(
                     manifest.namespace(),
                     manifest.name(),
-                    &manifest.object,
+                    &annotate(&manifest.object, trace),
                     false,
                 );
                 let outcome = match request {
@@ -213,7 +288,7 @@ pub async fn apply<H: Host>(
                 };
                 let outcome = outcome.map(|answer| {
                     let after: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-                    let previous = before[*i].as_ref().and_then(|(_, o)| resource_version(o));
+                    let previous = plan[*i].live.as_ref().and_then(resource_version);
                     let action = classify(answer.status, previous, resource_version(&after));
                     (action, after)
                 });
@@ -244,55 +319,14 @@ pub async fn apply<H: Host>(
     })
 }
 
-/// In a dry run: what the apply would do, from the dry run's answers and the live objects.
-pub async fn predicted<H: Host>(
-    kube: &Kube<H>,
-    discovery: &Discovery,
-    manifests: &[Manifest],
-    before: &[Before],
-) -> Result<Vec<ResourceChange>, DeployError> {
-    let actions = join_all(
-        manifests
-            .iter()
-            .zip(before)
-            .map(|(manifest, before)| async move {
-                let Some((_, would_be)) = before.as_ref().filter(|(status, _)| *status != 201)
-                else {
-                    return Ok(ResourceAction::Created);
-                };
-                let live = kube
-                    .json(
-                        &resource(discovery, manifest)
-                            .get(manifest.namespace(), manifest.name())?,
-                    )
-                    .await?;
-                Ok(if same_object(&live, would_be) {
-                    ResourceAction::Unchanged
-                } else {
-                    ResourceAction::Configured
-                })
-            }),
-    )
-    .await;
-    manifests
-        .iter()
-        .zip(actions)
-        .map(|(manifest, action)| {
-            action
-                .map(|action| change(manifest, action))
-                .map_err(|e: KubeError| {
-                    DeployError::from_kube(e, || format!("reading {}", object_name(manifest)))
-                })
-        })
-        .collect()
-}
-
-/// Whether two versions of an object are the same but for the bookkeeping of `managedFields`.
+/// Whether two versions of an object are the same but for the server's bookkeeping
+/// (`managedFields`, `resourceVersion`) and the traceability annotations.
 fn same_object(a: &Value, b: &Value) -> bool {
     let strip = |v: &Value| {
-        let mut v = v.clone();
+        let mut v = without_traceability(v);
         if let Some(metadata) = v["metadata"].as_object_mut() {
             metadata.remove("managedFields");
+            metadata.remove("resourceVersion");
         }
         v
     };
@@ -328,5 +362,9 @@ mod tests {
         assert!(same_object(&a, &b));
         let c = json!({"metadata": {"name": "a"}, "data": {"k": "w"}});
         assert!(!same_object(&a, &c));
+        // The commit that last changed an object is not a change of it.
+        let traced = json!({"metadata": {"name": "a", "resourceVersion": "9",
+            "annotations": {"shiplog.dev/commit": "4f2a9c1e"}}, "data": {"k": "v"}});
+        assert!(same_object(&a, &traced));
     }
 }

@@ -1,7 +1,7 @@
-//! A deploy against a cluster: prepare the objects (images, traceability), make sure their
-//! namespaces exist, dry-run every object on the server, apply tier by tier, watch every
-//! workload, explain a failure and optionally roll back. Generic over the [`Host`], so the
-//! same flow runs natively and under Node.
+//! A deploy against a cluster: prepare the objects (images), make sure their namespaces exist,
+//! dry-run every object on the server, plan (compare with the live objects), apply what changes
+//! tier by tier, watch every workload, explain a failure and optionally roll back. Generic over
+//! the [`Host`], so the same flow runs natively and under Node.
 //!
 //! Not for: reading files or flags (the binary does) or validating manifests without a
 //! cluster ([`crate::check`]).
@@ -104,15 +104,18 @@ pub fn object_name(manifest: &Manifest) -> String {
     format!("{}/{}", manifest.kind(), manifest.name())
 }
 
-/// Deploys `manifests` (validated, namespaces assigned, prepared) to the cluster.
+/// Deploys `manifests` (validated, namespaces assigned, prepared) to the cluster; the objects
+/// it writes carry the annotations of `trace`.
 pub async fn deploy<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
     manifests: &[Manifest],
+    trace: &Traceability,
     options: &Options,
 ) -> Result<Report, DeployError> {
     let (existing, namespaces_created) = apply::ensure_namespaces(kube, manifests, options).await?;
     let before = apply::dry_run(kube, discovery, manifests, &existing, &namespaces_created).await?;
+    let plan = apply::plan(kube, discovery, manifests, &before).await?;
     let mut report = Report {
         status: DeployStatus::Succeeded,
         dry_run: options.dry_run,
@@ -121,10 +124,10 @@ pub async fn deploy<H: Host>(
         failure: None,
     };
     if options.dry_run {
-        report.resources = apply::predicted(kube, discovery, manifests, &before).await?;
+        report.resources = apply::predicted(manifests, &plan);
         return Ok(report);
     }
-    let applied = apply::apply(kube, discovery, manifests, &before).await?;
+    let applied = apply::apply(kube, discovery, manifests, &plan, trace).await?;
     report.resources = applied.changes;
 
     // Each workload is judged first as the apply answered it, and watched from there.

@@ -388,10 +388,10 @@ async fn deploy_ready<P: Platform>(
         repository: platform.env("GITHUB_REPOSITORY"),
         commit: platform.env("GITHUB_SHA"),
     };
-    let substitutions = prepare(&mut manifests, &sources::lines(&inputs.images), &trace);
+    let substitutions = prepare(&mut manifests, &sources::lines(&inputs.images));
     notifier.start(true).await;
     platform.log(&format!("deploying {}", counted(manifests.len(), "object")));
-    let mut outcome = match deploy::deploy(&kube, &discovery, &manifests, &inputs.options).await {
+    let mut outcome = match deploy::deploy(&kube, &discovery, &manifests, &trace, &inputs.options).await {
         Ok(report) => {
             let verdict = match report.status {
                 DeployStatus::Succeeded => Verdict::Deployed,
