@@ -19,6 +19,7 @@ pub mod logging;
 pub mod matrix_cache;
 pub mod metrics;
 pub mod openapi;
+pub mod periodic;
 pub mod reaper;
 pub mod replicas;
 pub mod retention;

@@ -14,7 +14,6 @@ use std::time::Duration;
 use chrono::Utc;
 use shiplog_model::{Deploy, DeployEventKind};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
 use crate::AppState;
 use crate::store::StoreError;
@@ -40,14 +39,12 @@ pub async fn reap(state: &AppState) -> Result<Vec<Deploy>, StoreError> {
 
 /// Reaps every `period`, starting now, until the task is aborted.
 pub fn spawn(state: AppState, period: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            if let Err(error) = reap(&state).await {
-                tracing::warn!(%error, "abandoning deploys past their deadline");
-            }
-        }
-    })
+    crate::periodic::every(
+        period,
+        "abandoning deploys past their deadline",
+        move || {
+            let state = state.clone();
+            async move { reap(&state).await }
+        },
+    )
 }

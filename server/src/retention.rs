@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
 use crate::AppState;
 use crate::store::{Pruned, StoreError};
@@ -38,14 +37,12 @@ pub async fn prune(state: &AppState, retain: Duration) -> Result<Pruned, StoreEr
 
 /// Prunes every [`PERIOD`], starting now, until the task is aborted.
 pub fn spawn(state: AppState, retain: Duration) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(PERIOD);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            if let Err(error) = prune(&state, retain).await {
-                tracing::warn!(%error, "pruning finished deploys past the retention");
-            }
-        }
-    })
+    crate::periodic::every(
+        PERIOD,
+        "pruning finished deploys past the retention",
+        move || {
+            let state = state.clone();
+            async move { prune(&state, retain).await }
+        },
+    )
 }
