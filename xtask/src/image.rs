@@ -5,7 +5,7 @@
 //! embedded: the musl target, with musl-gcc for the C in the server's dependencies (ring,
 //! SQLite), both installed here when missing. The binary is checked (an ELF file for this
 //! machine, no interpreter, no shared library, the current console inside), then the root
-//! `Dockerfile` builds the linux/amd64 image when docker or podman answers;
+//! `Dockerfile` builds the image for this machine's platform when docker or podman answers;
 //! without one, the checked binary is the result.
 //!
 //! The binary is a static PIE, as rustc makes it for musl: it keeps a dynamic section, but only
@@ -96,8 +96,8 @@ const DEFAULT_TAG: &str = concat!(
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "The binary is for this machine's architecture (x86_64 or aarch64), the image \
-for linux/amd64. The image is `FROM scratch`: the binary alone, run as \
+    after_help = "The binary and the image are for this machine's architecture (linux/amd64 on \
+x86_64, linux/arm64 on aarch64). The image is `FROM scratch`: the binary alone, run as \
 65532:65532, SQLite in the volume /data (SHIPLOG_DATABASE=sqlite:///data/shiplog.db), \
 listening on 0.0.0.0:8080. The static binary is left in \
 target/<x86_64|aarch64>-unknown-linux-musl/release/."
@@ -163,7 +163,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             }
         },
     };
-    build_image(engine, &args.tag)
+    build_image(engine, Platform::host()?, &args.tag)
 }
 
 /// Where [`build_binary`] leaves the static binary for `platform`.
@@ -455,10 +455,11 @@ fn answers(engine: Engine) -> Result<(), String> {
     ))
 }
 
-fn build_image(engine: Engine, tag: &str) -> anyhow::Result<()> {
+fn build_image(engine: Engine, platform: Platform, tag: &str) -> anyhow::Result<()> {
+    let platform = format!("linux/{}", platform.docker_arch);
     eprintln!(
-        "image: building {tag} with {} (its builder stage compiles the server again in the rust \
-         image; minutes the first time, cached after)",
+        "image: building {tag} for {platform} with {} (its builder stage compiles the server \
+         again in the rust image; minutes the first time, cached after)",
         engine.program()
     );
     let revision = Command::new("git")
@@ -474,8 +475,7 @@ fn build_image(engine: Engine, tag: &str) -> anyhow::Result<()> {
     let mut command = Command::new(engine.program());
     command
         .current_dir(root())
-        // The Dockerfile's builder compiles for amd64 only.
-        .args(["build", "--platform", "linux/amd64", "--file", "Dockerfile"])
+        .args(["build", "--platform", &platform, "--file", "Dockerfile"])
         .args(["--tag", tag])
         .args([
             "--build-arg",
@@ -674,7 +674,9 @@ mod tests {
         let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
         let lines: Vec<&str> = dockerfile.lines().map(str::trim).collect();
         for line in [
-            "FROM scratch",
+            "FROM scratch AS prebuilt",
+            "FROM ${BINARY} AS binary",
+            "COPY --from=binary /image/shiplog-server /shiplog-server",
             "USER 65532:65532",
             "VOLUME [\"/data\"]",
             "EXPOSE 8080",
@@ -684,9 +686,63 @@ mod tests {
         ] {
             assert!(lines.contains(&line), "the Dockerfile has no `{line}`");
         }
-        // The Dockerfile builds for linux/amd64 only.
-        assert!(dockerfile.contains(&format!("--target {}", PLATFORMS[0].target)));
-        assert!(dockerfile.contains("--package shiplog-server"));
+        let stages: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with("FROM "))
+            .collect();
+        assert_eq!(
+            lines[*stages.last().unwrap()],
+            "FROM scratch",
+            "the image is the last stage"
+        );
+        // FROM reads only the arguments declared before the first stage; the default is the
+        // stage that compiles the server.
+        assert!(
+            lines[..stages[0]].contains(&"ARG BINARY=builder"),
+            "ARG BINARY=builder before the first FROM"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.starts_with("FROM ") && line.ends_with(" AS builder"))
+        );
+
+        // The builder compiles for the platform being built, each with musl-gcc.
+        for platform in PLATFORMS {
+            let case = format!("{}) target={} ;;", platform.docker_arch, platform.target);
+            assert!(
+                lines.iter().any(|line| line.starts_with(&case)),
+                "the builder has no `{case}`"
+            );
+            assert!(
+                dockerfile.contains(&format!("{}=musl-gcc", platform.cc_variable())),
+                "the builder sets no C compiler for {}",
+                platform.target
+            );
+        }
+        assert!(dockerfile.contains("--package shiplog-server --target \"$target\""));
+        // The prebuilt binary is the platform's one from the release directory.
+        let prebuilt = stages
+            .iter()
+            .position(|&i| lines[i] == "FROM scratch AS prebuilt")
+            .unwrap();
+        let prebuilt = &lines[stages[prebuilt]..stages[prebuilt + 1]];
+        assert!(prebuilt.contains(&"ARG TARGETARCH"));
+        assert!(prebuilt.contains(
+            &"COPY --chmod=0755 release/linux/${TARGETARCH}/shiplog-server /image/shiplog-server"
+        ));
+        let dockerignore = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
+        for pattern in dockerignore
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        {
+            let path = pattern.trim_start_matches("**/").trim_start_matches('/');
+            assert!(
+                !(path == "*" || path == "**" || path.starts_with("release")),
+                ".dockerignore leaves release/ out of the build context: `{pattern}`"
+            );
+        }
+
         assert!(dockerfile.contains(&format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"))));
         let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
         let owner = manifest
