@@ -756,6 +756,60 @@ mod tests {
         );
     }
 
+    /// The release workflow builds the binary of every platform on a runner of its own
+    /// architecture, lays each out where the Dockerfile's `prebuilt` stage takes it, builds the
+    /// image for all of them, and compiles with the Dockerfile's Rust.
+    #[test]
+    fn the_release_builds_every_platform_with_the_dockerfiles_rust() {
+        let release =
+            std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+        let lines: Vec<&str> = release.lines().map(str::trim).collect();
+        for platform in PLATFORMS {
+            let arch = format!("arch: {}", platform.docker_arch);
+            let at = lines
+                .iter()
+                .position(|line| line.ends_with(&arch))
+                .unwrap_or_else(|| panic!("release.yml builds no `{arch}`"));
+            assert_eq!(
+                lines[at + 1],
+                format!("target: {}", platform.target),
+                "release.yml's {arch} is not built for {}",
+                platform.target
+            );
+        }
+        let docker_arches: Vec<&str> = PLATFORMS.iter().map(|p| p.docker_arch).collect();
+        let layout = format!("for arch in {}; do", docker_arches.join(" "));
+        assert!(
+            lines.contains(&layout.as_str()),
+            "release.yml has no `{layout}`"
+        );
+        assert!(release.contains(
+            r#"install -D -m 0755 "artifacts/$file/$file" "release/linux/$arch/shiplog-server""#
+        ));
+        let platforms: Vec<String> = docker_arches.iter().map(|a| format!("linux/{a}")).collect();
+        let platforms = format!("platforms: {}", platforms.join(","));
+        assert!(
+            lines.contains(&platforms.as_str()),
+            "release.yml has no `{platforms}`"
+        );
+        assert!(lines.contains(&"BINARY=prebuilt"));
+
+        let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+        let rust = dockerfile
+            .lines()
+            .find_map(|line| line.strip_prefix("ARG RUST_VERSION="))
+            .expect("the Dockerfile names its Rust");
+        let toolchain = lines
+            .iter()
+            .find_map(|line| line.strip_prefix("RUSTUP_TOOLCHAIN: "))
+            .expect("release.yml pins its Rust")
+            .trim_matches('"');
+        assert!(
+            toolchain.starts_with(&format!("{rust}.")),
+            "release.yml builds with Rust {toolchain}, the Dockerfile with {rust}"
+        );
+    }
+
     /// Writes straight to the standard error, which the test harness does not capture: a
     /// skipped check must be seen.
     fn tell(message: &str) {
