@@ -73,7 +73,10 @@ pub fn annotate(object: &Value, trace: &Traceability) -> Value {
 pub fn without_traceability(object: &Value) -> Value {
     let mut object = object.clone();
     if let Some(metadata) = object["metadata"].as_object_mut() {
-        if let Some(map) = metadata.get_mut("annotations").and_then(Value::as_object_mut) {
+        if let Some(map) = metadata
+            .get_mut("annotations")
+            .and_then(Value::as_object_mut)
+        {
             map.remove(REPOSITORY);
             map.remove(COMMIT);
         }

@@ -391,36 +391,37 @@ async fn deploy_ready<P: Platform>(
     let substitutions = prepare(&mut manifests, &sources::lines(&inputs.images));
     notifier.start(true).await;
     platform.log(&format!("deploying {}", counted(manifests.len(), "object")));
-    let mut outcome = match deploy::deploy(&kube, &discovery, &manifests, &trace, &inputs.options).await {
-        Ok(report) => {
-            let verdict = match report.status {
-                DeployStatus::Succeeded => Verdict::Deployed,
-                _ => Verdict::Failed,
-            };
-            let mut outcome =
-                Outcome::new(verdict, report.failure.as_ref().map(|f| f.reason.clone()));
-            notifier
-                .finish(finish(
-                    report.status,
-                    report.resources.clone(),
-                    report.failure.clone(),
-                ))
-                .await;
-            outcome.report = Some(report);
-            outcome
-        }
-        Err(error) => {
-            let outcome = refusal(error, &access);
-            let failure = Failure {
-                reason: outcome.reason.clone().unwrap_or_default(),
-                details: outcome.problems.clone(),
-            };
-            notifier
-                .finish(finish(DeployStatus::Failed, Vec::new(), Some(failure)))
-                .await;
-            outcome
-        }
-    };
+    let mut outcome =
+        match deploy::deploy(&kube, &discovery, &manifests, &trace, &inputs.options).await {
+            Ok(report) => {
+                let verdict = match report.status {
+                    DeployStatus::Succeeded => Verdict::Deployed,
+                    _ => Verdict::Failed,
+                };
+                let mut outcome =
+                    Outcome::new(verdict, report.failure.as_ref().map(|f| f.reason.clone()));
+                notifier
+                    .finish(finish(
+                        report.status,
+                        report.resources.clone(),
+                        report.failure.clone(),
+                    ))
+                    .await;
+                outcome.report = Some(report);
+                outcome
+            }
+            Err(error) => {
+                let outcome = refusal(error, &access);
+                let failure = Failure {
+                    reason: outcome.reason.clone().unwrap_or_default(),
+                    details: outcome.problems.clone(),
+                };
+                notifier
+                    .finish(finish(DeployStatus::Failed, Vec::new(), Some(failure)))
+                    .await;
+                outcome
+            }
+        };
     outcome.substitutions = substitutions;
     outcome.namespace = Some(namespace);
     with_record(&notifier, outcome)
