@@ -72,14 +72,20 @@ impl Provenance {
         env: impl Fn(&str) -> Option<String>,
         git: impl Fn(&[&str]) -> Option<String>,
     ) -> Provenance {
-        let remote = git(&["remote", "get-url", "origin"]).and_then(|url| parse_remote(&url));
+        // Asked of git only when neither a flag nor the runner says.
+        let remote = std::cell::OnceCell::new();
+        let remote = || {
+            remote.get_or_init(|| {
+                git(&["remote", "get-url", "origin"]).and_then(|url| parse_remote(&url))
+            })
+        };
         let in_actions = env("GITHUB_REPOSITORY").is_some();
         Provenance {
             repo: given
                 .repo
                 .clone()
                 .or_else(|| env("GITHUB_REPOSITORY"))
-                .or_else(|| remote.as_ref().map(|(_, repo)| repo.clone())),
+                .or_else(|| remote().as_ref().map(|(_, repo)| repo.clone())),
             commit: given
                 .commit
                 .clone()
@@ -93,7 +99,7 @@ impl Provenance {
                 .or_else(|| env("USER")),
             server: env("GITHUB_SERVER_URL").or_else(|| {
                 (!in_actions)
-                    .then(|| remote.map(|(server, _)| server))
+                    .then(|| remote().as_ref().map(|(server, _)| server.clone()))
                     .flatten()
             }),
         }
@@ -167,7 +173,17 @@ mod tests {
             commit: Some("b".repeat(40)),
             ..Given::default()
         };
-        let mixed = Provenance::gather(&given, runner, git);
+        let asked = std::cell::RefCell::new(Vec::new());
+        let counting_git = |args: &[&str]| {
+            asked.borrow_mut().push(args.join(" "));
+            git(args)
+        };
+        let mixed = Provenance::gather(&given, runner, counting_git);
+        assert!(
+            !asked.borrow().iter().any(|a| a.starts_with("remote")),
+            "the runner named the repository: {:?}",
+            asked.borrow()
+        );
         assert_eq!(mixed.repo.as_deref(), Some("acme/api"));
         assert_eq!(mixed.commit, Some("b".repeat(40)));
         assert_eq!(mixed.actor.as_deref(), Some("octocat"));

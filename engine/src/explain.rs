@@ -73,34 +73,43 @@ fn termination(terminated: &Value) -> Option<String> {
     Some(text)
 }
 
-fn stuck_containers(pods: &[Value]) -> Vec<Stuck<'_>> {
-    let mut found = Vec::new();
-    for pod in pods {
+/// Every container status of `pods`, init containers first: `(pod name, role, status)`, the
+/// role being `init container` or `container`.
+fn statuses(pods: &[Value]) -> impl Iterator<Item = (&str, &'static str, &Value)> {
+    pods.iter().flat_map(|pod| {
         let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
-        for list in ["initContainerStatuses", "containerStatuses"] {
-            for status in pod["status"][list].as_array().into_iter().flatten() {
-                let waiting = &status["state"]["waiting"];
-                let reason = waiting["reason"].as_str().unwrap_or_default();
-                if STUCK.contains(&reason) {
-                    found.push(Stuck {
-                        pod: pod_name,
-                        role: if list == "containerStatuses" {
-                            "container"
-                        } else {
-                            "init container"
-                        },
-                        container: status["name"].as_str().unwrap_or_default(),
-                        image: status["image"].as_str().unwrap_or_default(),
-                        reason,
-                        message: waiting["message"].as_str().unwrap_or_default(),
-                        restarts: status["restartCount"].as_i64().unwrap_or(0),
-                        last_end: termination(&status["lastState"]["terminated"]),
-                    });
-                }
-            }
-        }
-    }
-    found
+        [
+            ("initContainerStatuses", "init container"),
+            ("containerStatuses", "container"),
+        ]
+        .into_iter()
+        .flat_map(move |(list, role)| {
+            pod["status"][list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |status| (pod_name, role, status))
+        })
+    })
+}
+
+fn stuck_containers(pods: &[Value]) -> Vec<Stuck<'_>> {
+    statuses(pods)
+        .filter_map(|(pod, role, status)| {
+            let waiting = &status["state"]["waiting"];
+            let reason = waiting["reason"].as_str().unwrap_or_default();
+            STUCK.contains(&reason).then(|| Stuck {
+                pod,
+                role,
+                container: status["name"].as_str().unwrap_or_default(),
+                image: status["image"].as_str().unwrap_or_default(),
+                reason,
+                message: waiting["message"].as_str().unwrap_or_default(),
+                restarts: status["restartCount"].as_i64().unwrap_or(0),
+                last_end: termination(&status["lastState"]["terminated"]),
+            })
+        })
+        .collect()
 }
 
 /// The one-line reason and the details for `observation`.
@@ -288,25 +297,18 @@ struct Failed<'a> {
 
 /// The containers of `pods` whose last instance ended with a non-zero exit code or a signal.
 fn failed_containers(pods: &[Value]) -> Vec<Failed<'_>> {
-    let mut found = Vec::new();
-    for pod in pods {
-        let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
-        for list in ["initContainerStatuses", "containerStatuses"] {
-            for status in pod["status"][list].as_array().into_iter().flatten() {
-                let terminated = &status["state"]["terminated"];
-                let failed = terminated["exitCode"].as_i64().is_some_and(|c| c != 0)
-                    || terminated["signal"].as_i64().is_some_and(|s| s != 0);
-                if let (true, Some(end)) = (failed, termination(terminated)) {
-                    found.push(Failed {
-                        pod: pod_name,
-                        container: status["name"].as_str().unwrap_or_default(),
-                        end,
-                    });
-                }
-            }
-        }
-    }
-    found
+    statuses(pods)
+        .filter_map(|(pod, _, status)| {
+            let terminated = &status["state"]["terminated"];
+            let failed = terminated["exitCode"].as_i64().is_some_and(|c| c != 0)
+                || terminated["signal"].as_i64().is_some_and(|s| s != 0);
+            Some(Failed {
+                pod,
+                container: status["name"].as_str().unwrap_or_default(),
+                end: termination(terminated).filter(|_| failed)?,
+            })
+        })
+        .collect()
 }
 
 /// The pods the scheduler cannot place, with its message (`0/3 nodes are available: 3

@@ -49,6 +49,15 @@ pub fn revision(object: &Value) -> Option<i64> {
         .ok()
 }
 
+/// The name of `object`'s owner of `kind` (a pod's ReplicaSet or Job), if it has one.
+pub fn owner_of<'a>(object: &'a Value, kind: &str) -> Option<&'a str> {
+    object["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["kind"] == kind)?["name"]
+        .as_str()
+}
+
 /// Whether `object` is controlled by `owner`.
 pub fn owned_by(object: &Value, owner: &Value) -> bool {
     let uid = &owner["metadata"]["uid"];

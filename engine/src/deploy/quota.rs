@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::diagnose::{owned_by, revision};
+use super::diagnose::{owned_by, owner_of, revision};
 use super::watch::Group;
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
@@ -83,15 +83,6 @@ pub fn pods_limit(message: &str) -> Option<i64> {
     })
 }
 
-/// The ReplicaSet that controls `pod`, by name.
-fn replica_set_of(pod: &Value) -> Option<&str> {
-    pod["metadata"]["ownerReferences"]
-        .as_array()?
-        .iter()
-        .find(|r| r["kind"] == "ReplicaSet")?["name"]
-        .as_str()
-}
-
 /// Whether nothing in the namespace can make room, by the rule in the module doc.
 pub fn no_room_coming(scene: &Scene<'_>) -> bool {
     let Some(limit) = pods_limit(scene.message) else {
@@ -106,7 +97,8 @@ pub fn no_room_coming(scene: &Scene<'_>) -> bool {
         .any(|p| !p["metadata"]["deletionTimestamp"].is_null());
     let prefix = format!("{}-", scene.deployment);
     let old_of_refused = live.iter().any(|p| {
-        replica_set_of(p).is_some_and(|rs| rs.starts_with(&prefix) && rs != scene.replica_set)
+        owner_of(p, "ReplicaSet")
+            .is_some_and(|rs| rs.starts_with(&prefix) && rs != scene.replica_set)
     });
     let old_of_others = items(scene.deployments).iter().any(|d| {
         let name = d["metadata"]["name"].as_str().unwrap_or_default();

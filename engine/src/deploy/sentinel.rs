@@ -26,7 +26,7 @@
 
 use serde_json::Value;
 
-use super::diagnose::{owned_by, revision};
+use super::diagnose::{owned_by, owner_of, revision};
 use super::quota::{self, QuotaRefusals};
 use super::watch::Group;
 use crate::host::Host;
@@ -110,13 +110,7 @@ async fn current_pod_of<H: Host>(
         let hash = pod["metadata"]["labels"]["controller-revision-hash"].as_str();
         return Ok(owned_by(pod, workload) && (update.is_none() || update == hash));
     }
-    let Some(owner) = pod["metadata"]["ownerReferences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["kind"] == "ReplicaSet")
-        .and_then(|r| r["name"].as_str())
-    else {
+    let Some(owner) = owner_of(pod, "ReplicaSet") else {
         return Ok(false);
     };
     let replica_sets = discovery
@@ -160,11 +154,7 @@ pub(super) async fn look<H: Host>(
     }
     let pods = Discovery::builtin("v1", "Pod", "pods");
     let pod = kube.json(&pods.get(namespace, pod_name)?).await?;
-    let of_job = pod["metadata"]["ownerReferences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|r| r["kind"] == "Job");
+    let of_job = owner_of(&pod, "Job").is_some();
     let Some((reason, message)) = persisting_failure(&pod, event, of_job) else {
         return Ok(());
     };

@@ -256,6 +256,8 @@ struct Ready<H> {
     access: crate::kubeconfig::ClusterAccess,
     manifests: Vec<Manifest>,
     namespace: String,
+    /// The `images` input, one per entry, each matching a container of the manifests.
+    images: Vec<String>,
 }
 
 /// A deploy that cannot begin, with the objects known so far for its record.
@@ -334,6 +336,7 @@ async fn get_ready<P: Platform>(
         access,
         manifests: checked.manifests,
         namespace,
+        images,
     })
 }
 
@@ -382,13 +385,14 @@ async fn deploy_ready<P: Platform>(
         access,
         mut manifests,
         namespace,
+        images,
     } = ready;
     let mut notifier = notifier(platform, inputs, &namespace, &manifests);
     let trace = Traceability {
         repository: platform.env("GITHUB_REPOSITORY"),
         commit: platform.env("GITHUB_SHA"),
     };
-    let substitutions = prepare(&mut manifests, &sources::lines(&inputs.images));
+    let substitutions = prepare(&mut manifests, &images);
     notifier.start(true).await;
     platform.log(&format!("deploying {}", counted(manifests.len(), "object")));
     let mut outcome =

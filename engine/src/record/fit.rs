@@ -4,7 +4,9 @@
 //! length than a record may carry. What a record leaves out, it says: a cut list ends with an
 //! entry counting what it leaves out (kind or text [`OMITTED`]), a cut text ends with `…`.
 //! Resources that failed, then workloads, then the objects that changed are kept before
-//! unchanged ones; otherwise lists keep their first entries. The start of a deploy (images, workloads, commit message)
+//! unchanged ones; otherwise lists keep their first entries. Short texts (repository, actor,
+//! commit, …) are cut to the short-text limit and lose NUL characters. The start of a deploy
+//! (images, workloads, commit message)
 //! takes at most half of [`MAX_RECORD_BYTES`], so its outcome (resources, failure) always has
 //! the other half.
 
@@ -32,7 +34,7 @@ pub fn fit_new(deploy: &mut NewDeploy) {
     let images = std::mem::take(&mut deploy.images);
     let workloads = std::mem::take(&mut deploy.workloads);
     let message = std::mem::take(&mut deploy.commit.message);
-    deploy.version = deploy.version.as_deref().map(|v| cut(v, MAX_SHORT_TEXT));
+    fit_identity(deploy);
     let NewDeploy {
         images: fitted_images,
         workloads: fitted_workloads,
@@ -56,6 +58,36 @@ pub fn fit_new(deploy: &mut NewDeploy) {
             },
         ],
     );
+}
+
+/// A short text as the server takes it: no NUL, at most [`MAX_SHORT_TEXT`] bytes.
+fn short_text(text: &str) -> String {
+    cut(&text.replace('\0', ""), MAX_SHORT_TEXT)
+}
+
+/// Fits the short texts that say what was deployed, from where and by whom: from outside a
+/// workflow they come from flags and the git checkout (`--actor`, the git user), which GitHub's
+/// own limits do not bound.
+fn fit_identity(deploy: &mut NewDeploy) {
+    for text in [
+        &mut deploy.repo,
+        &mut deploy.app,
+        &mut deploy.namespace,
+        &mut deploy.actor,
+        &mut deploy.commit.sha,
+        &mut deploy.run.job,
+    ] {
+        *text = short_text(text);
+    }
+    for text in [
+        &mut deploy.environment,
+        &mut deploy.version,
+        &mut deploy.git_ref,
+        &mut deploy.commit.url,
+        &mut deploy.run.step,
+    ] {
+        *text = text.as_deref().map(short_text);
+    }
 }
 
 /// Fits the resources and failure an update sets into what `deploy` (the record it updates)
@@ -381,6 +413,9 @@ mod tests {
             .collect();
         new.commit.message = "m".repeat(100_000);
         new.version = Some("v".repeat(2000));
+        // From a laptop: `--actor` and the git user are anyone's words.
+        new.actor = format!("jane\0{}", "e".repeat(5000));
+        new.commit.sha = "f".repeat(2000);
         fit_new(&mut new);
         new.validate().expect("the server accepts it");
         assert!(new.carried().bytes() <= MAX_RECORD_BYTES / 2);
@@ -394,6 +429,7 @@ mod tests {
         );
         assert!(new.images.last().unwrap().starts_with("(omitted) "));
         assert!(new.commit.message.ends_with('…'));
+        assert!(new.actor.starts_with("janeeee") && new.actor.ends_with('…'));
     }
 
     #[test]
