@@ -1,10 +1,12 @@
 //! The main step: read the inputs, mask the secrets, deploy through the pipeline — gated on no
 //! earlier step of the job having failed, which GitHub is asked while the deploy gets ready —
 //! report the outcome ([`crate::report`]) and fail the step with the engine's message when the
-//! deploy failed.
+//! deploy failed. In `mode: plan` the deploy is the server's dry run: each object's change is
+//! shown and nothing is changed, recorded or announced.
 
 use crate::runner::commands::{self, Annotation, Level};
-use shiplog_engine::pipeline::{self, Gate, Platform as _, Verdict};
+use shiplog_engine::pipeline::{self, Gate, Platform as _, Verdict, id_token, restore};
+use shiplog_model::DeployId;
 
 use crate::job;
 use crate::platform::{Node, print_lines};
@@ -15,7 +17,7 @@ use crate::step_inputs::{deploy_inputs, runner_inputs};
 pub async fn run() -> u8 {
     let platform = Node::default();
     let inputs = runner_inputs(&platform);
-    let mode = match inputs.choice("mode", &["deploy", "notify"], "deploy") {
+    let mode = match inputs.choice("mode", &["deploy", "notify", "plan"], "deploy") {
         Ok(mode) => mode,
         Err(e) => return fail(&e.to_string()),
     };
@@ -24,10 +26,38 @@ pub async fn run() -> u8 {
         platform.log("shiplog watches this job: its post step alerts Slack if a step fails");
         return 0;
     }
-    let deploy_inputs = match deploy_inputs(&inputs, &platform) {
+    let mut deploy_inputs = match deploy_inputs(&inputs, &platform) {
         Ok(deploy_inputs) => deploy_inputs,
         Err(e) => return fail(&e.to_string()),
     };
+    let redeploy = match inputs.deploy_id("redeploy") {
+        Ok(id) => id,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let Some(id) = redeploy {
+        let Some(server) = id_token::target(&platform, deploy_inputs.server.as_ref()).await else {
+            return fail(
+                "input `redeploy` needs `server-url`: the history server keeps the manifests",
+            );
+        };
+        match restore::inputs(&platform, &server, DeployId(id), deploy_inputs).await {
+            Ok((restored, left_alone)) => {
+                platform.log(&format!("redeploying what deploy {id} applied"));
+                for name in left_alone {
+                    platform.log(&format!(
+                        "{name} is left as it is in the cluster: a record keeps no Secret values"
+                    ));
+                }
+                deploy_inputs = restored;
+            }
+            Err(e) => return fail(&e),
+        }
+    }
+    if mode == "plan" {
+        deploy_inputs.options.dry_run = true;
+        deploy_inputs.slack = None;
+        deploy_inputs.server = None;
+    }
     // GitHub is asked about the job's other steps while the deploy reads and checks everything;
     // the cluster is changed only once no earlier step is known to have failed.
     let gate = async {

@@ -3,7 +3,8 @@
 //! or the step's process was killed — is recorded as `cancelled`. Then, when a step of this job
 //! failed — before or after the deploy, or in a job that only builds (`mode: notify`) — Slack
 //! is alerted naming the step with a link to its log. The main step's own failure is not
-//! repeated: it announced it already. The post step never fails the job.
+//! repeated: it announced it already. After a plan (`mode: plan`) it does nothing: a plan
+//! records and announces nothing. The post step never fails the job.
 
 use shiplog_engine::kube::client::Kube;
 use shiplog_engine::pipeline::notify::slack_client;
@@ -27,6 +28,9 @@ const REPORTED_STATUS: &str = "status";
 pub async fn run() -> u8 {
     let platform = Node::default();
     let inputs = runner_inputs(&platform);
+    if state("mode").as_deref() == Some("plan") {
+        return 0;
+    }
     finish_open_record(&platform, &inputs).await;
     let target = match slack_target(&inputs, &platform) {
         Ok(Some(target)) => target,

@@ -42,6 +42,23 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
             platform.log(&change.describe());
         }
         print_lines([commands::end_group()]);
+        let diffs: Vec<&str> = report
+            .resources
+            .iter()
+            .filter_map(|r| r.diff.as_deref())
+            .collect();
+        if !diffs.is_empty() {
+            let title = if report.dry_run {
+                "What would change"
+            } else {
+                "What changed"
+            };
+            print_lines([commands::group(title)]);
+            for line in diffs.iter().flat_map(|diff| diff.lines()) {
+                platform.log(line);
+            }
+            print_lines([commands::end_group()]);
+        }
         if let Some(failure) = &report.failure {
             print_lines([commands::group("Why the deploy failed")]);
             for detail in &failure.details {

@@ -39,7 +39,8 @@ pub fn runner_inputs(platform: &Node) -> StepInputs {
 
 pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInputs, InputError> {
     let manifests = inputs.lines("manifests");
-    if manifests.is_empty() {
+    // A redeploy deploys what the history server kept ([`crate::main_step`]).
+    if manifests.is_empty() && inputs.text("redeploy").is_none() {
         return Err(InputError {
             input: "manifests".into(),
             problem: Problem::Missing,
@@ -52,6 +53,7 @@ pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInput
     let slack = slack_target(inputs, platform)?;
     Ok(DeployInputs {
         manifests,
+        inline: Vec::new(),
         namespace: inputs.text("namespace"),
         images: inputs.lines("images"),
         kubeconfig,
@@ -69,6 +71,7 @@ pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInput
             token: inputs.text("server-token"),
         }),
         slack,
+        restores: None,
     })
 }
 

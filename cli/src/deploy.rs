@@ -16,25 +16,90 @@ use shiplog_model::{DeployStatus, ResourceAction};
 
 use crate::{Output, report_findings};
 
+/// Where to deploy: the flags every command that reaches the cluster shares.
 #[derive(clap::Args)]
-pub struct DeployArgs {
-    /// Manifest files, directories (searched recursively for .yaml, .yml, .json) or globs.
-    /// Repeat the flag or give several lines.
-    #[arg(long = "manifests", env = "SHIPLOG_MANIFESTS", required = true)]
-    manifests: Vec<String>,
+pub struct Place {
     /// Namespace for objects that do not name one (default: the context's, else `default`).
     #[arg(long, env = "SHIPLOG_NAMESPACE")]
     namespace: Option<String>,
-    /// Images to deploy, e.g. `ghcr.io/acme/api:v2`: each replaces every container image of the
-    /// same repository, in every pod template. Repeat the flag or give several lines.
-    #[arg(long, env = "SHIPLOG_IMAGES")]
-    images: Vec<String>,
     /// The kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     kubeconfig: Option<String>,
     /// The kubeconfig context (default: its current context).
     #[arg(long, env = "SHIPLOG_CONTEXT")]
     context: Option<String>,
+}
+
+/// What to deploy and where: the flags `shiplog deploy` and `shiplog diff` share.
+#[derive(clap::Args)]
+pub struct Target {
+    /// Manifest files, directories (searched recursively for .yaml, .yml, .json) or globs.
+    /// Repeat the flag or give several lines.
+    #[arg(long = "manifests", env = "SHIPLOG_MANIFESTS", required = true)]
+    manifests: Vec<String>,
+    /// Images to deploy, e.g. `ghcr.io/acme/api:v2`: each replaces every container image of the
+    /// same repository, in every pod template. Repeat the flag or give several lines.
+    #[arg(long, env = "SHIPLOG_IMAGES")]
+    images: Vec<String>,
+    #[command(flatten)]
+    place: Place,
+}
+
+impl Place {
+    /// The inputs of a deploy to this place of nothing yet, that records and announces nothing
+    /// (a plan, when `dry_run`); an unreadable kubeconfig is exit 3, reported.
+    pub fn inputs(&self, dry_run: bool) -> Result<DeployInputs, ExitCode> {
+        let kubeconfig = match kubeconfig_files(self.kubeconfig.as_deref()) {
+            Ok(files) => Kubeconfig::Files(files),
+            Err(e) => {
+                eprintln!("shiplog: {e}");
+                return Err(ExitCode::from(Verdict::Unreachable.exit_code()));
+            }
+        };
+        Ok(DeployInputs {
+            manifests: Vec::new(),
+            inline: Vec::new(),
+            namespace: self.namespace.clone(),
+            images: Vec::new(),
+            kubeconfig,
+            context: self.context.clone(),
+            options: Options {
+                create_namespace: true,
+                dry_run,
+                timeout: Duration::from_secs(300),
+                rollback_on_failure: false,
+            },
+            app: None,
+            environment: None,
+            server: None,
+            slack: None,
+            restores: None,
+        })
+    }
+}
+
+impl Target {
+    /// [`Place::inputs`] with these manifests and images.
+    pub fn inputs(&self, dry_run: bool) -> Result<DeployInputs, ExitCode> {
+        Ok(DeployInputs {
+            manifests: self.manifests.clone(),
+            images: self.images.clone(),
+            ..self.place.inputs(dry_run)?
+        })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    how: How,
+}
+
+/// How to deploy, record and announce: the flags `shiplog deploy` and `shiplog redeploy` share.
+#[derive(clap::Args)]
+pub struct How {
     /// How long rollouts may take, e.g. 300s, 5m, 1h30m (Go duration syntax, at most 24h).
     #[arg(long, env = "SHIPLOG_TIMEOUT", default_value = "5m", value_parser = shiplog_engine::duration::parse)]
     timeout: Duration,
@@ -92,49 +157,65 @@ pub struct DeployArgs {
     output: Output,
 }
 
-pub fn run(args: &DeployArgs) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+impl How {
+    /// `inputs` deployed, recorded and announced as these flags say.
+    pub fn apply_to(&self, inputs: DeployInputs) -> DeployInputs {
+        DeployInputs {
+            options: Options {
+                create_namespace: self.create_namespace,
+                dry_run: self.dry_run,
+                timeout: self.timeout,
+                rollback_on_failure: self.rollback_on_failure,
+            },
+            app: self.app.clone(),
+            environment: self.environment.clone(),
+            server: self.server(),
+            slack: slack_target(self),
+            ..inputs
+        }
+    }
+
+    /// The history server, when named.
+    pub fn server(&self) -> Option<ServerTarget> {
+        self.server_url.as_ref().map(|url| ServerTarget {
+            url: url.clone(),
+            token: self.server_token.clone(),
+        })
+    }
+
+    /// Where this process's deploy comes from: the flags, the runner, the git checkout.
+    pub fn platform(&self) -> Native {
+        Native::from(Provenance::of_this_process(&Given {
+            repo: self.repo.clone(),
+            commit: self.commit.clone(),
+            actor: self.actor.clone(),
+        }))
+    }
+
+    pub fn output(&self) -> Output {
+        self.output
+    }
+}
+
+/// A runtime for one command.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime starts");
-    let kubeconfig = match kubeconfig_files(args.kubeconfig.as_deref()) {
-        Ok(files) => Kubeconfig::Files(files),
-        Err(e) => {
-            eprintln!("shiplog: {e}");
-            return ExitCode::from(Verdict::Unreachable.exit_code());
-        }
+        .expect("a tokio runtime starts")
+}
+
+pub fn run(args: &DeployArgs) -> ExitCode {
+    let inputs = match args.target.inputs(args.how.dry_run) {
+        Ok(inputs) => args.how.apply_to(inputs),
+        Err(code) => return code,
     };
-    let inputs = DeployInputs {
-        manifests: args.manifests.clone(),
-        namespace: args.namespace.clone(),
-        images: args.images.clone(),
-        kubeconfig,
-        context: args.context.clone(),
-        options: Options {
-            create_namespace: args.create_namespace,
-            dry_run: args.dry_run,
-            timeout: args.timeout,
-            rollback_on_failure: args.rollback_on_failure,
-        },
-        app: args.app.clone(),
-        environment: args.environment.clone(),
-        server: args.server_url.as_ref().map(|url| ServerTarget {
-            url: url.clone(),
-            token: args.server_token.clone(),
-        }),
-        slack: slack_target(args),
-    };
-    let provenance = Provenance::of_this_process(&Given {
-        repo: args.repo.clone(),
-        commit: args.commit.clone(),
-        actor: args.actor.clone(),
-    });
-    let outcome = runtime.block_on(pipeline::run(&Native::from(provenance), &inputs));
-    show(args.output, &outcome);
+    let outcome = runtime().block_on(pipeline::run(&args.how.platform(), &inputs));
+    show(args.how.output, &outcome);
     ExitCode::from(outcome.verdict.exit_code())
 }
 
-fn slack_target(args: &DeployArgs) -> Option<SlackTarget> {
+fn slack_target(args: &How) -> Option<SlackTarget> {
     if let Some(url) = &args.slack_webhook {
         return Some(SlackTarget::Webhook(url.clone()));
     }
@@ -146,7 +227,7 @@ fn slack_target(args: &DeployArgs) -> Option<SlackTarget> {
 }
 
 /// Prints what happened: the report (text or JSON), or the problems that stopped the deploy.
-fn show(output: Output, outcome: &Outcome) {
+pub fn show(output: Output, outcome: &Outcome) {
     if !outcome.findings.is_empty() {
         let files = outcome
             .findings

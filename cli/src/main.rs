@@ -4,6 +4,8 @@
 //! (nothing was changed), `3` cluster unreachable or not authorised.
 
 mod deploy;
+mod diff;
+mod redeploy;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,14 @@ enum Command {
     /// Validate, apply (server-side) and watch the rollout of manifests; explain a failure and
     /// optionally roll back.
     Deploy(Box<deploy::DeployArgs>),
+    /// Show what a deploy would change, object by object (the live object against the API
+    /// server's dry run of the apply, as a YAML diff; Secret values never shown); change
+    /// nothing. Prints "no changes" when there are none.
+    Diff(Box<diff::DiffArgs>),
+    /// Deploy again what an earlier deploy applied, as the history server keeps it (needs
+    /// --server-url): validated, applied, watched, announced and recorded as restoring it.
+    /// Secrets are left as they are in the cluster.
+    Redeploy(Box<redeploy::RedeployArgs>),
 }
 
 #[derive(clap::Args)]
@@ -59,6 +69,8 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Validate(args) => validate(&args),
         Command::Deploy(args) => deploy::run(&args),
+        Command::Diff(args) => diff::run(&args),
+        Command::Redeploy(args) => redeploy::run(&args),
     }
 }
 

@@ -3,7 +3,8 @@
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 use shiplog_model::{
-    Cursor, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights, Page,
+    Cursor, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights, ManifestsDiff,
+    Page,
 };
 
 use crate::url_state::encode_pairs;
@@ -87,6 +88,22 @@ pub async fn previous(deploy: &Deploy) -> Result<Option<Deploy>, ApiFailure> {
         ..Default::default()
     };
     Ok(history(&query).await?.items.into_iter().next())
+}
+
+/// The latest deploys of `deploy`'s app to its namespace (at most `limit`), newest first.
+pub async fn same_environment(deploy: &Deploy, limit: u32) -> Result<Vec<Deploy>, ApiFailure> {
+    let query = HistoryQuery {
+        app: Some(deploy.app.clone()),
+        namespace: Some(deploy.namespace.clone()),
+        limit: Some(limit),
+        ..Default::default()
+    };
+    Ok(history(&query).await?.items)
+}
+
+/// How what deploy `to` applied differs from what deploy `from` applied.
+pub async fn compare(from: DeployId, to: DeployId) -> Result<ManifestsDiff, ApiFailure> {
+    get_json(&format!("/api/v1/deploys/{from}/diff/{to}")).await
 }
 
 /// The environment matrix.

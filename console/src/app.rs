@@ -23,6 +23,7 @@ fn switch(route: Route) -> Html {
         Route::Environments => html! { <pages::environments::EnvironmentsPage /> },
         Route::History => html! { <pages::history::HistoryPage /> },
         Route::Deploy { id } => html! { <pages::deploy::DeployPage {id} /> },
+        Route::Compare { from, to } => html! { <pages::compare::ComparePage {from} {to} /> },
         Route::Insights => html! { <pages::insights::InsightsPage /> },
         Route::NotFound => html! { <pages::not_found::NotFound /> },
     }

@@ -13,6 +13,9 @@ pub enum Route {
     /// One deploy.
     #[at("/deploys/:id")]
     Deploy { id: i64 },
+    /// What deploy `to` applied against what deploy `from` applied.
+    #[at("/compare/:from/:to")]
+    Compare { from: i64, to: i64 },
     /// Frequency, failure rate, duration and time to restore.
     #[at("/insights")]
     Insights,

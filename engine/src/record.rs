@@ -8,7 +8,9 @@
 //! the app, the environment and the namespace. Outside GitHub Actions (no `GITHUB_RUN_ID`) the
 //! run id is random, so every invocation is a deploy of its own. The start declares when the
 //! result is due ([`deadline`]): past it, the server marks a record still open `abandoned`.
+//! Once applied, the objects themselves are kept beside the record ([`keep_manifests`]).
 
+mod applied;
 mod fit;
 
 use std::time::Duration;
@@ -16,8 +18,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use shiplog_model::{
-    Commit, Created, DeployId, DeployStatus, DeployUpdate, Failure, NewDeploy, ResourceChange,
-    WorkflowRun, WorkloadRef,
+    AppliedManifests, Commit, Created, DeployId, DeployStatus, DeployUpdate, Failure, NewDeploy,
+    ResourceChange, WorkflowRun, WorkloadRef,
 };
 
 use crate::deploy::Options;
@@ -28,7 +30,8 @@ use crate::kube::retry::Backoff;
 use crate::manifest::Manifest;
 use crate::plan::is_workload;
 
-pub use fit::{OMITTED, fit_new, fit_update};
+pub use applied::applied;
+pub use fit::{DIFF_NOT_KEPT, MAX_RECORD_DIFFS, OMITTED, fit_new, fit_update};
 
 /// How hard to try the history server: a few seconds at most, the deploy matters more.
 pub const BACKOFF: Backoff = Backoff {
@@ -116,6 +119,7 @@ pub fn new_deploy(
         .unwrap_or_else(|| repo.rsplit('/').next().unwrap_or_default().to_owned());
     let sha = var("GITHUB_SHA");
     Ok(NewDeploy {
+        restores: None,
         app,
         environment: facts.environment.map(str::to_owned),
         namespace: facts.namespace.to_owned(),
@@ -194,6 +198,17 @@ pub async fn end<H: Host>(
     update: &DeployUpdate,
 ) -> Result<(), KubeError> {
     let request = Request::patch_json(format!("/api/v1/deploys/{id}"), &to_json(update));
+    server.send(&request).await.map(|_| ())
+}
+
+/// Keeps the objects the deploy applied beside its record (once: the same set sent again is
+/// harmless, another set is refused with 409).
+pub async fn keep_manifests<H: Host>(
+    server: &Kube<H>,
+    id: DeployId,
+    set: &AppliedManifests,
+) -> Result<(), KubeError> {
+    let request = Request::post_json(format!("/api/v1/deploys/{id}/manifests"), &to_json(set));
     server.send(&request).await.map(|_| ())
 }
 

@@ -231,6 +231,11 @@ pub struct ResourceChange {
     /// A human explanation, mostly for failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// What changed in the object: a unified diff of its YAML, live against planned, without
+    /// the server's bookkeeping; a Secret's values are never in it (only whether each key's
+    /// value changed). Absent for unchanged objects and in records written before diffs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
 }
 
 impl ResourceChange {
@@ -330,6 +335,9 @@ pub struct Deploy {
     /// The Slack message about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackMessage>,
+    /// The earlier deploy this one deploys again (`shiplog redeploy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restores: Option<DeployId>,
 }
 
 impl Deploy {

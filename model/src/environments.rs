@@ -124,6 +124,7 @@ mod tests {
     fn hostile(id: i64) -> Deploy {
         let text = "\u{1}".repeat(MAX_SHORT_TEXT);
         Deploy {
+            restores: None,
             id: DeployId(id),
             repo: text.clone(),
             app: text.clone(),

@@ -64,6 +64,9 @@ pub struct NewDeploy {
     pub failure: Option<Failure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackMessage>,
+    /// The earlier deploy this one deploys again (`shiplog redeploy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restores: Option<DeployId>,
 }
 
 fn in_progress() -> DeployStatus {
@@ -162,6 +165,7 @@ impl NewDeploy {
             resources: self.resources,
             failure: self.failure,
             slack: self.slack,
+            restores: self.restores,
         }
     }
 }
@@ -382,6 +386,9 @@ fn validate_results(
         required(&format!("resources[{i}].name"), &resource.name)?;
         if let Some(message) = &resource.message {
             long(&format!("resources[{i}].message"), message)?;
+        }
+        if let Some(diff) = &resource.diff {
+            long(&format!("resources[{i}].diff"), diff)?;
         }
     }
     if let Some(failure) = failure {

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod insights;
 pub mod lifecycle;
 pub mod limits;
+pub mod manifests;
 pub mod query;
 
 pub use deploy::{
@@ -27,6 +28,7 @@ pub use error::{ApiError, ConflictBody, ErrorBody, FieldError};
 pub use event::{DeployEvent, DeployEventKind};
 pub use ingest::{Created, DeployUpdate, FinishedError, NewDeploy, TransitionError};
 pub use insights::{DailyCount, InsightRow, Insights};
+pub use manifests::{AppliedManifests, AppliedObject, ManifestsDiff, ObjectChange, ObjectDiff};
 pub use query::{Cursor, CursorError, HistoryQuery, Page};
 
 /// The base path of every versioned API route.

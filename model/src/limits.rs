@@ -236,6 +236,7 @@ mod tests {
         assert_eq!(err.field, "images");
 
         let resource = ResourceChange {
+            diff: None,
             api_version: "v1".into(),
             kind: "ConfigMap".into(),
             name: "cfg".into(),

@@ -448,6 +448,7 @@ fn sample_deploy(n: usize, started_at: DateTime<Utc>, rng: &mut impl Rng) -> New
     let resources = workloads
         .iter()
         .map(|w| ResourceChange {
+            diff: None,
             api_version: "apps/v1".into(),
             kind: w.kind.clone(),
             name: w.name.clone(),
@@ -466,6 +467,7 @@ fn sample_deploy(n: usize, started_at: DateTime<Utc>, rng: &mut impl Rng) -> New
     });
     let run_id = i64::try_from(n).expect("fits");
     NewDeploy {
+        restores: None,
         repo: format!("acme/{app}"),
         app: app.clone(),
         environment: None,

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod compare;
 pub mod config;
 pub mod console;
 pub mod error;

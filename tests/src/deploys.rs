@@ -16,6 +16,7 @@ pub fn deploy(app: &str, namespace: &str, status: DeployStatus, version: &str) -
     let run = RUN.fetch_add(1, Ordering::Relaxed);
     let started_at = Utc::now();
     NewDeploy {
+        restores: None,
         repo: format!("acme/{app}"),
         app: app.to_owned(),
         environment: None,

@@ -187,6 +187,28 @@ impl Api {
         Ok(ids)
     }
 
+    /// Keeps `set` as what deploy `id` applied (`POST /api/v1/deploys/{id}/manifests`).
+    pub async fn keep_manifests(
+        &self,
+        id: DeployId,
+        set: &shiplog_model::AppliedManifests,
+    ) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/deploys/{id}/manifests", self.base))
+            .bearer_auth(TOKEN)
+            .json(set)
+            .send()
+            .await?;
+        let status = response.status();
+        ensure!(
+            status == StatusCode::CREATED,
+            "keeping the manifests of {id}: {status}: {}",
+            response.text().await?
+        );
+        Ok(())
+    }
+
     /// `GET path` (which starts with `/`), without a token.
     pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
         Ok(self.http.get(format!("{}{path}", self.base)).send().await?)

@@ -31,6 +31,8 @@ pub enum Problem {
     BadDuration(String),
     #[error("{value:?} is not one of {}", allowed.join(", "))]
     NotAllowed { value: String, allowed: Vec<String> },
+    #[error("{0:?} is not a deploy id (a positive whole number, as in the console's /deploys/ID)")]
+    NotDeployId(String),
 }
 
 /// An input that is missing or malformed, e.g. ``input `timeout`: "5 minutes" is not a
@@ -114,6 +116,20 @@ impl<L: Fn(&str) -> Option<String>> Inputs<L> {
     }
 
     /// One item per line: trimmed, blank lines dropped.
+    /// A deploy's id (`redeploy: 42`); `None` when the input is not set.
+    pub fn deploy_id(&self, name: &str) -> Result<Option<i64>, InputError> {
+        let Some(value) = self.text(name) else {
+            return Ok(None);
+        };
+        match value.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(InputError {
+                input: name.into(),
+                problem: Problem::NotDeployId(value),
+            }),
+        }
+    }
+
     pub fn lines(&self, name: &str) -> Vec<String> {
         self.split(name, &['\n'])
     }

@@ -51,10 +51,15 @@ pub fn clip(raw: &str, max: usize) -> Cow<'_, str> {
 /// `text` as a fenced code block, shown verbatim: the fence is longer than any run of
 /// backticks in `text`, so nothing in it can close the block.
 pub fn code_block(text: &str) -> String {
+    code_block_as("text", text)
+}
+
+/// [`code_block`] highlighted as `language` (`diff`, …).
+pub fn code_block_as(language: &str, text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    format!("{fence}text\n{text}\n{fence}\n")
+    format!("{fence}{language}\n{text}\n{fence}\n")
 }
 
 /// A link to `url` labelled `label`; an `http(s)` URL only (anything else is shown as text),

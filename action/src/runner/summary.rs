@@ -1,6 +1,6 @@
 //! The job summary of a deploy (`$GITHUB_STEP_SUMMARY`): a heading with the verdict, the
-//! facts, a table of every resource and what happened to it, why it failed, and links to the
-//! deploy's record and the run.
+//! facts, a table of every resource and what happened to it, each change's diff (folded), why
+//! it failed, and links to the deploy's record and the run.
 //!
 //! GitHub takes at most 1 MiB of summary per step; [`render`] stays under [`MAX_BYTES`] by
 //! bounding every field and ending the table with an "… and N more" row when the resources do
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use shiplog_model::{DeployStatus, Failure, ResourceAction, ResourceChange};
 
-use super::markdown::{clip, code_block, inline, link};
+use super::markdown::{clip, code_block, code_block_as, inline, link};
 
 /// The most a summary may take, in bytes (GitHub's limit is 1 MiB).
 pub const MAX_BYTES: usize = 1_000_000;
@@ -28,6 +28,8 @@ const LIST_ITEMS: usize = 20;
 const URL_BYTES: usize = 2_048;
 /// Room kept for the table's "… and N more" row.
 const MORE_ROW_BYTES: usize = 64;
+/// Bytes of object diffs shown; the rest are counted and left to the deploy record.
+const DIFFS_BYTES: usize = 400_000;
 
 /// What the summary tells.
 #[derive(Debug, Clone)]
@@ -53,7 +55,8 @@ pub fn render(facts: &SummaryFacts<'_>) -> String {
     let mut head = heading(facts);
     head.push_str(&facts_lines(facts));
     let tail = format!(
-        "{}{}",
+        "{}{}{}",
+        diffs_section(facts),
         facts.failure.map(failure_section).unwrap_or_default(),
         links(facts)
     );
@@ -209,6 +212,42 @@ fn table(facts: &SummaryFacts<'_>, budget: usize) -> String {
     out
 }
 
+/// Each object's diff, folded, within [`DIFFS_BYTES`]; the objects left out are counted.
+fn diffs_section(facts: &SummaryFacts<'_>) -> String {
+    let changed: Vec<&ResourceChange> = facts
+        .resources
+        .iter()
+        .filter(|r| r.diff.is_some())
+        .collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let title = if facts.dry_run {
+        "What would change"
+    } else {
+        "What changed"
+    };
+    let mut out = format!("### {title}\n\n");
+    for (shown, resource) in changed.iter().enumerate() {
+        let name = format!("{}/{}", resource.kind, resource.name);
+        let block = format!(
+            "<details><summary>{} {}</summary>\n\n{}\n</details>\n\n",
+            inline(&clip(&name, FIELD_CHARS)),
+            action_word(resource.action, facts.dry_run),
+            code_block_as("diff", resource.diff.as_deref().unwrap_or_default())
+        );
+        if out.len() + block.len() > DIFFS_BYTES {
+            let left = changed.len() - shown;
+            out.push_str(&format!(
+                "… and {left} more changed objects: their diffs are in the deploy record.\n\n"
+            ));
+            break;
+        }
+        out.push_str(&block);
+    }
+    out
+}
+
 /// The reason, and the details verbatim in a folded code block.
 fn failure_section(failure: &Failure) -> String {
     let mut out = format!(
@@ -262,6 +301,7 @@ mod tests {
 
     fn change(kind: &str, name: &str, action: ResourceAction) -> ResourceChange {
         ResourceChange {
+            diff: None,
             api_version: "v1".into(),
             kind: kind.into(),
             name: name.into(),

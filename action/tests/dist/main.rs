@@ -5,6 +5,7 @@
 
 mod failures;
 mod hostile;
+mod plan;
 mod runner;
 
 use std::collections::HashMap;

@@ -3,8 +3,10 @@
 
 mod client_cert;
 mod deploy;
+mod diff;
 mod fail_fast;
 mod record;
+mod redeploy;
 mod server_manifests;
 mod slack;
 mod support;

@@ -13,10 +13,10 @@ use shiplog_server::store::Store;
 
 use crate::support::{API_DEPLOYMENT, Deploys as _, FIXTURE, RUNNER, Sim, write};
 
-const TOKEN: &str = "history-write-token";
+pub const TOKEN: &str = "history-write-token";
 
 /// A history server on a fresh SQLite database in `dir`.
-fn history_server(runtime: &tokio::runtime::Runtime, dir: &Path) -> LocalServer {
+pub fn history_server(runtime: &tokio::runtime::Runtime, dir: &Path) -> LocalServer {
     let url = format!("sqlite://{}", dir.join("history.db").display());
     runtime.block_on(async {
         let store = Store::open(&url).await.unwrap();
@@ -130,7 +130,7 @@ fn more_objects_than_a_record_lists_are_recorded_within_the_limits() {
 }
 
 /// GET through the crate's own host.
-async fn get(base: &str, path: &str) -> serde_json::Value {
+pub async fn get(base: &str, path: &str) -> serde_json::Value {
     let host = shiplog::http::HttpHost::public(base, None).unwrap();
     let server = shiplog_engine::kube::client::Kube::new(host, Default::default());
     server

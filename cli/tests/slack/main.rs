@@ -31,6 +31,7 @@ const FAST: Backoff = Backoff {
 
 fn deploy(status: DeployStatus) -> Deploy {
     Deploy {
+        restores: None,
         id: DeployId(42),
         repo: "acme/shop".into(),
         app: "api".into(),
@@ -72,6 +73,7 @@ fn failed(reason: &str, details: Vec<String>) -> Deploy {
         details,
     });
     deploy.resources = vec![ResourceChange {
+        diff: None,
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),
         name: "api".into(),
@@ -348,6 +350,7 @@ async fn huge_deploys_fit_slacks_limits() {
     deploy.app = "a".repeat(300);
     deploy.resources = (0..300)
         .map(|i| ResourceChange {
+            diff: None,
             api_version: "apps/v1".into(),
             kind: "Deployment".into(),
             name: format!("w{i}"),

@@ -1,12 +1,14 @@
-//! `/deploys/{id}`: every fact of one deploy, its resource changes, the failure explained, links
-//! to commit, run and Slack, and what changed since the previous deploy of the same app and
-//! namespace. Updates live while the deploy is in progress.
+//! `/deploys/{id}`: every fact of one deploy, its resource changes with each object's diff, the
+//! failure explained, links to commit, run and Slack, what changed since the previous deploy of
+//! the same app and namespace, and a comparison of its manifests with any other deploy there.
+//! Updates live while the deploy is in progress.
 
 use shiplog_model::{Deploy, DeployId, DeployStatus, ResourceAction};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
+use crate::components::diff::{Diff, change_summary};
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::time_ago::TimeAgo;
@@ -118,6 +120,9 @@ fn deploy_view(props: &ViewProps) -> Html {
                     if let Some(due) = d.deadline.filter(|_| d.status == DeployStatus::InProgress) {
                         <dt>{"Result due"}</dt><dd><TimeAgo at={due} both=true /></dd>
                     }
+                    if let Some(restored) = d.restores {
+                        <dt>{"Restores"}</dt><dd><Link<Route> to={Route::Deploy { id: restored.0 }}>{format!("deploy #{restored}")}</Link<Route>></dd>
+                    }
                     if let Some(slack) = &d.slack {
                         <dt>{"Slack"}</dt><dd>{external(&slack.permalink, format!("message in {}", slack.channel))}</dd>
                     }
@@ -147,6 +152,8 @@ struct ResourcesProps {
 fn resources(props: &ResourcesProps) -> Html {
     let d = &props.deploy;
     let [created, configured, unchanged, failed] = d.resource_counts();
+    let with_diffs: Vec<&shiplog_model::ResourceChange> =
+        d.resources.iter().filter(|r| r.diff.is_some()).collect();
     let action = |a: ResourceAction| match a {
         ResourceAction::Created => "created",
         ResourceAction::Configured => "configured",
@@ -169,6 +176,15 @@ fn resources(props: &ResourcesProps) -> Html {
                         </tr>
                     }) }</tbody>
                 </table></div>
+                if !with_diffs.is_empty() {
+                    <h3>{"What changed"}</h3>
+                    { for with_diffs.iter().map(|r| html! {
+                        <details class={classes!("object", action(r.action))}>
+                            <summary><code>{format!("{}/{}", r.kind, r.name)}</code>{" "}{action(r.action)}</summary>
+                            <Diff text={r.diff.clone().unwrap_or_default()} />
+                        </details>
+                    }) }
+                }
             }
         </section>
     }
@@ -186,7 +202,8 @@ fn changes(props: &ChangesProps) -> Html {
     let Some(previous) = &props.previous else {
         return html! {
             <section aria-labelledby="changes-title"><h2 id="changes-title">{"Since the previous deploy"}</h2>
-            <p class="state empty">{"This is the first recorded deploy of this app to this namespace."}</p></section>
+            <p class="state empty">{"This is the first recorded deploy of this app to this namespace."}</p>
+            <CompareWith deploy={props.deploy.clone()} /></section>
         };
     };
     let d = &props.deploy;
@@ -215,7 +232,65 @@ fn changes(props: &ChangesProps) -> Html {
                 { for removed.iter().map(|i| html! { <li class="removed">{"− "}<code>{*i}</code></li> }) }
                 { for added.iter().map(|i| html! { <li class="added">{"+ "}<code>{*i}</code></li> }) }
                 if previous.actor != d.actor { <li>{format!("Deployed by {} (previously {})", d.actor, previous.actor)}</li> }
+                <li>{format!("Objects: {}", change_summary(d.resource_counts()))}</li>
             </ul>
+            <p><Link<Route> classes="compare-previous" to={Route::Compare { from: previous.id.0, to: d.id.0 }}>
+                {format!("Compare the manifests with #{}", previous.id)}</Link<Route>></p>
+            <CompareWith deploy={d.clone()} />
         </section>
+    }
+}
+
+/// Deploys of the same app and namespace offered by "Compare with…".
+const COMPARE_CHOICES: u32 = 50;
+
+#[derive(Properties, PartialEq)]
+struct CompareWithProps {
+    deploy: Deploy,
+}
+
+/// "Compare with…": any other recent deploy of the same app and namespace, opening the
+/// comparison of their manifests (the earlier one first).
+#[function_component(CompareWith)]
+fn compare_with(props: &CompareWithProps) -> Html {
+    let choices = use_state(Vec::<Deploy>::new);
+    {
+        let choices = choices.clone();
+        let deploy = props.deploy.clone();
+        use_effect_with(deploy.id, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(found) = api::same_environment(&deploy, COMPARE_CHOICES).await {
+                    choices.set(found.into_iter().filter(|d| d.id != deploy.id).collect());
+                }
+            });
+        });
+    }
+    let navigator = use_navigator();
+    let this = props.deploy.clone();
+    let onchange = Callback::from(move |event: Event| {
+        let select: web_sys::HtmlSelectElement = event.target_unchecked_into();
+        let (Ok(other), Some(navigator)) = (select.value().parse::<i64>(), &navigator) else {
+            return;
+        };
+        let (from, to) = if other < this.id.0 {
+            (other, this.id.0)
+        } else {
+            (this.id.0, other)
+        };
+        navigator.push(&Route::Compare { from, to });
+    });
+    if choices.is_empty() {
+        return html! {};
+    }
+    html! {
+        <label class="compare-with">{"Compare with… "}
+            <select name="compare" {onchange}>
+                <option value="" selected=true>{"choose a deploy"}</option>
+                { for choices.iter().map(|d| html! {
+                    <option value={d.id.to_string()}>{format!("#{} {} · {}", d.id,
+                        d.version.clone().unwrap_or_else(|| d.commit.short_sha().to_owned()), d.status.as_str())}</option>
+                }) }
+            </select>
+        </label>
     }
 }

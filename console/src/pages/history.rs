@@ -8,6 +8,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
+use crate::components::diff::change_summary;
 use crate::components::states::{Empty, ErrorNote, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::time_ago::TimeAgo;
@@ -254,7 +255,7 @@ pub fn deploy_table(props: &TableProps) -> Html {
             <thead><tr>
                 <th scope="col">{"Started"}</th><th scope="col">{"App"}</th><th scope="col">{"Namespace"}</th>
                 <th scope="col">{"Version"}</th><th scope="col">{"Status"}</th><th scope="col">{"Who"}</th>
-                <th scope="col">{"Commit"}</th><th scope="col">{"Took"}</th>
+                <th scope="col">{"Commit"}</th><th scope="col">{"Changes"}</th><th scope="col">{"Took"}</th>
             </tr></thead>
             <tbody>
             { for props.deploys.iter().map(|d| html! {
@@ -268,6 +269,7 @@ pub fn deploy_table(props: &TableProps) -> Html {
                     <td><StatusBadge status={d.status} /></td>
                     <td>{&d.actor}</td>
                     <td class="commit"><code>{d.commit.short_sha()}</code>{" "}<span class="commit-title">{d.commit.title()}</span></td>
+                    <td class="changes">{change_summary(d.resource_counts())}</td>
                     <td>{ d.duration().map(duration).unwrap_or_default() }</td>
                 </tr>
             }) }

@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod compare;
 pub mod deploy;
 pub mod environments;
 pub mod history;

@@ -1,8 +1,9 @@
 //! The changing half of a deploy: namespaces, the server-side dry run of every object, the plan
 //! (each existing object's dry-run answer compared with the live object: `created`,
-//! `configured` or `unchanged`), then the server-side apply of what the plan changes, tier by
-//! tier, concurrently within a tier. An unchanged object is not written at all: a redeploy of
-//! identical manifests makes no mutating request.
+//! `configured` or `unchanged`, with the diff of each change, see [`super::change`]), then the
+//! server-side apply of what the plan changes, tier by tier, concurrently within a tier. An
+//! unchanged object is not written at all: a redeploy of identical manifests makes no mutating
+//! request.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +11,8 @@ use futures_util::{StreamExt as _, future::join_all, stream};
 use serde_json::{Value, json};
 use shiplog_model::{ResourceAction, ResourceChange};
 
-use super::prepare::{Traceability, annotate, without_traceability};
+use super::change::diff;
+use super::prepare::{Traceability, annotate};
 use super::{DeployError, Options, object_name};
 use crate::host::Host;
 use crate::kube::client::{Kube, KubeError};
@@ -46,7 +48,7 @@ pub fn classify(status: u16, before: Option<&str>, after: Option<&str>) -> Resou
     }
 }
 
-fn change(manifest: &Manifest, action: ResourceAction) -> ResourceChange {
+fn change(manifest: &Manifest, action: ResourceAction, diff: Option<&String>) -> ResourceChange {
     ResourceChange {
         api_version: manifest.api_version().to_owned(),
         kind: manifest.kind().to_owned(),
@@ -54,6 +56,9 @@ fn change(manifest: &Manifest, action: ResourceAction) -> ResourceChange {
         namespace: manifest.namespace().map(str::to_owned),
         action,
         message: None,
+        diff: diff
+            .filter(|_| action != ResourceAction::Unchanged)
+            .cloned(),
     }
 }
 
@@ -187,11 +192,14 @@ pub struct Planned {
     pub action: ResourceAction,
     /// The object as it is now, when it exists.
     pub live: Option<Value>,
+    /// What changes, as a YAML diff; `None` for an unchanged object.
+    pub diff: Option<String>,
 }
 
 /// The plan: for each manifest, in order, whether the apply creates it, changes it or leaves it
 /// as it is — the dry run's answer compared with the live object (read for each object the dry
-/// run did not create), ignoring the server's bookkeeping and the traceability annotations.
+/// run did not create), ignoring the server's bookkeeping and the traceability annotations —
+/// and the diff of each change.
 pub async fn plan<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
@@ -200,23 +208,28 @@ pub async fn plan<H: Host>(
 ) -> Result<Vec<Planned>, DeployError> {
     let planned: Vec<Result<Planned, KubeError>> = stream::iter(manifests.iter().zip(before))
         .map(|(manifest, before)| async move {
+            let (kind, name) = (manifest.kind(), manifest.name());
             let Some((_, would_be)) = before.as_ref().filter(|(status, _)| *status != 201) else {
+                // Created: as the dry run made it or, in a namespace still to be made, as written.
+                let made = before.as_ref().map_or(&manifest.object, |(_, made)| made);
                 return Ok(Planned {
                     action: ResourceAction::Created,
                     live: None,
+                    diff: diff(kind, name, None, made),
                 });
             };
             let live = kube
-                .json(&resource(discovery, manifest).get(manifest.namespace(), manifest.name())?)
+                .json(&resource(discovery, manifest).get(manifest.namespace(), name)?)
                 .await?;
-            let action = if same_object(&live, would_be) {
-                ResourceAction::Unchanged
-            } else {
-                ResourceAction::Configured
+            let diff = diff(kind, name, Some(&live), would_be);
+            let action = match diff {
+                None => ResourceAction::Unchanged,
+                Some(_) => ResourceAction::Configured,
             };
             Ok(Planned {
                 action,
                 live: Some(live),
+                diff,
             })
         })
         .buffered(CONCURRENCY)
@@ -238,7 +251,7 @@ pub fn predicted(manifests: &[Manifest], plan: &[Planned]) -> Vec<ResourceChange
     manifests
         .iter()
         .zip(plan)
-        .map(|(manifest, planned)| change(manifest, planned.action))
+        .map(|(manifest, planned)| change(manifest, planned.action, planned.diff.as_ref()))
         .collect()
 }
 
@@ -265,7 +278,7 @@ pub async fn apply<H: Host>(
     for (i, planned) in plan.iter().enumerate() {
         match (&planned.action, &planned.live) {
             (ResourceAction::Unchanged, Some(live)) => {
-                changes[i] = Some(change(&manifests[i], ResourceAction::Unchanged));
+                changes[i] = Some(change(&manifests[i], ResourceAction::Unchanged, None));
                 objects[i] = live.clone();
             }
             _ => order.push(i),
@@ -301,7 +314,7 @@ pub async fn apply<H: Host>(
         for (i, outcome) in results {
             match outcome {
                 Ok((action, after)) => {
-                    changes[i] = Some(change(&manifests[i], action));
+                    changes[i] = Some(change(&manifests[i], action, plan[i].diff.as_ref()));
                     objects[i] = after;
                 }
                 Err(e) if e.is_access() => return Err(DeployError::Access(e)),
@@ -317,20 +330,6 @@ pub async fn apply<H: Host>(
         changes: changes.into_iter().flatten().collect(),
         objects,
     })
-}
-
-/// Whether two versions of an object are the same but for the server's bookkeeping
-/// (`managedFields`, `resourceVersion`) and the traceability annotations.
-fn same_object(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = without_traceability(v);
-        if let Some(metadata) = v["metadata"].as_object_mut() {
-            metadata.remove("managedFields");
-            metadata.remove("resourceVersion");
-        }
-        v
-    };
-    strip(a) == strip(b)
 }
 
 #[cfg(test)]
@@ -353,18 +352,5 @@ mod tests {
             ResourceAction::Configured,
             "no dry run to compare with: assume a change"
         );
-    }
-
-    #[test]
-    fn managed_fields_do_not_make_a_difference() {
-        let a = json!({"metadata": {"name": "a", "managedFields": [{"time": "1"}]}, "data": {"k": "v"}});
-        let b = json!({"metadata": {"name": "a", "managedFields": [{"time": "2"}]}, "data": {"k": "v"}});
-        assert!(same_object(&a, &b));
-        let c = json!({"metadata": {"name": "a"}, "data": {"k": "w"}});
-        assert!(!same_object(&a, &c));
-        // The commit that last changed an object is not a change of it.
-        let traced = json!({"metadata": {"name": "a", "resourceVersion": "9",
-            "annotations": {"shiplog.dev/commit": "4f2a9c1e"}}, "data": {"k": "v"}});
-        assert!(same_object(&a, &traced));
     }
 }

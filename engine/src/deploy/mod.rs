@@ -1,12 +1,13 @@
 //! A deploy against a cluster: prepare the objects (images), make sure their namespaces exist,
-//! dry-run every object on the server, plan (compare with the live objects), apply what changes
-//! tier by tier, watch every workload, explain a failure and optionally roll back. Generic over
-//! the [`Host`], so the same flow runs natively and under Node.
+//! dry-run every object on the server, plan (compare with the live objects, diff each change),
+//! apply what changes tier by tier, watch every workload, explain a failure and optionally roll
+//! back. Generic over the [`Host`], so the same flow runs natively and under Node.
 //!
 //! Not for: reading files or flags (the binary does) or validating manifests without a
 //! cluster ([`crate::check`]).
 
 mod apply;
+mod change;
 mod diagnose;
 mod prepare;
 mod quota;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use shiplog_model::{DeployStatus, Failure, ResourceAction, ResourceChange};
 
 pub use apply::classify;
+pub use change::MAX_OBJECT_DIFF;
 pub use prepare::{Traceability, prepare};
 
 use crate::host::Host;

@@ -9,9 +9,10 @@ pub mod access;
 pub mod github_oidc;
 pub mod id_token;
 pub mod notify;
+pub mod restore;
 
 use chrono::{DateTime, Utc};
-use shiplog_model::{Created, Deploy, DeployStatus, Failure, NewDeploy, SlackMessage};
+use shiplog_model::{Created, Deploy, DeployId, DeployStatus, Failure, NewDeploy, SlackMessage};
 
 use crate::check::{Finding, check};
 use crate::deploy::{self, DeployError, Options, Report, Traceability, prepare};
@@ -64,6 +65,9 @@ pub trait Platform {
 pub struct DeployInputs {
     /// Files, directories, globs; several per entry on separate lines.
     pub manifests: Vec<String>,
+    /// Manifests given as text, `(name, content)`, besides those read from `manifests` (a
+    /// redeploy's kept objects, [`restore`]).
+    pub inline: Vec<(String, String)>,
     pub namespace: Option<String>,
     pub images: Vec<String>,
     pub kubeconfig: Kubeconfig,
@@ -73,6 +77,8 @@ pub struct DeployInputs {
     pub environment: Option<String>,
     pub server: Option<ServerTarget>,
     pub slack: Option<SlackTarget>,
+    /// The earlier deploy this one deploys again ([`restore`]), for the record.
+    pub restores: Option<DeployId>,
 }
 
 /// How a deploy ended, as an exit code says it.
@@ -188,6 +194,7 @@ fn new_deploy(
     match record::new_deploy(&facts, |name| platform.env(name)) {
         Ok(mut deploy) => {
             deploy.commit.message = commit_message(platform).unwrap_or_default();
+            deploy.restores = inputs.restores;
             Some(deploy)
         }
         Err(missing) => {
@@ -282,8 +289,13 @@ async fn get_ready<P: Platform>(
     inputs: &DeployInputs,
 ) -> Result<Ready<P::Host>, Stopped> {
     let given = inputs.namespace.as_deref().unwrap_or("default");
-    let files = sources::read_all(platform.files(), &inputs.manifests)
-        .map_err(|e| stopped(Verdict::Invalid, e.to_string(), given))?;
+    let mut files = if inputs.manifests.is_empty() && !inputs.inline.is_empty() {
+        Vec::new()
+    } else {
+        sources::read_all(platform.files(), &inputs.manifests)
+            .map_err(|e| stopped(Verdict::Invalid, e.to_string(), given))?
+    };
+    files.extend(inputs.inline.iter().cloned());
     let (access, cluster) =
         access::connect(platform, &inputs.kubeconfig, inputs.context.as_deref())
             .await
@@ -411,6 +423,7 @@ async fn deploy_ready<P: Platform>(
                         report.failure.clone(),
                     ))
                     .await;
+                notifier.keep_manifests(&manifests).await;
                 outcome.report = Some(report);
                 outcome
             }
@@ -537,6 +550,7 @@ mod tests {
     fn inputs(manifests: &str) -> DeployInputs {
         DeployInputs {
             manifests: vec![manifests.into()],
+            inline: Vec::new(),
             namespace: Some("prod".into()),
             images: Vec::new(),
             kubeconfig: Kubeconfig::Files(vec!["kubeconfig".into()]),
@@ -554,6 +568,7 @@ mod tests {
                 token: None,
             }),
             slack: None,
+            restores: None,
         }
     }
 

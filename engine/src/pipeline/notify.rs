@@ -213,6 +213,24 @@ impl<'p, P: Platform> Notifier<'p, P> {
     }
 }
 
+impl<P: Platform> Notifier<'_, P> {
+    /// Keeps the objects the deploy applied beside its record, when it is recorded.
+    pub async fn keep_manifests(&self, manifests: &[crate::manifest::Manifest]) {
+        let (Some((server, _)), Some(created)) = (&self.server, &self.created) else {
+            return;
+        };
+        if let Err(e) =
+            record::keep_manifests(server, created.id, &record::applied(manifests)).await
+        {
+            self.platform.warn(&format!(
+                "the applied manifests are not kept with the record {}: {}",
+                created.url,
+                server_error(&e)
+            ));
+        }
+    }
+}
+
 /// A history server's error in its own words: a refusal of the credentials is the server's
 /// (`403: this token may write acme/* only, not evil/x`), not a cluster's.
 fn server_error(error: &KubeError) -> String {

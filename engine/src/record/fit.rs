@@ -179,7 +179,7 @@ fn fit_resources(resources: &[ResourceChange], level: u32) -> Vec<ResourceChange
         ResourceAction::Unchanged => 3,
     };
     let message_cap = text_cap(MAX_LONG_TEXT, level);
-    fit_list(
+    let mut fitted: Vec<ResourceChange> = fit_list(
         resources,
         count_cap(MAX_RESOURCES, level),
         rank,
@@ -190,7 +190,31 @@ fn fit_resources(resources: &[ResourceChange], level: u32) -> Vec<ResourceChange
         resource.message = resource.message.map(|m| cut(&m, message_cap));
         resource
     })
-    .collect()
+    .collect();
+    fit_diffs(&mut fitted, MAX_RECORD_DIFFS >> level);
+    fitted
+}
+
+/// Most bytes of object diffs a record keeps (at level 0): the diffs are kept in the list's
+/// order, each cut to what is left, and once less than [`MIN_KEPT_DIFF`] is left the rest
+/// say [`DIFF_NOT_KEPT`].
+pub const MAX_RECORD_DIFFS: usize = MAX_RECORD_BYTES / 4;
+/// The shortest piece of a diff worth keeping.
+const MIN_KEPT_DIFF: usize = 256;
+/// What a diff left out of a record says instead.
+pub const DIFF_NOT_KEPT: &str = "(diff not kept: the record holds the first 128 KiB of diffs)";
+
+fn fit_diffs(resources: &mut [ResourceChange], budget: usize) {
+    let mut left = budget;
+    for diff in resources.iter_mut().filter_map(|r| r.diff.as_mut()) {
+        let kept = if left >= MIN_KEPT_DIFF {
+            cut(diff, left.min(MAX_LONG_TEXT))
+        } else {
+            DIFF_NOT_KEPT.to_owned()
+        };
+        left = left.saturating_sub(kept.len());
+        *diff = kept;
+    }
 }
 
 /// The entry that stands for the resources left out: their number, each action's share, and
@@ -218,6 +242,7 @@ fn omitted_resources(left: &[&ResourceChange]) -> ResourceChange {
             "not listed, a record lists at most {MAX_RESOURCES} resources: {}",
             shares.join(", ")
         )),
+        diff: None,
     }
 }
 
@@ -281,6 +306,7 @@ mod tests {
 
     fn new_deploy() -> NewDeploy {
         NewDeploy {
+            restores: None,
             repo: "acme/shop".into(),
             app: "api".into(),
             environment: None,
@@ -321,6 +347,7 @@ mod tests {
             namespace: Some("prod".into()),
             action,
             message: None,
+            diff: None,
         }
     }
 
@@ -350,6 +377,42 @@ mod tests {
         };
         fit_update(&mut update, &new.clone().into_deploy(DeployId(1), now()));
         assert_eq!(update.resources, Some(resources));
+    }
+
+    #[test]
+    fn diffs_beyond_the_records_share_are_cut_then_left_out_saying_so() {
+        let new = new_deploy();
+        let diff = format!("--- live\n+++ planned\n{}", "+  key: value\n".repeat(1200));
+        let resources: Vec<_> = (0..500)
+            .map(|i| ResourceChange {
+                diff: Some(diff.clone()),
+                ..resource(i, ResourceAction::Configured)
+            })
+            .collect();
+        let mut update = DeployUpdate {
+            status: Some(DeployStatus::Succeeded),
+            resources: Some(resources),
+            ..DeployUpdate::default()
+        };
+        fit_update(&mut update, &new.clone().into_deploy(DeployId(1), now()));
+        let deploy = recorded(&new, &update);
+        assert_eq!(deploy.resources.len(), 500, "diffs never cost a resource");
+        let diffs: Vec<&str> = deploy
+            .resources
+            .iter()
+            .filter_map(|r| r.diff.as_deref())
+            .collect();
+        assert_eq!(diffs[0], diff, "the first diffs are whole");
+        let kept: usize = diffs.iter().map(|d| d.len()).sum();
+        assert!(
+            kept <= MAX_RECORD_DIFFS + 500 * DIFF_NOT_KEPT.len(),
+            "{kept}"
+        );
+        assert!(
+            diffs.iter().any(|d| d.ends_with(" more lines")),
+            "one is cut"
+        );
+        assert_eq!(diffs[499], DIFF_NOT_KEPT);
     }
 
     #[test]

@@ -450,6 +450,7 @@ pub(crate) mod tests {
 
     pub(crate) fn sample() -> Deploy {
         Deploy {
+            restores: None,
             id: DeployId(42),
             repo: "acme/shop".into(),
             app: "api".into(),
@@ -492,6 +493,7 @@ pub(crate) mod tests {
         });
         deploy.resources = (0..resources)
             .map(|i| ResourceChange {
+                diff: None,
                 api_version: "apps/v1".into(),
                 kind: "Deployment".into(),
                 name: format!("api-{i}"),

@@ -127,7 +127,7 @@ pub async fn history(
 }
 
 /// Ids are positive integers; anything else cannot name a deploy.
-fn parse_id(text: &str) -> Result<DeployId, AppError> {
+pub fn parse_id(text: &str) -> Result<DeployId, AppError> {
     text.parse::<DeployId>()
         .ok()
         .filter(|id| id.0 > 0)

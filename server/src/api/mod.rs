@@ -3,6 +3,7 @@
 pub mod deploys;
 pub mod environments;
 pub mod insights;
+pub mod manifests;
 pub mod meta;
 pub mod stream;
 
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .merge(deploys::router())
         .merge(environments::router())
         .merge(insights::router())
+        .merge(manifests::router())
         .merge(stream::router())
         .merge(meta::router())
 }

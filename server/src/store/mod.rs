@@ -16,6 +16,7 @@
 mod history;
 mod insights;
 mod lifecycle;
+mod manifests;
 mod retention;
 mod schema;
 
@@ -36,6 +37,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use history::search_text;
 pub use insights::SampleFilter;
+pub use manifests::Kept;
 pub use retention::{PRUNE_BATCH, Pruned};
 pub use schema::known_version;
 

@@ -13,6 +13,7 @@ mod history;
 mod hostile;
 mod insights;
 mod limits;
+mod manifests;
 mod meta;
 mod migrations;
 mod reaper;

@@ -2,6 +2,7 @@
 //! database and browser session (see `shiplog_e2e::run`), so they run in parallel. Needs the
 //! built console (`cargo xtask console`), `/usr/bin/chromedriver` and `/usr/bin/chromium`.
 
+mod compare;
 mod environments;
 mod history;
 mod markup;
