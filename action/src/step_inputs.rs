@@ -63,6 +63,7 @@ pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInput
             dry_run: inputs.boolean("dry-run", false)?,
             timeout: inputs.duration("timeout", std::time::Duration::from_secs(300))?,
             rollback_on_failure: inputs.boolean("rollback-on-failure", false)?,
+            force_conflicts: inputs.boolean("force-conflicts", true)?,
         },
         app: inputs.text("app"),
         environment: inputs.text("environment"),

@@ -27,8 +27,9 @@
 //! requests outside both windows are reported, not attributed. Retries and watch reconnects
 //! count as the requests they are.
 //!
-//! Then, unless `--skip-failures`, the time to a failure verdict for three failing deploys
-//! (see `deploy/failures.rs`).
+//! Then, unless `--skip-again`, an unchanged redeploy against kubectl's and the preview's cost
+//! on a changed deploy (see `deploy/again.rs`); unless `--skip-failures`, the time to a failure
+//! verdict for three failing deploys (see `deploy/failures.rs`).
 //!
 //! Options: `cargo xtask bench deploy -- --help`.
 
@@ -55,11 +56,16 @@ struct Args {
     /// Leave out the time to a failure verdict (about two minutes).
     #[arg(long)]
     skip_failures: bool,
+    /// Leave out the unchanged redeploy and the preview's cost.
+    #[arg(long)]
+    skip_again: bool,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
 }
 
+#[path = "deploy/again.rs"]
+mod again;
 #[path = "deploy/failures.rs"]
 mod failures;
 
@@ -467,6 +473,9 @@ fn main() -> anyhow::Result<()> {
     }
     print!("{}", summary(&rounds));
     print!("{}", breakdown(&rounds));
+    if !args.skip_again {
+        again::report(args.rollout_ms, args.rounds, &deployments)?;
+    }
     if !args.skip_failures {
         let kubesim =
             release_dir().join(format!("shiplog-kubesim{}", std::env::consts::EXE_SUFFIX));

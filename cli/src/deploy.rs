@@ -68,6 +68,7 @@ impl Place {
                 dry_run,
                 timeout: Duration::from_secs(300),
                 rollback_on_failure: false,
+                force_conflicts: true,
             },
             app: None,
             environment: None,
@@ -112,6 +113,11 @@ pub struct How {
     /// Create missing namespaces.
     #[arg(long, env = "SHIPLOG_CREATE_NAMESPACE", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     create_namespace: bool,
+    /// Take over fields another manager holds (each named in the output and the record);
+    /// `--force-conflicts=false` refuses the deploy instead (exit 2, nothing changed). The
+    /// replicas a HorizontalPodAutoscaler sets are always left to it.
+    #[arg(long, env = "SHIPLOG_FORCE_CONFLICTS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    force_conflicts: bool,
     /// The application, for the history record (default: the first workload's name).
     #[arg(long, env = "SHIPLOG_APP")]
     app: Option<String>,
@@ -166,6 +172,7 @@ impl How {
                 dry_run: self.dry_run,
                 timeout: self.timeout,
                 rollback_on_failure: self.rollback_on_failure,
+                force_conflicts: self.force_conflicts,
             },
             app: self.app.clone(),
             environment: self.environment.clone(),
@@ -275,7 +282,12 @@ fn print_report(output: Output, report: &Report, outcome: &Outcome) {
         println!("image {image}");
     }
     for change in &report.resources {
-        println!("{}{suffix}", change.describe());
+        match &change.message {
+            Some(note) if change.action != ResourceAction::Failed => {
+                println!("{}{suffix}: {note}", change.describe());
+            }
+            _ => println!("{}{suffix}", change.describe()),
+        }
     }
     let count = |action| {
         report

@@ -67,6 +67,9 @@ fn print_plan(output: Output, report: &Report, outcome: &Outcome) {
         if let Some(diff) = &change.diff {
             println!("{diff}");
         }
+        if let Some(note) = &change.message {
+            println!("note: {}/{}: {note}", change.kind, change.name);
+        }
     }
     let count = |action| {
         report

@@ -330,6 +330,7 @@ mod tests {
             dry_run: false,
             timeout: Duration::from_secs(timeout),
             rollback_on_failure,
+            force_conflicts: true,
         };
         assert_eq!(
             deadline(now, &options(300, false)),

@@ -77,6 +77,7 @@ fn has_generation(kind: Kind) -> bool {
             | Kind::Ingress
             | Kind::Pod
             | Kind::PodDisruptionBudget
+            | Kind::HorizontalPodAutoscaler
     )
 }
 

@@ -38,6 +38,7 @@ pub enum Kind {
     ResourceQuota,
     PersistentVolumeClaim,
     PodDisruptionBudget,
+    HorizontalPodAutoscaler,
 }
 
 /// The static description of a kind.
@@ -89,7 +90,7 @@ const fn workload(mut d: ResourceDef, scale: bool) -> ResourceDef {
     d
 }
 
-static DEFS: [ResourceDef; 18] = [
+static DEFS: [ResourceDef; 19] = [
     {
         let mut d = def(
             Kind::Namespace,
@@ -239,6 +240,20 @@ static DEFS: [ResourceDef; 18] = [
         d.has_status = true;
         d
     },
+    {
+        // Stored and validated; no controller scales anything.
+        let mut d = def(
+            Kind::HorizontalPodAutoscaler,
+            "autoscaling",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            true,
+            &["hpa"],
+        );
+        d.version = "v2";
+        d.has_status = true;
+        d
+    },
 ];
 
 impl Kind {
@@ -288,6 +303,7 @@ impl Kind {
             Kind::ResourceQuota => "ResourceQuota",
             Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
+            Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
         }
     }
 }

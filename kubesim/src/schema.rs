@@ -49,6 +49,9 @@ PersistentVolumeClaimSpec = accessModes:* selector:* resources:VolumeResourceReq
 PersistentVolumeClaim = spec:PersistentVolumeClaimSpec
 PodDisruptionBudgetSpec = minAvailable selector:* maxUnavailable unhealthyPodEvictionPolicy
 PodDisruptionBudget = spec:PodDisruptionBudgetSpec
+CrossVersionObjectReference = apiVersion kind name
+HorizontalPodAutoscalerSpec = scaleTargetRef:CrossVersionObjectReference minReplicas maxReplicas metrics:* behavior:*
+HorizontalPodAutoscaler = spec:HorizontalPodAutoscalerSpec
 ";
 
 /// Fields every top-level object has.

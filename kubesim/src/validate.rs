@@ -3,6 +3,7 @@
 //! pods, selectors that must match template labels, PersistentVolumeClaims ([`claims`]) and
 //! PodDisruptionBudgets ([`budgets`]), and immutable fields on update.
 
+pub mod autoscalers;
 pub mod budgets;
 pub mod claims;
 
@@ -261,6 +262,7 @@ pub fn validate(kind: Kind, obj: &Value, old: Option<&Value>) -> Result<(), ApiE
         Kind::Service => service_errors(obj, &mut errors),
         Kind::PersistentVolumeClaim => claims::errors(obj, &mut errors),
         Kind::PodDisruptionBudget => budgets::errors(obj, &mut errors),
+        Kind::HorizontalPodAutoscaler => autoscalers::errors(obj, &mut errors),
         Kind::ControllerRevision => {
             if obj.get("data").is_none() {
                 errors.push(FieldError::required("data", "data is mandatory"));

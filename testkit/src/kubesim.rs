@@ -169,6 +169,14 @@ impl Sim {
 
     /// Reads an object back through the `shiplog` CLI's own client.
     pub fn get(&self, path: &str) -> Value {
+        self.send(&shiplog_engine::kube::request::Request::get(
+            path.to_owned(),
+        ))
+    }
+
+    /// Sends `request` through the `shiplog` CLI's own client (as another client of the
+    /// cluster would: a person, a controller); the answer, which must be a success.
+    pub fn send(&self, request: &shiplog_engine::kube::request::Request) -> Value {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -178,11 +186,7 @@ impl Sim {
                 .await
                 .unwrap();
             let kube = shiplog_engine::kube::client::Kube::new(host, Default::default());
-            kube.json(&shiplog_engine::kube::request::Request::get(
-                path.to_owned(),
-            ))
-            .await
-            .unwrap()
+            kube.json(request).await.unwrap()
         })
     }
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use shiplog_model::{ResourceAction, ResourceChange};
 
 use super::change::diff;
+use super::owners::conflicts;
 use super::prepare::{Traceability, annotate};
 use super::{DeployError, Options, object_name};
 use crate::host::Host;
@@ -24,9 +25,14 @@ use crate::plan::tier;
 /// Requests in flight at once within a tier.
 const CONCURRENCY: usize = 8;
 
-/// What the dry run answered for one object: the HTTP status and the object as it would be.
-/// `None` when the object's namespace does not exist yet (it is created by the manifests).
-pub type Before = Option<(u16, Value)>;
+/// What the dry run answered for one object.
+pub struct Before {
+    /// The HTTP status and the object as it would be; `None` when the object's namespace does
+    /// not exist yet (it is created by the manifests).
+    pub answer: Option<(u16, Value)>,
+    /// The fields other managers hold that the apply takes over, `.spec.x (manager)`.
+    pub conflicts: Vec<String>,
+}
 
 fn resource<'a>(discovery: &'a Discovery, manifest: &Manifest) -> &'a ApiResource {
     discovery
@@ -48,17 +54,18 @@ pub fn classify(status: u16, before: Option<&str>, after: Option<&str>) -> Resou
     }
 }
 
-fn change(manifest: &Manifest, action: ResourceAction, diff: Option<&String>) -> ResourceChange {
+fn change(manifest: &Manifest, action: ResourceAction, planned: &Planned) -> ResourceChange {
     ResourceChange {
         api_version: manifest.api_version().to_owned(),
         kind: manifest.kind().to_owned(),
         name: manifest.name().to_owned(),
         namespace: manifest.namespace().map(str::to_owned),
         action,
-        message: None,
-        diff: diff
-            .filter(|_| action != ResourceAction::Unchanged)
-            .cloned(),
+        message: planned.note.clone(),
+        diff: planned
+            .diff
+            .clone()
+            .filter(|_| action != ResourceAction::Unchanged),
     }
 }
 
@@ -134,13 +141,16 @@ pub async fn ensure_namespaces<H: Host>(
     Ok((existing, missing))
 }
 
-/// Dry-runs every object whose namespace exists; reports every refusal at once.
+/// Dry-runs every object whose namespace exists, first without taking over fields other
+/// managers hold: a conflict is named, then (with `force_conflicts`) dry-run again taking them
+/// over, or refused. Reports every refusal at once.
 pub async fn dry_run<H: Host>(
     kube: &Kube<H>,
     discovery: &Discovery,
     manifests: &[Manifest],
     existing: &BTreeSet<String>,
     namespaces_created: &[String],
+    force_conflicts: bool,
 ) -> Result<Vec<Before>, DeployError> {
     let answers: Vec<Result<Before, KubeError>> = stream::iter(manifests)
         .map(|manifest| async move {
@@ -148,17 +158,35 @@ pub async fn dry_run<H: Host>(
                 .namespace()
                 .is_some_and(|ns| !existing.contains(ns))
             {
-                return Ok(None);
+                return Ok(Before {
+                    answer: None,
+                    conflicts: Vec::new(),
+                });
             }
-            let request = resource(discovery, manifest).apply(
-                manifest.namespace(),
-                manifest.name(),
-                &manifest.object,
-                true,
-            )?;
-            let answer = kube.send(&request).await?;
+            let resource = resource(discovery, manifest);
+            let request = |force| {
+                resource.apply(
+                    manifest.namespace(),
+                    manifest.name(),
+                    &manifest.object,
+                    true,
+                    force,
+                )
+            };
+            let (answer, conflicts) = match kube.send(&request(false)?).await {
+                Ok(answer) => (answer, Vec::new()),
+                Err(KubeError::Api {
+                    status: 409,
+                    message,
+                    ..
+                }) if force_conflicts => (kube.send(&request(true)?).await?, conflicts(&message)),
+                Err(e) => return Err(e),
+            };
             let object = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-            Ok(Some((answer.status, object)))
+            Ok(Before {
+                answer: Some((answer.status, object)),
+                conflicts,
+            })
         })
         .buffered(CONCURRENCY)
         .collect()
@@ -169,6 +197,17 @@ pub async fn dry_run<H: Host>(
         match answer {
             Ok(answer) => before.push(answer),
             Err(e) if e.is_access() => return Err(DeployError::Access(e)),
+            Err(KubeError::Api {
+                status: 409,
+                message,
+                ..
+            }) => problems.push(format!(
+                "{}:{}: {}: other managers hold {} (force-conflicts is off)",
+                manifest.origin.file,
+                manifest.origin.line,
+                object_name(manifest),
+                conflicts(&message).join(", ")
+            )),
             Err(e) => problems.push(format!(
                 "{}:{}: {}: {e}",
                 manifest.origin.file,
@@ -194,6 +233,8 @@ pub struct Planned {
     pub live: Option<Value>,
     /// What changes, as a YAML diff; `None` for an unchanged object.
     pub diff: Option<String>,
+    /// What the deploy leaves to other owners or takes from them, for the reader.
+    pub note: Option<String>,
 }
 
 /// The plan: for each manifest, in order, whether the apply creates it, changes it or leaves it
@@ -209,13 +250,21 @@ pub async fn plan<H: Host>(
     let planned: Vec<Result<Planned, KubeError>> = stream::iter(manifests.iter().zip(before))
         .map(|(manifest, before)| async move {
             let (kind, name) = (manifest.kind(), manifest.name());
-            let Some((_, would_be)) = before.as_ref().filter(|(status, _)| *status != 201) else {
+            let note = (!before.conflicts.is_empty()).then(|| {
+                format!(
+                    "took over from other managers: {}",
+                    before.conflicts.join(", ")
+                )
+            });
+            let answer = before.answer.as_ref();
+            let Some((_, would_be)) = answer.filter(|(status, _)| *status != 201) else {
                 // Created: as the dry run made it or, in a namespace still to be made, as written.
-                let made = before.as_ref().map_or(&manifest.object, |(_, made)| made);
+                let made = answer.map_or(&manifest.object, |(_, made)| made);
                 return Ok(Planned {
                     action: ResourceAction::Created,
                     live: None,
                     diff: diff(kind, name, None, made),
+                    note,
                 });
             };
             let live = kube
@@ -230,6 +279,7 @@ pub async fn plan<H: Host>(
                 action,
                 live: Some(live),
                 diff,
+                note,
             })
         })
         .buffered(CONCURRENCY)
@@ -251,7 +301,7 @@ pub fn predicted(manifests: &[Manifest], plan: &[Planned]) -> Vec<ResourceChange
     manifests
         .iter()
         .zip(plan)
-        .map(|(manifest, planned)| change(manifest, planned.action, planned.diff.as_ref()))
+        .map(|(manifest, planned)| change(manifest, planned.action, planned))
         .collect()
 }
 
@@ -278,7 +328,7 @@ pub async fn apply<H: Host>(
     for (i, planned) in plan.iter().enumerate() {
         match (&planned.action, &planned.live) {
             (ResourceAction::Unchanged, Some(live)) => {
-                changes[i] = Some(change(&manifests[i], ResourceAction::Unchanged, None));
+                changes[i] = Some(change(&manifests[i], ResourceAction::Unchanged, planned));
                 objects[i] = live.clone();
             }
             _ => order.push(i),
@@ -294,6 +344,7 @@ pub async fn apply<H: Host>(
                     manifest.name(),
                     &annotate(&manifest.object, trace),
                     false,
+                    true,
                 );
                 let outcome = match request {
                     Ok(request) => kube.send(&request).await,
@@ -314,7 +365,7 @@ pub async fn apply<H: Host>(
         for (i, outcome) in results {
             match outcome {
                 Ok((action, after)) => {
-                    changes[i] = Some(change(&manifests[i], action, plan[i].diff.as_ref()));
+                    changes[i] = Some(change(&manifests[i], action, &plan[i]));
                     objects[i] = after;
                 }
                 Err(e) if e.is_access() => return Err(DeployError::Access(e)),

@@ -9,6 +9,7 @@
 mod apply;
 mod change;
 mod diagnose;
+mod owners;
 mod prepare;
 mod quota;
 mod revisions;
@@ -23,7 +24,7 @@ use serde::Serialize;
 use shiplog_model::{DeployStatus, Failure, ResourceAction, ResourceChange};
 
 pub use apply::classify;
-pub use change::MAX_OBJECT_DIFF;
+pub use change::{MAX_OBJECT_DIFF, diff as object_diff};
 pub use prepare::{Traceability, prepare};
 
 use crate::host::Host;
@@ -42,6 +43,9 @@ pub struct Options {
     /// How long rollouts may take (and, separately, a rollback).
     pub timeout: Duration,
     pub rollback_on_failure: bool,
+    /// Take over fields other managers hold (named in the plan), instead of refusing the
+    /// deploy. A workload's replicas an autoscaler sets are never taken over.
+    pub force_conflicts: bool,
 }
 
 /// What a deploy did.
@@ -115,9 +119,29 @@ pub async fn deploy<H: Host>(
     trace: &Traceability,
     options: &Options,
 ) -> Result<Report, DeployError> {
+    let mut manifests = manifests.to_vec();
+    let deferred = owners::defer_to_autoscalers(kube, discovery, &mut manifests)
+        .await
+        .map_err(|e| DeployError::from_kube(e, || "reading the autoscalers".into()))?;
+    let manifests = manifests.as_slice();
     let (existing, namespaces_created) = apply::ensure_namespaces(kube, manifests, options).await?;
-    let before = apply::dry_run(kube, discovery, manifests, &existing, &namespaces_created).await?;
-    let plan = apply::plan(kube, discovery, manifests, &before).await?;
+    let before = apply::dry_run(
+        kube,
+        discovery,
+        manifests,
+        &existing,
+        &namespaces_created,
+        options.force_conflicts,
+    )
+    .await?;
+    let mut plan = apply::plan(kube, discovery, manifests, &before).await?;
+    for (i, note) in deferred {
+        let planned = &mut plan[i];
+        planned.note = Some(match planned.note.take() {
+            Some(other) => format!("{note}; {other}"),
+            None => note,
+        });
+    }
     let mut report = Report {
         status: DeployStatus::Succeeded,
         dry_run: options.dry_run,

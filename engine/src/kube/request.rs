@@ -202,15 +202,18 @@ impl ApiResource {
         built(self.builder(namespace).get(name, &GetParams::default()))
     }
 
-    /// Server-side apply of `object` (force, field manager `shiplog`), optionally a dry run.
+    /// Server-side apply of `object` (field manager `shiplog`), optionally a dry run; with
+    /// `force`, fields other managers hold are taken over instead of refused (409).
     pub fn apply(
         &self,
         namespace: Option<&str>,
         name: &str,
         object: &Value,
         dry_run: bool,
+        force: bool,
     ) -> Result<Request, RequestError> {
-        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = force;
         params.dry_run = dry_run;
         built(
             self.builder(namespace)
@@ -381,9 +384,15 @@ mod tests {
     }
 
     #[test]
-    fn apply_is_a_forced_server_side_patch_by_shiplog() {
+    fn apply_is_a_server_side_patch_by_shiplog_forced_when_asked() {
         let request = deployments()
-            .apply(Some("prod"), "api", &json!({"kind": "Deployment"}), true)
+            .apply(
+                Some("prod"),
+                "api",
+                &json!({"kind": "Deployment"}),
+                true,
+                true,
+            )
             .unwrap();
         assert_eq!(request.method, Method::Patch);
         assert_eq!(
@@ -405,9 +414,10 @@ mod tests {
         assert_eq!(request.content_type, Some(APPLY_PATCH));
         assert_eq!(request.body.unwrap(), br#"{"kind":"Deployment"}"#);
         let applied = deployments()
-            .apply(Some("prod"), "api", &json!({}), false)
+            .apply(Some("prod"), "api", &json!({}), false, false)
             .unwrap();
         assert!(!applied.path.contains("dryRun"), "{}", applied.path);
+        assert!(!applied.path.contains("force"), "{}", applied.path);
     }
 
     #[test]

@@ -560,6 +560,7 @@ mod tests {
                 dry_run: false,
                 timeout: Duration::from_secs(1),
                 rollback_on_failure: false,
+                force_conflicts: true,
             },
             app: None,
             environment: None,

@@ -132,7 +132,16 @@ mod tests {
             .iter()
             .map(|g| g["name"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(names, ["apps", "batch", "networking.k8s.io", "policy"]);
+        assert_eq!(
+            names,
+            [
+                "apps",
+                "batch",
+                "networking.k8s.io",
+                "policy",
+                "autoscaling"
+            ]
+        );
         let apps = resource_list("apps", "v1").unwrap();
         assert!(
             apps["resources"]

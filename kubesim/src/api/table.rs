@@ -133,6 +133,15 @@ fn columns(kind: Kind) -> &'static [Column] {
             AGE,
             ("VolumeMode", "string", 1),
         ],
+        Kind::HorizontalPodAutoscaler => &[
+            NAME,
+            ("Reference", "string", 0),
+            ("Targets", "string", 0),
+            ("MinPods", "string", 0),
+            ("MaxPods", "integer", 0),
+            ("Replicas", "integer", 0),
+            AGE,
+        ],
         Kind::PodDisruptionBudget => &[
             NAME,
             ("Min Available", "string", 0),
@@ -590,6 +599,21 @@ pub fn cells(kind: Kind, obj: &Value, now: i64) -> Vec<Value> {
             row.extend([phase, volume, capacity, modes, class, attributes].map(Value::from));
             row.extend([age, json!(mode)]);
             row
+        }
+        Kind::HorizontalPodAutoscaler => {
+            let target = |field: &str| {
+                meta::str_at(obj, &["spec", "scaleTargetRef", field]).unwrap_or_default()
+            };
+            let min = meta::i64_at(obj, &["spec", "minReplicas"]).unwrap_or(1);
+            vec![
+                name,
+                json!(format!("{}/{}", target("kind"), target("name"))),
+                json!("<unknown>"),
+                json!(min.to_string()),
+                json!(num(obj, &["spec", "maxReplicas"])),
+                json!(num(obj, &["status", "currentReplicas"])),
+                age,
+            ]
         }
         Kind::PodDisruptionBudget => vec![
             name,

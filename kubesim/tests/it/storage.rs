@@ -454,3 +454,51 @@ spec:
         "{err}"
     );
 }
+
+#[test]
+fn an_autoscaler_is_stored_validated_and_printed_as_kubectl_prints_it() {
+    let sim = Sim::start(&[]);
+    let resources = sim.ok(&["api-resources", "--no-headers"]);
+    assert!(
+        resources.lines().any(|l| l.split_whitespace().eq([
+            "horizontalpodautoscalers",
+            "hpa",
+            "autoscaling/v2",
+            "true",
+            "HorizontalPodAutoscaler"
+        ])),
+        "{resources}"
+    );
+    let autoscaler = |min: u32, max: u32| {
+        format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: api}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: api}}\n  minReplicas: {min}\n  maxReplicas: {max}\n"
+        )
+    };
+    let bad = sim.manifest("bad.yaml", &autoscaler(5, 3));
+    let err = sim.fails(&["apply", "--server-side", "-f", &bad]);
+    assert!(
+        err.contains(
+            "spec.maxReplicas: Invalid value: 3: must be greater than or equal to `minReplicas`"
+        ),
+        "{err}"
+    );
+    let file = sim.manifest("hpa.yaml", &autoscaler(2, 10));
+    sim.ok(&["apply", "--server-side", "-f", &file]);
+    let rows = table(&sim, &["get", "hpa"]);
+    assert_eq!(
+        rows[0],
+        [
+            "NAME",
+            "REFERENCE",
+            "TARGETS",
+            "MINPODS",
+            "MAXPODS",
+            "REPLICAS",
+            "AGE"
+        ]
+    );
+    assert_eq!(
+        rows[1][..6],
+        ["api", "Deployment/api", "<unknown>", "2", "10", "0"]
+    );
+}
