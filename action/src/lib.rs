@@ -11,6 +11,7 @@ pub mod host;
 mod job;
 pub mod js;
 mod main_step;
+mod plan_comment;
 pub mod platform;
 mod post_step;
 mod protocol;

@@ -9,6 +9,7 @@ use shiplog_engine::pipeline::{self, Gate, Platform as _, Verdict, id_token, res
 use shiplog_model::DeployId;
 
 use crate::job;
+use crate::plan_comment;
 use crate::platform::{Node, print_lines};
 use crate::protocol::save_state;
 use crate::report::report;
@@ -81,20 +82,23 @@ pub async fn run() -> u8 {
         }
     };
     let outcome = pipeline::run_gated(&platform, &deploy_inputs, gate).await;
+    if outcome.verdict == Verdict::Skipped {
+        platform.log(outcome.reason.as_deref().unwrap_or("not deploying"));
+        save_state("skipped", "true");
+        return 0;
+    }
+    let summary = report(&platform, &deploy_inputs, &outcome);
+    if mode == "plan" {
+        let environment = deploy_inputs
+            .environment
+            .as_deref()
+            .or(outcome.namespace.as_deref())
+            .unwrap_or("default");
+        plan_comment::post(&platform, &inputs, environment, &summary).await;
+    }
     match outcome.verdict {
-        Verdict::Skipped => {
-            platform.log(outcome.reason.as_deref().unwrap_or("not deploying"));
-            save_state("skipped", "true");
-            0
-        }
-        Verdict::Deployed => {
-            report(&platform, &deploy_inputs, &outcome);
-            0
-        }
-        _ => {
-            report(&platform, &deploy_inputs, &outcome);
-            fail(outcome.reason.as_deref().unwrap_or("the deploy failed"))
-        }
+        Verdict::Deployed => 0,
+        _ => fail(outcome.reason.as_deref().unwrap_or("the deploy failed")),
     }
 }
 

@@ -11,8 +11,8 @@ use shiplog_model::DeployStatus;
 use crate::platform::{Node, print_lines};
 use crate::protocol::{append_summary, save_state, set_output};
 
-/// Shows the outcome: log, annotations, outputs, summary, state.
-pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
+/// Shows the outcome: log, annotations, outputs, summary, state; the summary's Markdown.
+pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) -> String {
     for finding in &outcome.findings {
         let message = finding.to_string();
         let annotation = Annotation {
@@ -121,5 +121,7 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) {
         duration,
         namespaces_created: report.map_or(&[], |r| r.namespaces_created.as_slice()),
     };
-    append_summary(&summary::render(&facts));
+    let summary = summary::render(&facts);
+    append_summary(&summary);
+    summary
 }

@@ -143,6 +143,14 @@ impl From<KubeError> for GithubError {
     }
 }
 
+/// `owner` and `name` of `owner/name`, each percent-encoded for a path.
+pub fn owner_and_name(repo: &str) -> Result<(String, String), GithubError> {
+    repo.split_once('/')
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+        .map(|(owner, name)| (encode(owner), encode(name)))
+        .ok_or_else(|| GithubError::Repository(repo.to_owned()))
+}
+
 /// The request for page `page` (1-based) of the jobs of a run attempt; `repo` is
 /// `owner/name` as in `GITHUB_REPOSITORY`.
 pub fn jobs_request(
@@ -151,19 +159,14 @@ pub fn jobs_request(
     attempt: u32,
     page: usize,
 ) -> Result<Request, GithubError> {
-    let (owner, name) = repo
-        .split_once('/')
-        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
-        .ok_or_else(|| GithubError::Repository(repo.to_owned()))?;
+    let (owner, name) = owner_and_name(repo)?;
     let page = if page > 1 {
         format!("&page={page}")
     } else {
         String::new()
     };
     Ok(Request::get(format!(
-        "/repos/{}/{}/actions/runs/{run_id}/attempts/{attempt}/jobs?per_page={PER_PAGE}{page}",
-        encode(owner),
-        encode(name)
+        "/repos/{owner}/{name}/actions/runs/{run_id}/attempts/{attempt}/jobs?per_page={PER_PAGE}{page}"
     )))
 }
 

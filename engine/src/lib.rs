@@ -11,8 +11,8 @@
 //! ([`deploy`]) runs over the [`host::Host`] interface, and the whole step — deploy, record,
 //! announce — over [`pipeline::Platform`]. The hosts live with the faces: the `shiplog` CLI
 //! (crate `shiplog`: reqwest + tokio, kubeconfig files, exec credential plugins) and the GitHub
-//! Action (crate `shiplog-action`: WebAssembly run by the runner's Node). [`wording`] counts
-//! things in messages.
+//! Action (crate `shiplog-action`: WebAssembly run by the runner's Node). [`pr_comment`] keeps
+//! a plan's comment on a pull request; [`wording`] counts things in messages.
 
 pub mod check;
 pub mod deploy;
@@ -26,6 +26,7 @@ pub mod kubeconfig;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
+pub mod pr_comment;
 pub mod record;
 pub mod rollout;
 pub mod slack;

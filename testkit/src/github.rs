@@ -13,6 +13,11 @@
 //! issuer whose discovery document and keys the stand-in serves at its own base URL
 //! (`shiplog_server::auth::test_issuer`), so a history server can be pointed at it.
 //!
+//! And it stands in for a pull request's comments (list, create, update) with GitHub's rules:
+//! a `body` is required and holds at most 65,536 characters (422 `Validation Failed`
+//! otherwise), an unknown comment is 404, and a token without `pull-requests: write` is 403
+//! `Resource not accessible by integration` ([`GithubStandin::deny_comments`]).
+//!
 //! Unlike GitHub, which answers 404 to an anonymous request for a private repository's run,
 //! it answers every request without credentials 401: the tests need one clear refusal.
 //!
@@ -26,7 +31,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, patch};
 use serde_json::{Value, json};
 use shiplog_server::auth::test_issuer::TestIssuer;
 
@@ -64,7 +69,24 @@ struct Inner {
     issuer: Arc<TestIssuer>,
     /// Every ID token issued.
     issued: Vec<String>,
+    comments: Vec<Comment>,
+    comments_denied: bool,
 }
+
+/// A comment on a pull request, as the stand-in keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    /// `owner/name` and the pull request's number.
+    pub repo: String,
+    pub number: u64,
+    pub body: String,
+    /// How many times it was updated.
+    pub edits: u32,
+}
+
+/// GitHub's limit for a comment's body, in characters.
+pub const MAX_COMMENT_CHARS: usize = 65_536;
 
 type Shared = Arc<Mutex<Inner>>;
 
@@ -99,6 +121,8 @@ impl GithubStandin {
             id_tokens: None,
             issuer: issuer.clone(),
             issued: Vec::new(),
+            comments: Vec::new(),
+            comments_denied: false,
         }));
         let app = Router::new()
             .route(
@@ -106,6 +130,14 @@ impl GithubStandin {
                 get(list_jobs),
             )
             .route("/_apis/idtoken", get(id_token))
+            .route(
+                "/repos/{owner}/{repo}/issues/{number}/comments",
+                get(list_comments).post(create_comment),
+            )
+            .route(
+                "/repos/{owner}/{repo}/issues/comments/{id}",
+                patch(update_comment),
+            )
             .fallback(unknown)
             .with_state(state.clone())
             .merge(issuer.routes());
@@ -120,6 +152,16 @@ impl GithubStandin {
         lock(&self.state)
             .runs
             .insert((repo.to_owned(), run_id, attempt), jobs);
+    }
+
+    /// Refuses every comment request as GitHub refuses a token without `pull-requests: write`.
+    pub fn deny_comments(&self) {
+        lock(&self.state).comments_denied = true;
+    }
+
+    /// The comments on pull requests, in the order they were made.
+    pub fn comments(&self) -> Vec<Comment> {
+        lock(&self.state).comments.clone()
     }
 
     /// Issues ID tokens for a job of `repository` to requests bearing `request_token`.
@@ -299,6 +341,125 @@ async fn id_token(
     let token = inner.issuer.sign(&claims);
     inner.issued.push(token.clone());
     axum::Json(json!({"count": 1, "value": token})).into_response()
+}
+
+/// A comment as GitHub's API shows it.
+fn comment_json(comment: &Comment) -> Value {
+    json!({
+        "id": comment.id,
+        "body": comment.body,
+        "user": {"login": "github-actions[bot]", "type": "Bot"},
+        "html_url": format!("https://github.com/{}/pull/{}#issuecomment-{}", comment.repo, comment.number, comment.id),
+    })
+}
+
+/// The rules every comment request is held to, after the token's: the permission, then a body
+/// of at most [`MAX_COMMENT_CHARS`] characters.
+fn comment_refusal(inner: &Inner, body: Option<&Value>) -> Option<Response> {
+    if inner.comments_denied {
+        return Some(message(
+            StatusCode::FORBIDDEN,
+            "Resource not accessible by integration",
+        ));
+    }
+    let body = body?;
+    let Some(text) = body["body"].as_str() else {
+        return Some(message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid request.\n\n\"body\" wasn't supplied.",
+        ));
+    };
+    (text.chars().count() > MAX_COMMENT_CHARS).then(|| {
+        let answer = json!({
+            "message": "Validation Failed",
+            "errors": [{"resource": "IssueComment", "code": "custom", "field": "body",
+                "message": "body is too long (maximum is 65536 characters)"}],
+            "documentation_url": DOCUMENTATION_URL,
+            "status": "422",
+        });
+        (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(answer)).into_response()
+    })
+}
+
+async fn list_comments(
+    State(state): State<Shared>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refusal) = refusal(&state, &uri, &headers) {
+        return refusal;
+    }
+    let inner = lock(&state);
+    if let Some(refusal) = comment_refusal(&inner, None) {
+        return refusal;
+    }
+    let repo = format!("{owner}/{repo}");
+    let (per_page, page) = paging(&query);
+    let shown: Vec<Value> = inner
+        .comments
+        .iter()
+        .filter(|c| c.repo == repo && c.number == number)
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(comment_json)
+        .collect();
+    axum::Json(Value::Array(shown)).into_response()
+}
+
+async fn create_comment(
+    State(state): State<Shared>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    uri: Uri,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Some(refusal) = refusal(&state, &uri, &headers) {
+        return refusal;
+    }
+    let mut inner = lock(&state);
+    if let Some(refusal) = comment_refusal(&inner, Some(&body)) {
+        return refusal;
+    }
+    let comment = Comment {
+        id: 1000 + inner.comments.len() as u64,
+        repo: format!("{owner}/{repo}"),
+        number,
+        body: body["body"].as_str().unwrap_or_default().to_owned(),
+        edits: 0,
+    };
+    let answer = comment_json(&comment);
+    inner.comments.push(comment);
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+async fn update_comment(
+    State(state): State<Shared>,
+    Path((owner, repo, id)): Path<(String, String, u64)>,
+    uri: Uri,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Some(refusal) = refusal(&state, &uri, &headers) {
+        return refusal;
+    }
+    let mut inner = lock(&state);
+    if let Some(refusal) = comment_refusal(&inner, Some(&body)) {
+        return refusal;
+    }
+    let repo = format!("{owner}/{repo}");
+    let Some(comment) = inner
+        .comments
+        .iter_mut()
+        .find(|c| c.id == id && c.repo == repo)
+    else {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    comment.body = body["body"].as_str().unwrap_or_default().to_owned();
+    comment.edits += 1;
+    let answer = comment_json(comment);
+    axum::Json(answer).into_response()
 }
 
 async fn unknown(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {

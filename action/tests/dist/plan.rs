@@ -76,3 +76,100 @@ fn a_plan_shows_each_change_and_changes_records_and_announces_nothing() {
     assert_eq!(post.code, 0, "{}{}", post.stdout, post.stderr);
     assert_eq!(world.slack.messages().len(), messages);
 }
+
+/// A pull request's run: the event and its payload.
+fn on_pull_request(world: &mut World, number: u64) {
+    let event = world.runner.file(
+        "pr-event.json",
+        &serde_json::json!({"pull_request": {"number": number, "title": "Faster pages"}})
+            .to_string(),
+    );
+    world
+        .runner
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event);
+}
+
+#[test]
+fn on_a_pull_request_the_plan_is_one_comment_updated_on_every_push() {
+    let mut world = World::new(&[]);
+    world.manifests(APP);
+    assert_eq!(world.main().code, 0);
+    on_pull_request(&mut world, 42);
+    world.runner.input("mode", "plan");
+    for (push, image) in [(1, "ghcr.io/acme/api:v2"), (2, "ghcr.io/acme/api:v3")] {
+        world.runner.input("images", image);
+        let plan = world.main();
+        assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+        let comments = world.github.comments();
+        assert_eq!(comments.len(), 1, "push {push}: one comment: {comments:?}");
+        let comment = &comments[0];
+        assert_eq!(
+            (comment.repo.as_str(), comment.number),
+            (crate::runner::REPO, 42)
+        );
+        assert_eq!(comment.edits, push - 1, "updated in place");
+        assert!(
+            comment.body.starts_with("<!-- shiplog plan: prod -->\n"),
+            "{}",
+            comment.body
+        );
+        assert!(
+            comment
+                .body
+                .lines()
+                .any(|l| l.starts_with('+') && l.ends_with(image)),
+            "{}",
+            comment.body
+        );
+    }
+
+    // Without `pull-requests: write`: a warning, and the plan still passes.
+    world.github.deny_comments();
+    let plan = world.main();
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("the github-token needs the `pull-requests: write` permission"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn a_plan_longer_than_a_comment_is_cut_with_a_link_to_the_summary() {
+    let mut world = World::new(&[]);
+    let config_maps = |value: &str| {
+        (0..8)
+            .map(|i| {
+                let data: String = (0..600).map(|k| format!("  key{k:04}: {value}-{k}\n")).collect();
+                format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings-{i}}}\ndata:\n{data}")
+            })
+            .collect::<Vec<_>>()
+            .join("---\n")
+    };
+    world.manifests(&config_maps("old"));
+    assert_eq!(world.main().code, 0);
+    world.manifests(&config_maps("new"));
+    on_pull_request(&mut world, 7);
+    world.runner.input("mode", "plan");
+    let plan = world.main();
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.summary.chars().count() > 65_536,
+        "the summary holds it whole"
+    );
+    let comments = world.github.comments();
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let body = &comments[0].body;
+    assert!(body.chars().count() <= 65_536, "{}", body.chars().count());
+    assert!(
+        body.ends_with(&format!(
+            "[job summary](https://github.com/{}/actions/runs/{}/attempts/1).\n",
+            crate::runner::REPO,
+            crate::runner::RUN_ID
+        )),
+        "{}",
+        &body[body.len() - 300..]
+    );
+}
