@@ -90,11 +90,19 @@ fn on_pull_request(world: &mut World, number: u64) {
         .env("GITHUB_EVENT_PATH", &event);
 }
 
+/// A Secret whose value must never show.
+fn with_secret(value: &str) -> String {
+    format!(
+        "{APP}---\napiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: {value}}}\n"
+    )
+}
+
 #[test]
 fn on_a_pull_request_the_plan_is_one_comment_updated_on_every_push() {
     let mut world = World::new(&[]);
-    world.manifests(APP);
+    world.manifests(&with_secret("first-s3cret-value"));
     assert_eq!(world.main().code, 0);
+    world.manifests(&with_secret("second-s3cret-value"));
     on_pull_request(&mut world, 42);
     world.runner.input("mode", "plan");
     for (push, image) in [(1, "ghcr.io/acme/api:v2"), (2, "ghcr.io/acme/api:v3")] {
@@ -122,6 +130,15 @@ fn on_a_pull_request_the_plan_is_one_comment_updated_on_every_push() {
             "{}",
             comment.body
         );
+        assert!(
+            comment.body.contains("password: (value changed)"),
+            "{}",
+            comment.body
+        );
+        for value in ["first-s3cret-value", "second-s3cret-value"] {
+            assert!(!comment.body.contains(value) && !plan.shown().contains(value));
+            assert!(!plan.summary.contains(value));
+        }
     }
 
     // Without `pull-requests: write`: a warning, and the plan still passes.

@@ -28,7 +28,7 @@ use crate::{console, dist, setup};
 use backfill::{BACKFILL_CLUSTER, record_backfill};
 use processes::{start_kubesim, start_server, wait_for_either};
 use runner::Runner;
-use story::{FIXTURE, IMAGE_RULES, story};
+use story::{FIXTURE, IMAGE_RULES, compared, story};
 
 /// The write token the demo server accepts (the Action's `server-token`).
 const DEMO_TOKEN: &str = "demo-token";
@@ -131,10 +131,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut surprises = 0;
     let started = Instant::now();
+    let mut ids: Vec<Option<String>> = Vec::new();
     for (n, deploy) in story.iter().enumerate() {
-        let outcome = runner.deploy(n + 1, story.len(), deploy)?;
+        let restores = deploy.restores.and_then(|i| ids[i].as_deref());
+        let (outcome, id) = runner.deploy(n + 1, story.len(), deploy, restores)?;
         *counts.entry(outcome.clone()).or_default() += 1;
         surprises += usize::from(outcome != deploy.expect);
+        ids.push(id);
     }
     println!("{} deploys in {:.0?}", story.len(), started.elapsed());
     if surprises > 0 {
@@ -157,6 +160,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     for (label, path) in links() {
         println!("  {label:<26} {base}{path}");
+    }
+    if let Some((Some(from), Some(to))) =
+        compared(&story).map(|(a, b)| (ids[a].as_deref(), ids[b].as_deref()))
+    {
+        println!(
+            "  {:<26} {base}/compare/{from}/{to}",
+            "compare (boutique, prod)"
+        );
     }
     println!("  {:<26} {DEMO_TOKEN}", "write token");
     println!(

@@ -49,8 +49,15 @@ impl Runner {
         Ok(runner)
     }
 
-    /// Runs one deploy, prints one line about it; its `status` output (or how node ended).
-    pub(super) fn deploy(&self, n: usize, of: usize, deploy: &Deploy) -> anyhow::Result<String> {
+    /// Runs one deploy (of the recorded deploy `restores`, for a redeploy), prints one line
+    /// about it; its `status` output (or how node ended) and its recorded id.
+    pub(super) fn deploy(
+        &self,
+        n: usize,
+        of: usize,
+        deploy: &Deploy,
+        restores: Option<&str>,
+    ) -> anyhow::Result<(String, Option<String>)> {
         let step = self.runs.join(format!(
             "{n:02}-{}-{}-{}",
             deploy.app, deploy.env, deploy.version
@@ -104,10 +111,25 @@ impl Runner {
             // them in. No slack-* and no github-token: the Action says it does not check the
             // job's other steps.
             .envs([
-                ("INPUT_MODE", "deploy"),
-                ("INPUT_MANIFESTS", &deploy.manifests.display().to_string()),
+                ("INPUT_MODE", deploy.mode),
+                ("INPUT_REDEPLOY", restores.unwrap_or_default()),
+                (
+                    "INPUT_MANIFESTS",
+                    &if restores.is_some() {
+                        String::new()
+                    } else {
+                        deploy.manifests.display().to_string()
+                    },
+                ),
                 ("INPUT_NAMESPACE", deploy.env),
-                ("INPUT_IMAGES", &deploy.images.join("\n")),
+                (
+                    "INPUT_IMAGES",
+                    &if restores.is_some() {
+                        String::new()
+                    } else {
+                        deploy.images.join("\n")
+                    },
+                ),
                 ("INPUT_APP", deploy.app),
                 ("INPUT_ENVIRONMENT", deploy.env),
                 (
@@ -139,9 +161,18 @@ impl Runner {
         } else {
             first_error(&std::fs::read_to_string(step.join("log"))?)
         };
-        let link = outputs
-            .get("deploy-url")
-            .map_or("not recorded", String::as_str);
+        let link = match (deploy.mode, restores) {
+            ("plan", _) => {
+                "plan: nothing changed or recorded (the diffs are in the step's summary)"
+            }
+            _ => outputs
+                .get("deploy-url")
+                .map_or("not recorded", String::as_str),
+        };
+        let detail = match restores {
+            Some(id) => format!("redeploys deploy {id}: {detail}"),
+            None => detail,
+        };
         let width = of.to_string().len();
         println!(
             "  [{n:>width$}/{of}] {:<8} {:<7} → {:<5} {:<11} {:>5.1}s  {link}  {detail}",
@@ -158,7 +189,7 @@ impl Runner {
                 shown(&step.join("log"))
             );
         }
-        Ok(outcome)
+        Ok((outcome, outputs.get("deploy-id").cloned()))
     }
 }
 

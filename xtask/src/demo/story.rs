@@ -1,5 +1,7 @@
 //! The release story: the real deploys the built Action makes into kubesim, in order, with the
-//! manifests, images and commits each one carries and how each is expected to end.
+//! manifests, images and commits each one carries and how each is expected to end; then a plan
+//! of the next boutique release for prod (`mode: plan`) and a roll-back of the ledger in prod to
+//! 1.4.0 by redeploying its earlier deploy (`redeploy:`).
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +31,7 @@ pub(super) const IMAGE_RULES: [(&str, &str, &str); 2] = [
     ),
 ];
 /// One run of the Action's main step.
+#[derive(Clone)]
 pub(super) struct Deploy {
     pub(super) app: &'static str,
     pub(super) version: &'static str,
@@ -43,6 +46,10 @@ pub(super) struct Deploy {
     pub(super) rollback: bool,
     /// How the story expects it to end (`status` output).
     pub(super) expect: &'static str,
+    /// The Action's `mode` (`deploy` or `plan`).
+    pub(super) mode: &'static str,
+    /// For a redeploy: the story's deploy (its index) whose recorded deploy it deploys again.
+    pub(super) restores: Option<usize>,
 }
 
 /// The releases, oldest first: each goes through the environments listed, in order.
@@ -159,10 +166,45 @@ pub(super) fn story(dir: &Path) -> anyhow::Result<Vec<Deploy>> {
                     (true, "boutique") => "rolled_back",
                     (true, _) => "failed",
                 },
+                mode: "deploy",
+                restores: None,
             });
         }
     }
+    let boutique_next = Deploy {
+        version: "v0.11.1",
+        env: "prod",
+        images: images("boutique", "v0.11.1"),
+        message: "Frontend v0.11.1: publish the image this time",
+        actor: "dana",
+        run_id: 5200,
+        mode: "plan",
+        ..deploys[0].clone()
+    };
+    let first_ledger_in_prod = deploys
+        .iter()
+        .position(|d| (d.app, d.version, d.env) == ("ledger", "1.4.0", "prod"))
+        .expect("the story deploys ledger 1.4.0 to prod");
+    let ledger_back = Deploy {
+        message: "Roll the ledger in prod back to 1.4.0",
+        actor: "bob",
+        run_id: 5201,
+        restores: Some(first_ledger_in_prod),
+        ..deploys[first_ledger_in_prod].clone()
+    };
+    deploys.extend([boutique_next, ledger_back]);
     Ok(deploys)
+}
+
+/// The story's deploys whose comparison the demo links: the boutique in prod, v0.10.6 and
+/// v0.10.7.
+pub(super) fn compared(deploys: &[Deploy]) -> Option<(usize, usize)> {
+    let find = |version: &str| {
+        deploys.iter().position(|d| {
+            (d.app, d.version, d.env, d.mode) == ("boutique", version, "prod", "deploy")
+        })
+    };
+    Some((find("v0.10.6")?, find("v0.10.7")?))
 }
 
 /// The Action's `images` input for a release (its first image's tag is the recorded version).
