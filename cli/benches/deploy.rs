@@ -145,22 +145,44 @@ struct Side {
     requests: Vec<Value>,
 }
 
-fn shiplog(sim: &Kubesim) -> anyhow::Result<Vec<(&'static str, Duration)>> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shiplog"));
+/// `shiplog <command> --manifests FIXTURE --namespace ns-a --kubeconfig …` against `sim`,
+/// with an `--images` flag for each of `images`.
+fn shiplog_command(sim: &Kubesim, command: &str, images: &[String]) -> Command {
+    let mut run = Command::new(env!("CARGO_BIN_EXE_shiplog"));
     for name in ["SHIPLOG_SERVER_URL", "SHIPLOG_SERVER_TOKEN", "KUBECONFIG"] {
-        command.env_remove(name);
+        run.env_remove(name);
     }
+    run.args([
+        command,
+        "--manifests",
+        FIXTURE,
+        "--namespace",
+        SHIPLOG_NAMESPACE,
+    ])
+    .arg("--kubeconfig")
+    .arg(sim.kubeconfig());
+    for image in images {
+        run.args(["--images", image]);
+    }
+    run
+}
+
+fn shiplog(sim: &Kubesim) -> anyhow::Result<Vec<(&'static str, Duration)>> {
+    let took = timed(&mut shiplog_command(sim, "deploy", &[]))?;
+    Ok(vec![("shiplog deploy", took)])
+}
+
+/// kubectl against `sim`, with a deploy script's cache directory `cache`.
+fn kubectl_in(sim: &Kubesim, cache: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(kubectl());
     command
-        .args([
-            "deploy",
-            "--manifests",
-            FIXTURE,
-            "--namespace",
-            SHIPLOG_NAMESPACE,
-        ])
+        .env_remove("KUBECONFIG")
         .arg("--kubeconfig")
-        .arg(sim.kubeconfig());
-    Ok(vec![("shiplog deploy", timed(&mut command)?)])
+        .arg(sim.kubeconfig())
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args);
+    command
 }
 
 fn kubectl_script(
@@ -168,17 +190,7 @@ fn kubectl_script(
     deployments: &[String],
 ) -> anyhow::Result<Vec<(&'static str, Duration)>> {
     let cache = tempfile::tempdir()?;
-    let kubectl = |args: &[&str]| {
-        let mut command = Command::new(kubectl());
-        command
-            .env_remove("KUBECONFIG")
-            .arg("--kubeconfig")
-            .arg(sim.kubeconfig())
-            .arg("--cache-dir")
-            .arg(cache.path())
-            .args(args);
-        command
-    };
+    let kubectl = |args: &[&str]| kubectl_in(sim, cache.path(), args);
     let namespace = timed(&mut kubectl(&["create", "namespace", KUBECTL_NAMESPACE]))?;
     let apply = timed(&mut kubectl(&[
         "apply",

@@ -289,13 +289,7 @@ fn print_report(output: Output, report: &Report, outcome: &Outcome) {
             _ => println!("{}{suffix}", change.describe()),
         }
     }
-    let count = |action| {
-        report
-            .resources
-            .iter()
-            .filter(|c| c.action == action)
-            .count()
-    };
+    let count = |action| count(report, action);
     let summary = format!(
         "{}: {} created, {} configured, {} unchanged",
         counted(report.resources.len(), "object"),
@@ -323,4 +317,13 @@ fn print_report(output: Output, report: &Report, outcome: &Outcome) {
             eprintln!("deploy {outcome}: {summary}");
         }
     }
+}
+
+/// How many of the report's objects had `action`.
+pub fn count(report: &Report, action: ResourceAction) -> usize {
+    report
+        .resources
+        .iter()
+        .filter(|c| c.action == action)
+        .count()
 }

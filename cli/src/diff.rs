@@ -12,7 +12,7 @@ use shiplog_engine::wording::counted;
 use shiplog_model::ResourceAction;
 
 use crate::Output;
-use crate::deploy::{Target, runtime, show};
+use crate::deploy::{Target, count, runtime, show};
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
@@ -71,13 +71,7 @@ fn print_plan(output: Output, report: &Report, outcome: &Outcome) {
             println!("note: {}/{}: {note}", change.kind, change.name);
         }
     }
-    let count = |action| {
-        report
-            .resources
-            .iter()
-            .filter(|c| c.action == action)
-            .count()
-    };
+    let count = |action| count(report, action);
     let (created, configured) = (
         count(ResourceAction::Created),
         count(ResourceAction::Configured),

@@ -381,6 +381,23 @@ fn comment_refusal(inner: &Inner, body: Option<&Value>) -> Option<Response> {
     })
 }
 
+/// The stand-in's state for a comment request that passes every rule, or the refusal.
+fn admitted<'s>(
+    state: &'s Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&Value>,
+) -> Result<MutexGuard<'s, Inner>, Box<Response>> {
+    if let Some(refusal) = refusal(state, uri, headers) {
+        return Err(Box::new(refusal));
+    }
+    let inner = lock(state);
+    match comment_refusal(&inner, body) {
+        Some(refusal) => Err(Box::new(refusal)),
+        None => Ok(inner),
+    }
+}
+
 async fn list_comments(
     State(state): State<Shared>,
     Path((owner, repo, number)): Path<(String, String, u64)>,
@@ -388,13 +405,10 @@ async fn list_comments(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refusal) = refusal(&state, &uri, &headers) {
-        return refusal;
-    }
-    let inner = lock(&state);
-    if let Some(refusal) = comment_refusal(&inner, None) {
-        return refusal;
-    }
+    let inner = match admitted(&state, &uri, &headers, None) {
+        Ok(inner) => inner,
+        Err(refusal) => return *refusal,
+    };
     let repo = format!("{owner}/{repo}");
     let (per_page, page) = paging(&query);
     let shown: Vec<Value> = inner
@@ -415,13 +429,10 @@ async fn create_comment(
     headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Some(refusal) = refusal(&state, &uri, &headers) {
-        return refusal;
-    }
-    let mut inner = lock(&state);
-    if let Some(refusal) = comment_refusal(&inner, Some(&body)) {
-        return refusal;
-    }
+    let mut inner = match admitted(&state, &uri, &headers, Some(&body)) {
+        Ok(inner) => inner,
+        Err(refusal) => return *refusal,
+    };
     let comment = Comment {
         id: 1000 + inner.comments.len() as u64,
         repo: format!("{owner}/{repo}"),
@@ -441,13 +452,10 @@ async fn update_comment(
     headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Some(refusal) = refusal(&state, &uri, &headers) {
-        return refusal;
-    }
-    let mut inner = lock(&state);
-    if let Some(refusal) = comment_refusal(&inner, Some(&body)) {
-        return refusal;
-    }
+    let mut inner = match admitted(&state, &uri, &headers, Some(&body)) {
+        Ok(inner) => inner,
+        Err(refusal) => return *refusal,
+    };
     let repo = format!("{owner}/{repo}");
     let Some(comment) = inner
         .comments

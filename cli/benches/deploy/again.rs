@@ -15,13 +15,15 @@
 //!   `shiplog diff` of the change, as a user runs it before deploying.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::Value;
 
-use super::{FIXTURE, KUBECTL_NAMESPACE, Kubesim, SHIPLOG_NAMESPACE, kubectl, ms, run_side, timed};
+use super::{
+    FIXTURE, KUBECTL_NAMESPACE, Kubesim, SHIPLOG_NAMESPACE, kubectl_in, ms, run_side,
+    shiplog_command as shiplog, timed,
+};
 
 /// Repetitions of the in-process diff measurement.
 const REPEAT: usize = 20;
@@ -35,40 +37,6 @@ fn changed_images() -> Vec<String> {
         .iter()
         .map(|service| format!("{REGISTRY}/{service}:v0.10.7"))
         .collect()
-}
-
-/// `shiplog <command> --manifests FIXTURE --namespace ns-a …` against `sim`.
-fn shiplog(sim: &Kubesim, command: &str, images: &[String]) -> Command {
-    let mut run = Command::new(env!("CARGO_BIN_EXE_shiplog"));
-    for name in ["SHIPLOG_SERVER_URL", "SHIPLOG_SERVER_TOKEN", "KUBECONFIG"] {
-        run.env_remove(name);
-    }
-    run.args([
-        command,
-        "--manifests",
-        FIXTURE,
-        "--namespace",
-        SHIPLOG_NAMESPACE,
-    ])
-    .arg("--kubeconfig")
-    .arg(sim.kubeconfig());
-    for image in images {
-        run.args(["--images", image]);
-    }
-    run
-}
-
-/// kubectl against `sim` with the script's cache directory.
-fn kubectl_in(sim: &Kubesim, cache: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(kubectl());
-    command
-        .env_remove("KUBECONFIG")
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig())
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(args);
-    command
 }
 
 /// `kubectl apply --server-side` of the fixture into ns-b, then `rollout status` of each
@@ -177,8 +145,27 @@ fn live_objects(sim: &Kubesim, cache: &Path) -> anyhow::Result<Vec<Value>> {
         String::from_utf8_lossy(&output.stderr)
     );
     let list: Value = serde_json::from_slice(&output.stdout)?;
-    let items = list["items"].as_array().cloned().unwrap_or_default();
-    anyhow::ensure!(items.len() == 35, "{} live objects, not 35", items.len());
+    let text = std::fs::read_to_string(FIXTURE)?;
+    let (manifests, _) = shiplog_engine::manifest::parse(FIXTURE, &text);
+    let ours = |item: &Value| {
+        manifests
+            .iter()
+            .any(|m| item["kind"] == m.kind() && item["metadata"]["name"] == m.name())
+    };
+    // The namespace's `default` ServiceAccount is the cluster's, not the fixture's.
+    let items: Vec<Value> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| ours(item))
+        .cloned()
+        .collect();
+    anyhow::ensure!(
+        items.len() == manifests.len(),
+        "{} live objects, not {}",
+        items.len(),
+        manifests.len()
+    );
     Ok(items)
 }
 
