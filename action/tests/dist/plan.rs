@@ -190,3 +190,58 @@ fn a_plan_longer_than_a_comment_is_cut_with_a_link_to_the_summary() {
         &body[body.len() - 300..]
     );
 }
+
+#[test]
+fn redeploy_deploys_an_earlier_deploy_again_from_the_history_server() {
+    let mut world = World::new(&[]);
+    world.manifests(&with_secret("kept-s3cret"));
+    // Each run its own record: another attempt of the run each time.
+    for (attempt, image) in [("1", "ghcr.io/acme/api:v1"), ("2", "ghcr.io/acme/api:v2")] {
+        world
+            .runner
+            .env("GITHUB_RUN_ATTEMPT", attempt)
+            .input("images", image);
+        let main = world.main();
+        assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    }
+    world
+        .runner
+        .env("GITHUB_RUN_ATTEMPT", "3")
+        .input("manifests", "")
+        .input("images", "")
+        .input("redeploy", "1");
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert!(
+        main.stdout.contains("redeploying what deploy 1 applied"),
+        "{}",
+        main.stdout
+    );
+    assert!(
+        main.stdout
+            .contains("Secret/db in prod is left as it is in the cluster"),
+        "{}",
+        main.stdout
+    );
+    let record = world.deploy_record("3");
+    assert_eq!(record["restores"], 1, "{record}");
+    assert_eq!(record["images"][0], "ghcr.io/acme/api:v1");
+    let live = world
+        .sim
+        .get("/apis/apps/v1/namespaces/prod/deployments/api");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/acme/api:v1"
+    );
+    assert!(!main.shown().contains("kept-s3cret"));
+
+    world.runner.input("redeploy", "one");
+    let main = world.main();
+    assert_eq!(main.code, 1);
+    assert!(
+        main.stdout
+            .contains("input `redeploy`: \"one\" is not a deploy id"),
+        "{}",
+        main.stdout
+    );
+}

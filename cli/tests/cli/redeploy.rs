@@ -112,6 +112,8 @@ fn a_deploy_is_kept_compared_and_redeployed() {
     );
     let third = runtime.block_on(get(&server.base, "/api/v1/deploys/3"));
     assert_eq!(third["restores"], 1, "{third:#}");
+    assert_eq!(third["version"], "v1", "the restored deploy's version");
+    assert_eq!(third["images"][0], "ghcr.io/acme/api:v1");
     assert_eq!(third["status"], "succeeded");
     assert_eq!(third["app"], second["app"]);
 

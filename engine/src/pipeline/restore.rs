@@ -12,8 +12,9 @@ use crate::record;
 use super::{DeployInputs, Platform, ServerTarget};
 
 /// What a redeploy of deploy `id` deploys: `inputs` with the kept objects in place of
-/// manifests, the app, namespace and environment of the record (unless given) and no images
-/// (the kept objects have them); and the objects left as they are, by name.
+/// manifests, the app, namespace and environment of the record (unless given) and the record's
+/// images that the kept objects hold (so the new record has the same images and version); and
+/// the objects left as they are, by name.
 pub async fn inputs<P: Platform>(
     platform: &P,
     server: &ServerTarget,
@@ -37,11 +38,18 @@ pub async fn inputs<P: Platform>(
     )
     .map_err(|e| format!("the manifests of deploy {id} as the server answered them: {e}"))?;
     let (files, left_alone) = restorable(id, &set)?;
+    // The images the record names, as far as the kept objects hold them: substituting them
+    // again changes nothing, and the new record gets the same images and version.
+    let images = deploy
+        .images
+        .into_iter()
+        .filter(|image| files.iter().any(|(_, yaml)| yaml.contains(image.as_str())))
+        .collect();
     Ok((
         DeployInputs {
             manifests: Vec::new(),
             inline: files,
-            images: Vec::new(),
+            images,
             namespace: inputs.namespace.or(Some(deploy.namespace)),
             app: inputs.app.or(Some(deploy.app)),
             environment: inputs.environment.or(Some(deploy.environment)),

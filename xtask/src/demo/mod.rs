@@ -139,7 +139,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         surprises += usize::from(outcome != deploy.expect);
         ids.push(id);
     }
-    println!("{} deploys in {:.0?}", story.len(), started.elapsed());
+    println!("{} runs in {:.0?}", story.len(), started.elapsed());
     if surprises > 0 {
         println!(
             "WARNING: {surprises} deploy(s) did not end as the story expects (see the logs above)"
@@ -149,7 +149,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     println!();
     println!(
-        "shiplog demo is up: {} deploys by the Action into kubesim ({}){}",
+        "shiplog demo is up: {} runs of the Action into kubesim — deploys, a plan, a redeploy \
+         ({}){}",
         story.len(),
         summary.join(", "),
         if backfilled > 0 {
