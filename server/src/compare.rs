@@ -1,14 +1,24 @@
 //! The difference between what two deploys applied ([`ManifestsDiff`]): object by object,
 //! matched by kind, name and namespace, each a unified diff of its YAML. Pure: the store reads
 //! the sets, this compares them.
+//!
+//! Bounded: a comparison searches for the shortest diffs for at most [`COMPARE_TIME`], then
+//! settles for correct but longer ones, so two hostile sets (512 KiB of lines that share
+//! nothing) cost a bounded amount of CPU. The handler runs it off the async workers. The
+//! answer is bounded by the sets: a unified diff holds each line of either side at most once
+//! (512 KiB of YAML each), plus a header per object and three lines of context per change.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use shiplog_model::limits::{MAX_LONG_TEXT, cut};
 use shiplog_model::{
     AppliedManifests, AppliedObject, DeployId, ManifestsDiff, ObjectChange, ObjectDiff,
 };
 use similar::TextDiff;
+
+/// How long one comparison searches for the shortest diffs.
+pub const COMPARE_TIME: Duration = Duration::from_secs(1);
 
 /// What one deploy applied, as far as it was kept.
 pub struct Side<'a> {
@@ -37,6 +47,7 @@ impl Side<'_> {
 
 /// How `to` differs from `from`.
 pub fn compare(from: &Side<'_>, to: &Side<'_>) -> ManifestsDiff {
+    let deadline = Instant::now() + COMPARE_TIME;
     let mut answer = ManifestsDiff {
         from: from.id,
         to: to.id,
@@ -72,14 +83,14 @@ pub fn compare(from: &Side<'_>, to: &Side<'_>) -> ManifestsDiff {
                 ObjectChange::Changed,
                 &before.yaml,
                 &object.yaml,
-                (from.id, to.id),
+                (from.id, to.id, deadline),
             )),
             None => answer.objects.push(diff(
                 identity,
                 ObjectChange::Added,
                 "",
                 &object.yaml,
-                (from.id, to.id),
+                (from.id, to.id, deadline),
             )),
         }
     }
@@ -91,7 +102,7 @@ pub fn compare(from: &Side<'_>, to: &Side<'_>) -> ManifestsDiff {
                 ObjectChange::Removed,
                 &object.yaml,
                 "",
-                (from.id, to.id),
+                (from.id, to.id, deadline),
             ));
         }
     }
@@ -103,9 +114,11 @@ fn diff(
     change: ObjectChange,
     old: &str,
     new: &str,
-    (from, to): (DeployId, DeployId),
+    (from, to, deadline): (DeployId, DeployId, Instant),
 ) -> ObjectDiff {
-    let text = TextDiff::from_lines(old, new)
+    let text = TextDiff::configure()
+        .deadline(deadline)
+        .diff_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(
@@ -181,6 +194,26 @@ mod tests {
         let api = &answer.objects[0].diff;
         assert!(api.contains("-image: api:v1\n+image: api:v2"), "{api}");
         assert!(api.starts_with("--- deploy 1 Deployment/api in prod\n+++ deploy 2"));
+    }
+
+    #[test]
+    fn sets_that_share_nothing_are_still_compared_whole() {
+        let lines = |tag: &str| -> String { (0..20_000).map(|i| format!("{tag}{i}\n")).collect() };
+        let old = set(vec![object("api", &lines("a"))]);
+        let new = set(vec![object("api", &lines("b"))]);
+        let answer = compare(
+            &Side {
+                id: DeployId(1),
+                set: Some(&old),
+            },
+            &Side {
+                id: DeployId(2),
+                set: Some(&new),
+            },
+        );
+        let diff = &answer.objects[0].diff;
+        assert!(diff.starts_with("--- deploy 1"), "{}", &diff[..80]);
+        assert!(diff.ends_with(" more lines"), "cut to a long text's limit");
     }
 
     #[test]

@@ -103,14 +103,20 @@ pub async fn diff(
 ) -> Result<Json<ManifestsDiff>, AppError> {
     let (from, to) = (parse_id(&from)?, parse_id(&to)?);
     let (old, new) = tokio::try_join!(state.store.manifests(from), state.store.manifests(to))?;
-    Ok(Json(compare(
-        &Side {
-            id: from,
-            set: old.as_ref(),
-        },
-        &Side {
-            id: to,
-            set: new.as_ref(),
-        },
-    )))
+    // Diffing is CPU work (bounded by `COMPARE_TIME`): off the async workers.
+    let answer = tokio::task::spawn_blocking(move || {
+        compare(
+            &Side {
+                id: from,
+                set: old.as_ref(),
+            },
+            &Side {
+                id: to,
+                set: new.as_ref(),
+            },
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(answer))
 }
