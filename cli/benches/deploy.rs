@@ -185,34 +185,51 @@ fn kubectl_in(sim: &Kubesim, cache: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// The kubectl side of a first deploy: `create namespace`, then [`kubectl_apply`].
 fn kubectl_script(
     sim: &Kubesim,
     deployments: &[String],
 ) -> anyhow::Result<Vec<(&'static str, Duration)>> {
     let cache = tempfile::tempdir()?;
-    let kubectl = |args: &[&str]| kubectl_in(sim, cache.path(), args);
-    let namespace = timed(&mut kubectl(&["create", "namespace", KUBECTL_NAMESPACE]))?;
-    let apply = timed(&mut kubectl(&[
-        "apply",
-        "--server-side",
-        "-n",
-        KUBECTL_NAMESPACE,
-        "-f",
-        FIXTURE,
-    ]))?;
+    let namespace = timed(&mut kubectl_in(
+        sim,
+        cache.path(),
+        &["create", "namespace", KUBECTL_NAMESPACE],
+    ))?;
+    let mut steps = vec![("create namespace", namespace)];
+    steps.extend(kubectl_apply(sim, cache.path(), deployments)?);
+    Ok(steps)
+}
+
+/// `kubectl apply --server-side` of the fixture into ns-b, then `rollout status` of each
+/// Deployment: the steps and their times.
+pub(crate) fn kubectl_apply(
+    sim: &Kubesim,
+    cache: &Path,
+    deployments: &[String],
+) -> anyhow::Result<Vec<(&'static str, Duration)>> {
+    let apply = timed(&mut kubectl_in(
+        sim,
+        cache,
+        &[
+            "apply",
+            "--server-side",
+            "-n",
+            KUBECTL_NAMESPACE,
+            "-f",
+            FIXTURE,
+        ],
+    ))?;
     let mut rollouts = Duration::ZERO;
     for name in deployments {
         let target = format!("deployment/{name}");
-        rollouts += timed(&mut kubectl(&[
-            "rollout",
-            "status",
-            &target,
-            "-n",
-            KUBECTL_NAMESPACE,
-        ]))?;
+        rollouts += timed(&mut kubectl_in(
+            sim,
+            cache,
+            &["rollout", "status", &target, "-n", KUBECTL_NAMESPACE],
+        ))?;
     }
     Ok(vec![
-        ("create namespace", namespace),
         ("apply --server-side", apply),
         ("rollout status (all)", rollouts),
     ])

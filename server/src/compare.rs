@@ -147,6 +147,20 @@ mod tests {
         }
     }
 
+    /// Deploy 2's set (`new`) against deploy 1's (`old`).
+    fn between(old: Option<&AppliedManifests>, new: Option<&AppliedManifests>) -> ManifestsDiff {
+        compare(
+            &Side {
+                id: DeployId(1),
+                set: old,
+            },
+            &Side {
+                id: DeployId(2),
+                set: new,
+            },
+        )
+    }
+
     fn set(objects: Vec<AppliedObject>) -> AppliedManifests {
         AppliedManifests {
             digest: "0".repeat(64),
@@ -167,16 +181,7 @@ mod tests {
             object("api", "image: api:v2\nreplicas: 2\n"),
             object("cron", "image: cron:v1\n"),
         ]);
-        let answer = compare(
-            &Side {
-                id: DeployId(1),
-                set: Some(&old),
-            },
-            &Side {
-                id: DeployId(2),
-                set: Some(&new),
-            },
-        );
+        let answer = between(Some(&old), Some(&new));
         assert_eq!(answer.unchanged, 1);
         let changes: Vec<(&str, ObjectChange)> = answer
             .objects
@@ -201,16 +206,7 @@ mod tests {
         let lines = |tag: &str| -> String { (0..20_000).map(|i| format!("{tag}{i}\n")).collect() };
         let old = set(vec![object("api", &lines("a"))]);
         let new = set(vec![object("api", &lines("b"))]);
-        let answer = compare(
-            &Side {
-                id: DeployId(1),
-                set: Some(&old),
-            },
-            &Side {
-                id: DeployId(2),
-                set: Some(&new),
-            },
-        );
+        let answer = between(Some(&old), Some(&new));
         let diff = &answer.objects[0].diff;
         assert!(diff.starts_with("--- deploy 1"), "{}", &diff[..80]);
         assert!(diff.ends_with(" more lines"), "cut to a long text's limit");
@@ -223,30 +219,12 @@ mod tests {
             note: Some("too large".into()),
             ..set(Vec::new())
         };
-        let answer = compare(
-            &Side {
-                id: DeployId(1),
-                set: None,
-            },
-            &Side {
-                id: DeployId(2),
-                set: Some(&digest_only),
-            },
-        );
+        let answer = between(None, Some(&digest_only));
         assert!(answer.objects.is_empty());
         assert_eq!(answer.notes.len(), 2, "{:?}", answer.notes);
         assert!(answer.notes[0].contains("deploy 1 has no manifests kept"));
         assert!(answer.notes[1].contains("keeps only its digest: too large"));
-        let answer = compare(
-            &Side {
-                id: DeployId(1),
-                set: Some(&kept),
-            },
-            &Side {
-                id: DeployId(2),
-                set: Some(&kept),
-            },
-        );
+        let answer = between(Some(&kept), Some(&kept));
         assert_eq!((answer.unchanged, answer.objects.len()), (1, 0));
     }
 }

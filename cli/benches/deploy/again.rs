@@ -21,8 +21,8 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use super::{
-    FIXTURE, KUBECTL_NAMESPACE, Kubesim, SHIPLOG_NAMESPACE, kubectl_in, ms, run_side,
-    shiplog_command as shiplog, timed,
+    FIXTURE, KUBECTL_NAMESPACE, Kubesim, SHIPLOG_NAMESPACE, kubectl_apply, kubectl_in, ms,
+    run_side, shiplog_command as shiplog, timed,
 };
 
 /// Repetitions of the in-process diff measurement.
@@ -37,40 +37,6 @@ fn changed_images() -> Vec<String> {
         .iter()
         .map(|service| format!("{REGISTRY}/{service}:v0.10.7"))
         .collect()
-}
-
-/// `kubectl apply --server-side` of the fixture into ns-b, then `rollout status` of each
-/// Deployment: the steps and their times.
-fn kubectl_apply(
-    sim: &Kubesim,
-    cache: &Path,
-    deployments: &[String],
-) -> anyhow::Result<Vec<(&'static str, Duration)>> {
-    let apply = timed(&mut kubectl_in(
-        sim,
-        cache,
-        &[
-            "apply",
-            "--server-side",
-            "-n",
-            KUBECTL_NAMESPACE,
-            "-f",
-            FIXTURE,
-        ],
-    ))?;
-    let mut rollouts = Duration::ZERO;
-    for name in deployments {
-        let target = format!("deployment/{name}");
-        rollouts += timed(&mut kubectl_in(
-            sim,
-            cache,
-            &["rollout", "status", &target, "-n", KUBECTL_NAMESPACE],
-        ))?;
-    }
-    Ok(vec![
-        ("apply --server-side", apply),
-        ("rollout status (all)", rollouts),
-    ])
 }
 
 fn writes(requests: &[Value]) -> usize {
