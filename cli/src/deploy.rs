@@ -303,6 +303,15 @@ fn print_report(output: Output, report: &Report, outcome: &Outcome) {
     };
     match (&report.failure, report.status) {
         (None, _) if report.dry_run => println!("dry run: {summary}; nothing was changed"),
+        (None, _)
+            if count(ResourceAction::Unchanged) == report.resources.len()
+                && report.namespaces_created.is_empty() =>
+        {
+            println!(
+                "no changes: {} unchanged, nothing was written; every rollout is complete",
+                counted(report.resources.len(), "object")
+            );
+        }
         (None, _) => println!("deployed {summary}; every rollout is complete"),
         (Some(failure), status) => {
             eprintln!("shiplog: {}", failure.reason);

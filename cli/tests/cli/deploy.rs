@@ -92,7 +92,12 @@ fn a_new_commit_writes_only_the_objects_it_changes_and_annotates_only_those() {
     // The same manifests from a new commit: nothing to write.
     let (code, stdout, stderr) = sim.deploy_with(&["--manifests", FIXTURE], &at_commit("2222222"));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("0 configured, 35 unchanged"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "no changes: 35 objects unchanged, nothing was written; every rollout is complete"
+        ),
+        "{stdout}"
+    );
     assert_eq!(mutating(&sim).len(), writes_before, "no object was written");
 
     // A new image for two services: those two are written, with the new commit.
