@@ -86,7 +86,10 @@ fn a_client_certificate_kubeconfig_deploys() {
     assert_eq!(settings["data"]["mode"], "certificate");
     let (code, stdout, stderr) = deploy_with(&sim, &kubeconfig);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("no changes: 2 objects unchanged"), "{stdout}");
+    assert!(
+        stdout.contains("no changes: 2 objects unchanged"),
+        "{stdout}"
+    );
     assert_no_key(&kubeconfig, &[&stdout, &stderr]);
 }
 
