@@ -4,6 +4,7 @@
 
 use crate::runner::commands::{self, Annotation, Level};
 use crate::runner::summary::{self, SummaryFacts};
+use shiplog_engine::deploy::Report;
 use shiplog_engine::pipeline::{DeployInputs, Outcome, Platform as _};
 use shiplog_engine::wording::counted;
 use shiplog_model::DeployStatus;
@@ -42,23 +43,7 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) -> Stri
             platform.log(&change.describe());
         }
         print_lines([commands::end_group()]);
-        let diffs: Vec<&str> = report
-            .resources
-            .iter()
-            .filter_map(|r| r.diff.as_deref())
-            .collect();
-        if !diffs.is_empty() {
-            let title = if report.dry_run {
-                "What would change"
-            } else {
-                "What changed"
-            };
-            print_lines([commands::group(title)]);
-            for line in diffs.iter().flat_map(|diff| diff.lines()) {
-                platform.log(line);
-            }
-            print_lines([commands::end_group()]);
-        }
+        log_diffs(platform, report);
         if let Some(failure) = &report.failure {
             print_lines([commands::group("Why the deploy failed")]);
             for detail in &failure.details {
@@ -124,4 +109,41 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) -> Stri
     let summary = summary::render(&facts);
     append_summary(&summary);
     summary
+}
+
+/// Bytes of object diffs the step log shows; the rest are counted (the summary and the record
+/// have them too, each within its own limit).
+const LOG_DIFF_BYTES: usize = 1024 * 1024;
+
+/// Each changed object's diff in a folded group, within [`LOG_DIFF_BYTES`].
+fn log_diffs(platform: &Node, report: &Report) {
+    let diffs: Vec<&str> = report
+        .resources
+        .iter()
+        .filter_map(|r| r.diff.as_deref())
+        .collect();
+    if diffs.is_empty() {
+        return;
+    }
+    let title = if report.dry_run {
+        "What would change"
+    } else {
+        "What changed"
+    };
+    print_lines([commands::group(title)]);
+    let mut shown = 0;
+    for (i, diff) in diffs.iter().enumerate() {
+        shown += diff.len();
+        if shown > LOG_DIFF_BYTES {
+            platform.log(&format!(
+                "… and {} more changed objects (their diffs are in the job summary and the record)",
+                diffs.len() - i
+            ));
+            break;
+        }
+        for line in diff.lines() {
+            platform.log(line);
+        }
+    }
+    print_lines([commands::end_group()]);
 }

@@ -31,7 +31,7 @@ use crate::manifest::Manifest;
 use crate::plan::is_workload;
 
 pub use applied::applied;
-pub use fit::{DIFF_NOT_KEPT, MAX_RECORD_DIFFS, OMITTED, fit_new, fit_update};
+pub use fit::{OMITTED, fit_new, fit_update};
 
 /// How hard to try the history server: a few seconds at most, the deploy matters more.
 pub const BACKOFF: Backoff = Backoff {

@@ -88,6 +88,25 @@ fn an_autoscaler_keeps_its_replicas_and_other_managers_fields_are_named() {
         "{stdout}"
     );
 
+    // An autoscaler found in the cluster counts as one in the manifests.
+    let deployment_only = write(
+        sim.dir.path(),
+        "deployment.yaml",
+        APP.split("---").next().unwrap(),
+    );
+    let (code, stdout, stderr) = shiplog(&[
+        "diff",
+        "--kubeconfig",
+        &kubeconfig,
+        "--manifests",
+        &deployment_only,
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("spec.replicas left to HorizontalPodAutoscaler api (kept at 7)"),
+        "{stdout}"
+    );
+
     // Refused when asked not to take over: nothing changes.
     let (code, stdout, stderr) =
         sim.deploy(&["--manifests", &manifests, "--force-conflicts=false"]);

@@ -242,7 +242,7 @@ fn changes(props: &ChangesProps) -> Html {
 }
 
 /// Deploys of the same app and namespace offered by "Compare with…".
-const COMPARE_CHOICES: u32 = 50;
+const COMPARE_CHOICES: u32 = 20;
 
 #[derive(Properties, PartialEq)]
 struct CompareWithProps {

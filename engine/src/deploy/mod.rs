@@ -24,7 +24,7 @@ use serde::Serialize;
 use shiplog_model::{DeployStatus, Failure, ResourceAction, ResourceChange};
 
 pub use apply::classify;
-pub use change::{MAX_OBJECT_DIFF, diff as object_diff};
+pub use change::diff as object_diff;
 pub use prepare::{Traceability, prepare};
 
 use crate::host::Host;

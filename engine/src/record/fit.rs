@@ -198,11 +198,11 @@ fn fit_resources(resources: &[ResourceChange], level: u32) -> Vec<ResourceChange
 /// Most bytes of object diffs a record keeps (at level 0): the diffs are kept in the list's
 /// order, each cut to what is left, and once less than [`MIN_KEPT_DIFF`] is left the rest
 /// say [`DIFF_NOT_KEPT`].
-pub const MAX_RECORD_DIFFS: usize = MAX_RECORD_BYTES / 4;
+const MAX_RECORD_DIFFS: usize = MAX_RECORD_BYTES / 4;
 /// The shortest piece of a diff worth keeping.
 const MIN_KEPT_DIFF: usize = 256;
 /// What a diff left out of a record says instead.
-pub const DIFF_NOT_KEPT: &str = "(diff not kept: the record holds the first 128 KiB of diffs)";
+const DIFF_NOT_KEPT: &str = "(diff not kept: the record holds the first 128 KiB of diffs)";
 
 fn fit_diffs(resources: &mut [ResourceChange], budget: usize) {
     let mut left = budget;
