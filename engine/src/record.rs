@@ -120,6 +120,7 @@ pub fn new_deploy(
     let sha = var("GITHUB_SHA");
     Ok(NewDeploy {
         restores: None,
+        lock_override: None,
         app,
         environment: facts.environment.map(str::to_owned),
         namespace: facts.namespace.to_owned(),

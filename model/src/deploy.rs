@@ -51,17 +51,20 @@ pub enum DeployStatus {
     /// Nobody reported a result before the deploy's deadline (the job was cancelled or its
     /// runner stopped); set by the server, never by a writer.
     Abandoned,
+    /// A lock or freeze window held the deploy: nothing was applied.
+    Blocked,
 }
 
 impl DeployStatus {
     /// Every status, in a stable order.
-    pub const ALL: [DeployStatus; 6] = [
+    pub const ALL: [DeployStatus; 7] = [
         DeployStatus::InProgress,
         DeployStatus::Succeeded,
         DeployStatus::Failed,
         DeployStatus::RolledBack,
         DeployStatus::Cancelled,
         DeployStatus::Abandoned,
+        DeployStatus::Blocked,
     ];
 
     /// The wire name (`in_progress`, `succeeded`, …).
@@ -73,6 +76,7 @@ impl DeployStatus {
             DeployStatus::RolledBack => "rolled_back",
             DeployStatus::Cancelled => "cancelled",
             DeployStatus::Abandoned => "abandoned",
+            DeployStatus::Blocked => "blocked",
         }
     }
 
@@ -90,7 +94,7 @@ impl DeployStatus {
     }
 
     /// Whether a deploy ended with an outcome: it succeeded, or it failed (rolled back or
-    /// not). Cancelled and abandoned deploys have none: insights count them apart, as neither
+    /// not). Cancelled, abandoned and blocked deploys have none: insights count them apart, as neither
     /// success nor failure.
     pub fn has_outcome(self) -> bool {
         matches!(
@@ -109,7 +113,7 @@ impl fmt::Display for DeployStatus {
 /// An unknown status name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown status {0:?}; expected one of in_progress, succeeded, failed, rolled_back, cancelled, abandoned"
+    "unknown status {0:?}; expected one of in_progress, succeeded, failed, rolled_back, cancelled, abandoned, blocked"
 )]
 pub struct UnknownStatus(pub String);
 
@@ -338,6 +342,9 @@ pub struct Deploy {
     /// The earlier deploy this one deploys again (`shiplog redeploy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restores: Option<DeployId>,
+    /// The lock or freeze this deploy went ahead despite (`override-lock`), as its message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_override: Option<String>,
 }
 
 impl Deploy {

@@ -67,6 +67,9 @@ pub struct NewDeploy {
     /// The earlier deploy this one deploys again (`shiplog redeploy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restores: Option<DeployId>,
+    /// The lock or freeze this deploy went ahead despite (`override-lock`), as its message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_override: Option<String>,
 }
 
 fn in_progress() -> DeployStatus {
@@ -101,6 +104,9 @@ impl NewDeploy {
             short("run.step", step)?;
         }
         long("commit.message", &self.commit.message)?;
+        if let Some(hold) = &self.lock_override {
+            long("lock_override", hold)?;
+        }
         if self.run.id < 0 {
             return Err(FieldError::new("run.id", "must not be negative"));
         }
@@ -166,6 +172,7 @@ impl NewDeploy {
             failure: self.failure,
             slack: self.slack,
             restores: self.restores,
+            lock_override: self.lock_override,
         }
     }
 }
@@ -332,14 +339,14 @@ pub struct Created {
     pub url: String,
 }
 
-fn required(field: &str, value: &str) -> Result<(), FieldError> {
+pub(crate) fn required(field: &str, value: &str) -> Result<(), FieldError> {
     if value.trim().is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
     short(field, value)
 }
 
-fn short(field: &str, value: &str) -> Result<(), FieldError> {
+pub(crate) fn short(field: &str, value: &str) -> Result<(), FieldError> {
     if value.contains('\0') {
         return Err(FieldError::new(field, "must not contain NUL characters"));
     }

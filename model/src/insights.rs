@@ -32,6 +32,10 @@ pub struct InsightRow {
     /// failure, left out of every other number.
     #[serde(default)]
     pub abandoned: u64,
+    /// Deploys a lock or freeze window held: nothing was deployed, left out of every other
+    /// number.
+    #[serde(default)]
+    pub blocked: u64,
     /// Deploys per day over the window.
     pub deploys_per_day: f64,
     /// `failures / deploys`, 0 when there were none.

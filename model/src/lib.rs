@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod insights;
 pub mod lifecycle;
 pub mod limits;
+pub mod locks;
 pub mod manifests;
 pub mod query;
 
@@ -28,6 +29,7 @@ pub use error::{ApiError, ConflictBody, ErrorBody, FieldError};
 pub use event::{DeployEvent, DeployEventKind};
 pub use ingest::{Created, DeployUpdate, FinishedError, NewDeploy, TransitionError};
 pub use insights::{DailyCount, InsightRow, Insights};
+pub use locks::{Freeze, Hold, Lock, LockAction, LockCheck, LockEvent, LockRequest, Locks};
 pub use manifests::{AppliedManifests, AppliedObject, ManifestsDiff, ObjectChange, ObjectDiff};
 pub use query::{Cursor, CursorError, HistoryQuery, Page};
 

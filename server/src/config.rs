@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::auth::lock_access::ConsoleLocks;
 use crate::auth::oidc::{GITHUB_ISSUER, Oidc, OidcConfig};
 use crate::auth::scope::RepoScope;
 use crate::auth::{Auth, Tokens, jwks, token_file};
+use crate::freeze::FreezeWindow;
 use crate::limits::Limits;
 use crate::logging::LogFormat;
 
@@ -108,6 +110,29 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// A freeze window: deploys to ENVIRONMENT (`*`: every one) are held during it, on the
+    /// wall clock of its time zone. Weekly (`prod Fri 16:00..Mon 08:00 Europe/Berlin`) or dates
+    /// (`* 2026-12-24..2027-01-01 Europe/Berlin`, last day included; `2026-12-24T12:00`).
+    /// Repeatable, or separated by `;` in the environment variable.
+    #[arg(
+        long = "freeze",
+        env = "SHIPLOG_FREEZE",
+        value_delimiter = ';',
+        value_name = "WINDOW",
+        value_parser = FreezeWindow::parse
+    )]
+    pub freezes: Vec<FreezeWindow>,
+
+    /// Who may lock and unlock from the console: `signed-in` (readers signed in with the read
+    /// token), `open` (anyone who can read) or `off`. Write tokens always may.
+    #[arg(
+        long,
+        env = "SHIPLOG_CONSOLE_LOCKS",
+        value_enum,
+        default_value_t = ConsoleLocks::SignedIn
+    )]
+    pub console_locks: ConsoleLocks,
 
     #[command(flatten)]
     pub limits: Limits,

@@ -274,6 +274,7 @@ fn status_emoji(status: DeployStatus) -> &'static str {
         DeployStatus::InProgress => "⏳",
         DeployStatus::Cancelled => "⚪",
         DeployStatus::Abandoned => "❔",
+        DeployStatus::Blocked => "⛔",
     }
 }
 

@@ -36,7 +36,7 @@ pub fn compute(mut samples: Vec<Sample>, since: DateTime<Utc>, until: DateTime<U
     let rows = groups
         .into_iter()
         .map(|((namespace, app), samples)| row(namespace, app, &samples, days))
-        .filter(|row| row.deploys + row.cancelled + row.abandoned > 0)
+        .filter(|row| row.deploys + row.cancelled + row.abandoned + row.blocked > 0)
         .collect();
     Insights { since, until, rows }
 }
@@ -62,6 +62,7 @@ fn row(namespace: String, app: String, samples: &[Sample], days: f64) -> Insight
         failures,
         cancelled: count(DeployStatus::Cancelled),
         abandoned: count(DeployStatus::Abandoned),
+        blocked: count(DeployStatus::Blocked),
         deploys_per_day: deploys as f64 / days,
         change_failure_rate: if deploys == 0 {
             0.0

@@ -13,6 +13,7 @@ pub mod console;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod freeze;
 pub mod insights;
 pub mod limits;
 pub mod local;
@@ -62,6 +63,10 @@ pub struct AppState {
     pub reap_period: Duration,
     /// How long [`serve`] keeps finished deploys ([`retention`]); `None` keeps them all.
     pub retain: Option<Duration>,
+    /// The configured freeze windows (`--freeze`).
+    pub freezes: Arc<[freeze::FreezeWindow]>,
+    /// Who may lock and unlock from the console (`--console-locks`).
+    pub console_locks: auth::lock_access::ConsoleLocks,
 }
 
 impl AppState {
@@ -80,7 +85,21 @@ impl AppState {
             limits: Arc::new(Limits::default()),
             reap_period: reaper::DEFAULT_PERIOD,
             retain: None,
+            freezes: Arc::new([]),
+            console_locks: auth::lock_access::ConsoleLocks::default(),
         }
+    }
+
+    /// The same state holding deploys in `freezes`.
+    pub fn with_freezes(mut self, freezes: Vec<freeze::FreezeWindow>) -> Self {
+        self.freezes = freezes.into();
+        self
+    }
+
+    /// The same state letting the console lock as `policy` says.
+    pub fn with_console_locks(mut self, policy: auth::lock_access::ConsoleLocks) -> Self {
+        self.console_locks = policy;
+        self
     }
 
     /// The same state deleting finished deploys older than `retain` ([`retention`]), or none.

@@ -57,6 +57,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     let auth = access(&config, &public_url)?;
+    if config.freezes.len() > shiplog_server::freeze::MAX_WINDOWS {
+        anyhow::bail!(
+            "{} --freeze windows given; at most {} are taken",
+            config.freezes.len(),
+            shiplog_server::freeze::MAX_WINDOWS
+        );
+    }
+    for window in &config.freezes {
+        tracing::info!(%window, "freeze window");
+    }
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("opening the database {}", redact_url(&config.database)))?;
@@ -67,7 +77,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(store, auth, &public_url)
         .with_limits(config.limits.clone())
         .with_reap_period(config.reap_period)
-        .with_retention(config.retain);
+        .with_retention(config.retain)
+        .with_freezes(config.freezes.clone())
+        .with_console_locks(config.console_locks);
     serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

@@ -19,6 +19,12 @@ use crate::api;
         api::manifests::diff,
         api::environments::environments,
         api::insights::insights,
+        api::locks::list,
+        api::locks::check,
+        api::locks::lock_environment,
+        api::locks::lock_app,
+        api::locks::unlock_environment,
+        api::locks::unlock_app,
         api::stream::stream,
         api::meta::healthz,
         api::meta::metrics,
@@ -37,6 +43,14 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The console's lock requests: its sign-in cookie (when a read token is set) and this
+        // header, which a cross-site form cannot send.
+        components.add_security_scheme(
+            "console",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::new("X-Shiplog-Console"),
+            )),
         );
     }
 }

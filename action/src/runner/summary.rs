@@ -74,6 +74,7 @@ fn verdict(status: DeployStatus, dry_run: bool) -> &'static str {
         (DeployStatus::Cancelled, _) => "⏹️ cancelled",
         (DeployStatus::InProgress, _) => "⏳ in progress",
         (DeployStatus::Abandoned, _) => "❔ abandoned: no result was reported",
+        (DeployStatus::Blocked, _) => "⛔ held: nothing was deployed",
     }
 }
 

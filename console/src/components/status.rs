@@ -17,6 +17,7 @@ pub fn describe(status: DeployStatus) -> (&'static str, &'static str) {
         DeployStatus::InProgress => ("●", "in progress"),
         DeployStatus::Cancelled => ("–", "cancelled"),
         DeployStatus::Abandoned => ("○", "abandoned"),
+        DeployStatus::Blocked => ("⛔", "blocked"),
     }
 }
 

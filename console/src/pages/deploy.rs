@@ -139,6 +139,7 @@ fn deploy_view(props: &ViewProps) -> Html {
 fn failure_title(status: DeployStatus) -> &'static str {
     match status {
         DeployStatus::Cancelled | DeployStatus::Abandoned => "Why it did not finish",
+        DeployStatus::Blocked => "What held it",
         _ => "Why it failed",
     }
 }

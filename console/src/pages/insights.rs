@@ -65,7 +65,11 @@ pub fn insights_page() -> Html {
 /// abandoned`.
 fn deploy_counts(row: &InsightRow) -> String {
     let mut counts = vec![counted(row.deploys, "deploy")];
-    for (n, words) in [(row.cancelled, "cancelled"), (row.abandoned, "abandoned")] {
+    for (n, words) in [
+        (row.cancelled, "cancelled"),
+        (row.abandoned, "abandoned"),
+        (row.blocked, "blocked"),
+    ] {
         if n > 0 {
             counts.push(format!("{n} {words}"));
         }

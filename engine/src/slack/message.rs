@@ -191,6 +191,7 @@ fn status_words(status: DeployStatus) -> (&'static str, &'static str) {
         DeployStatus::RolledBack => ("↩️", "failed and was rolled back"),
         DeployStatus::Cancelled => ("⏹️", "cancelled"),
         DeployStatus::Abandoned => ("❔", "was abandoned: no result was reported"),
+        DeployStatus::Blocked => ("⛔", "was held: nothing was deployed"),
     }
 }
 
@@ -451,6 +452,7 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> Deploy {
         Deploy {
             restores: None,
+            lock_override: None,
             id: DeployId(42),
             repo: "acme/shop".into(),
             app: "api".into(),

@@ -49,6 +49,9 @@ pub async fn create(
             state.metrics.deploy_written("created");
             state.publish(DeployEventKind::Created, &deploy);
             tracing::info!(id = %deploy.id, repo = %deploy.repo, by = %writer, "deploy recorded");
+            if let Some(hold) = &deploy.lock_override {
+                audit_override(&state, &deploy, hold, &writer.to_string()).await;
+            }
             (StatusCode::CREATED, deploy)
         }
         store::Created::Existing(deploy) => (StatusCode::OK, deploy),
@@ -132,4 +135,17 @@ pub fn parse_id(text: &str) -> Result<DeployId, AppError> {
         .ok()
         .filter(|id| id.0 > 0)
         .ok_or_else(|| AppError::NotFound(format!("no deploy has the id {text:?}")))
+}
+
+/// Adds a deploy that went ahead despite a hold to the locks' audit log. The record says so
+/// itself (`lock_override`), so a failure here is logged rather than refusing the record.
+async fn audit_override(state: &AppState, deploy: &Deploy, hold: &str, via: &str) {
+    tracing::warn!(id = %deploy.id, app = %deploy.app, environment = %deploy.environment, %hold, by = %deploy.actor, %via, "deploy overrides a hold");
+    if let Err(e) = state
+        .store
+        .record_override(deploy, hold, via, Utc::now())
+        .await
+    {
+        tracing::error!(id = %deploy.id, error = %e, "the override is not in the audit log");
+    }
 }

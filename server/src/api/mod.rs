@@ -3,6 +3,7 @@
 pub mod deploys;
 pub mod environments;
 pub mod insights;
+pub mod locks;
 pub mod manifests;
 pub mod meta;
 pub mod stream;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .merge(deploys::router())
         .merge(environments::router())
         .merge(insights::router())
+        .merge(locks::router())
         .merge(manifests::router())
         .merge(stream::router())
         .merge(meta::router())

@@ -9,6 +9,7 @@
 //! missing or invalid credential is `401`; a valid one used beyond its scope is `403`.
 
 pub mod jwks;
+pub mod lock_access;
 pub mod oidc;
 pub mod scope;
 pub mod secret;

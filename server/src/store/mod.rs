@@ -16,6 +16,7 @@
 mod history;
 mod insights;
 mod lifecycle;
+mod locks;
 mod manifests;
 mod retention;
 mod schema;
@@ -37,6 +38,7 @@ use sqlx::{Any, AnyPool, Row};
 
 pub use history::search_text;
 pub use insights::SampleFilter;
+pub use locks::Actor;
 pub use manifests::Kept;
 pub use retention::{PRUNE_BATCH, Pruned};
 pub use schema::known_version;

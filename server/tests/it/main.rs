@@ -13,6 +13,7 @@ mod history;
 mod hostile;
 mod insights;
 mod limits;
+mod locks;
 mod manifests;
 mod meta;
 mod migrations;
