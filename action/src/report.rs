@@ -5,7 +5,7 @@
 use crate::runner::commands::{self, Annotation, Level};
 use crate::runner::summary::{self, SummaryFacts};
 use shiplog_engine::deploy::Report;
-use shiplog_engine::pipeline::{DeployInputs, Outcome, Platform as _};
+use shiplog_engine::pipeline::{DeployInputs, Outcome, Platform as _, Verdict};
 use shiplog_engine::wording::counted;
 use shiplog_model::DeployStatus;
 
@@ -54,6 +54,7 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) -> Stri
     }
     let status = match report {
         Some(report) => report.status,
+        None if outcome.verdict == Verdict::Blocked => DeployStatus::Blocked,
         None => DeployStatus::Failed,
     };
     set_output("status", status.as_str());
@@ -105,6 +106,10 @@ pub fn report(platform: &Node, inputs: &DeployInputs, outcome: &Outcome) -> Stri
         run_url: run_url.as_deref(),
         duration,
         namespaces_created: report.map_or(&[], |r| r.namespaces_created.as_slice()),
+        lock_override: outcome
+            .deploy
+            .as_ref()
+            .and_then(|d| d.lock_override.as_deref()),
     };
     let summary = summary::render(&facts);
     append_summary(&summary);

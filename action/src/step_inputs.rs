@@ -5,7 +5,7 @@
 use crate::runner::inputs::{InputError, Inputs, Problem};
 use shiplog_engine::deploy::Options;
 use shiplog_engine::pipeline::{
-    DeployInputs, Kubeconfig, Platform as _, ServerTarget, SlackTarget,
+    DeployInputs, Kubeconfig, LockPolicy, Platform as _, ServerTarget, SlackTarget,
 };
 
 use crate::js;
@@ -73,6 +73,11 @@ pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInput
         }),
         slack,
         restores: None,
+        locks: LockPolicy {
+            required: inputs.choice("lock-check", &["optional", "required"], "optional")?
+                == "required",
+            override_lock: inputs.boolean("override-lock", false)?,
+        },
     })
 }
 

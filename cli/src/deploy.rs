@@ -9,7 +9,7 @@ use shiplog::platform::Native;
 use shiplog::provenance::{Given, Provenance};
 use shiplog_engine::deploy::{Options, Report};
 use shiplog_engine::pipeline::{
-    self, DeployInputs, Kubeconfig, Outcome, ServerTarget, SlackTarget, Verdict,
+    self, DeployInputs, Kubeconfig, LockPolicy, Outcome, ServerTarget, SlackTarget, Verdict,
 };
 use shiplog_engine::wording::counted;
 use shiplog_model::{DeployStatus, ResourceAction};
@@ -75,6 +75,7 @@ impl Place {
             server: None,
             slack: None,
             restores: None,
+            locks: LockPolicy::default(),
         })
     }
 }
@@ -158,9 +159,24 @@ pub struct How {
     /// Slack's Web API base URL (for a proxy or a stand-in).
     #[arg(long, env = "SHIPLOG_SLACK_API_URL", default_value = None, hide = true)]
     slack_api_url: Option<String>,
+    /// Deploy even when the environment is locked or in a freeze window; the record, the Slack
+    /// message and the server's audit log say so.
+    #[arg(long, env = "SHIPLOG_OVERRIDE_LOCK")]
+    override_lock: bool,
+    /// When the history server cannot say whether the environment is locked: `optional`
+    /// deploys with a warning, `required` holds the deploy (exit 4).
+    #[arg(long, env = "SHIPLOG_LOCK_CHECK", value_enum, default_value_t = LockCheck::Optional)]
+    lock_check: LockCheck,
     /// Output format.
     #[arg(long, env = "SHIPLOG_OUTPUT", value_enum, default_value_t = Output::Text)]
     output: Output,
+}
+
+/// `--lock-check`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LockCheck {
+    Optional,
+    Required,
 }
 
 impl How {
@@ -178,6 +194,10 @@ impl How {
             environment: self.environment.clone(),
             server: self.server(),
             slack: slack_target(self),
+            locks: LockPolicy {
+                required: self.lock_check == LockCheck::Required,
+                override_lock: self.override_lock,
+            },
             ..inputs
         }
     }

@@ -5,6 +5,7 @@
 
 mod deploy;
 mod diff;
+mod lock;
 mod redeploy;
 
 use std::process::ExitCode;
@@ -43,6 +44,14 @@ enum Command {
     /// --server-url): validated, applied, watched, announced and recorded as restoring it.
     /// Secrets are left as they are in the cluster.
     Redeploy(Box<redeploy::RedeployArgs>),
+    /// Lock an environment (or one app in it) on the history server: deploys to it are held,
+    /// recorded `blocked` and exit 4, until `shiplog unlock`. A lock on a name holds deploys
+    /// whose environment or namespace has that name.
+    Lock(lock::LockArgs),
+    /// Lift a lock set by `shiplog lock` (or the console).
+    Unlock(lock::UnlockArgs),
+    /// List the locks in force, the server's freeze windows and the latest lock events.
+    Locks(lock::ListArgs),
 }
 
 #[derive(clap::Args)]
@@ -71,6 +80,9 @@ fn main() -> ExitCode {
         Command::Deploy(args) => deploy::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Redeploy(args) => redeploy::run(&args),
+        Command::Lock(args) => lock::lock(&args),
+        Command::Unlock(args) => lock::unlock(&args),
+        Command::Locks(args) => lock::list(&args),
     }
 }
 

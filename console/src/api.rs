@@ -3,11 +3,11 @@
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 use shiplog_model::{
-    Cursor, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights, ManifestsDiff,
-    Page,
+    Cursor, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights, Lock,
+    LockRequest, Locks, ManifestsDiff, Page,
 };
 
-use crate::url_state::encode_pairs;
+use crate::url_state::{encode_pairs, encode_segment};
 
 /// A request that failed, explained for a person.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,71 @@ async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
         .send()
         .await
         .map_err(|e| ApiFailure(format!("The server could not be reached ({e}).")))?;
+    read_answer(response).await
+}
+
+/// The header the server requires of the console's lock requests (a cross-site form cannot
+/// send it).
+const CONSOLE_HEADER: &str = "X-Shiplog-Console";
+
+/// The locks in force, the freeze windows and the latest lock events.
+pub async fn locks() -> Result<Locks, ApiFailure> {
+    get_json("/api/v1/locks").await
+}
+
+/// The lock path of `environment` (and `app`).
+fn lock_path(environment: &str, app: Option<&str>) -> String {
+    let mut path = format!("/api/v1/locks/{}", encode_segment(environment));
+    if let Some(app) = app {
+        path = format!("{path}/{}", encode_segment(app));
+    }
+    path
+}
+
+fn unreachable(e: gloo_net::Error) -> ApiFailure {
+    ApiFailure(format!("The server could not be reached ({e})."))
+}
+
+/// Locks `environment` (or one app in it) as `request` says.
+pub async fn lock(
+    environment: &str,
+    app: Option<&str>,
+    request: &LockRequest,
+) -> Result<Lock, ApiFailure> {
+    let response = Request::put(&lock_path(environment, app))
+        .header(CONSOLE_HEADER, "lock")
+        .header("Accept", "application/json")
+        .json(request)
+        .map_err(unreachable)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    read_answer(response).await
+}
+
+/// Lifts the lock on `environment` (or on one app in it), as `by`.
+pub async fn unlock(environment: &str, app: Option<&str>, by: &str) -> Result<(), ApiFailure> {
+    let url = format!(
+        "{}?{}",
+        lock_path(environment, app),
+        encode_pairs(&[("by", by)])
+    );
+    let response = Request::delete(&url)
+        .header(CONSOLE_HEADER, "unlock")
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    read_answer::<serde_json::Value>(response).await.map(|_| ())
+}
+
+/// `response` as `T`, or what went wrong said for a person (a 401 sends the browser to sign in).
+async fn read_answer<T: DeserializeOwned>(
+    response: gloo_net::http::Response,
+) -> Result<T, ApiFailure> {
     if response.status() == 401 {
         go_to_sign_in();
         return Err(ApiFailure(

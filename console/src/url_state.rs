@@ -10,6 +10,18 @@ pub fn encode_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     serializer.finish()
 }
 
+/// One path segment, percent-encoded: everything but RFC 3986's unreserved characters.
+pub fn encode_segment(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 /// The pairs of a query string, with or without its leading `?`.
 pub fn decode_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
@@ -48,5 +60,11 @@ mod tests {
             param("?order=dev%2Cprod", "order").as_deref(),
             Some("dev,prod")
         );
+    }
+
+    #[test]
+    fn a_path_segment_cannot_leave_its_segment() {
+        assert_eq!(encode_segment("prod"), "prod");
+        assert_eq!(encode_segment("../x y/ü?"), "..%2Fx%20y%2F%C3%BC%3F");
     }
 }

@@ -48,6 +48,8 @@ pub struct SummaryFacts<'a> {
     pub run_url: Option<&'a str>,
     pub duration: Option<Duration>,
     pub namespaces_created: &'a [String],
+    /// The lock or freeze the deploy went ahead despite (`override-lock`).
+    pub lock_override: Option<&'a str>,
 }
 
 /// The summary's Markdown, under [`MAX_BYTES`].
@@ -167,6 +169,12 @@ fn facts_lines(facts: &SummaryFacts<'_>) -> String {
         first.push(format!("**Duration:** {}", human_duration(duration)));
     }
     let mut out = format!("{}\n\n", first.join(" · "));
+    if let Some(hold) = facts.lock_override {
+        out.push_str(&format!(
+            "**⚠️ Deployed despite:** {} (override-lock)\n\n",
+            inline(&clip(hold, FIELD_CHARS))
+        ));
+    }
     for (label, items) in [
         ("Images", facts.images),
         ("Namespaces created", facts.namespaces_created),
@@ -326,6 +334,7 @@ mod tests {
             run_url: None,
             duration: None,
             namespaces_created: &[],
+            lock_override: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod failures;
 mod hostile;
+mod locks;
 mod plan;
 mod runner;
 

@@ -1,6 +1,6 @@
 //! `shiplog diff` against kubesim: the plan of a deploy, object by object, and nothing changed.
 
-use crate::support::{API_DEPLOYMENT, Deploys as _, FIXTURE, Sim, shiplog, write};
+use crate::support::{API_DEPLOYMENT, Deploys as _, FIXTURE, Sim, shiplog, write, writes};
 
 /// `shiplog diff --kubeconfig <sim> args…`.
 fn diff(sim: &Sim, args: &[&str]) -> (i32, String, String) {
@@ -8,14 +8,6 @@ fn diff(sim: &Sim, args: &[&str]) -> (i32, String, String) {
     let mut all = vec!["diff", "--kubeconfig", &kubeconfig];
     all.extend_from_slice(args);
     shiplog(&all)
-}
-
-/// The requests that changed something (a dry run changes nothing).
-fn writes(sim: &Sim) -> usize {
-    sim.requests()
-        .iter()
-        .filter(|r| r["method"] != "GET" && r["dryRun"] != true)
-        .count()
 }
 
 #[test]

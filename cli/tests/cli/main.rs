@@ -5,6 +5,7 @@ mod client_cert;
 mod deploy;
 mod diff;
 mod fail_fast;
+mod locks;
 mod owners;
 mod record;
 mod redeploy;

@@ -64,3 +64,11 @@ impl Deploys for Sim {
         shiplog_with(&all, env)
     }
 }
+
+/// The requests that changed something in the cluster (a dry run changes nothing).
+pub fn writes(sim: &Sim) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r["method"] != "GET" && r["dryRun"] != true)
+        .count()
+}

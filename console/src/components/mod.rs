@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod diff;
 pub mod layout;
+pub mod locks;
 pub mod states;
 pub mod status;
 pub mod time_ago;

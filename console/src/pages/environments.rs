@@ -4,12 +4,13 @@
 //! deploy's page has the rest.
 
 use shiplog_model::{
-    DeployStatus, DeploySummary, EnvironmentCell, EnvironmentMatrix, HistoryQuery,
+    DeployStatus, DeploySummary, EnvironmentCell, EnvironmentMatrix, HistoryQuery, Locks,
 };
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
+use crate::components::locks::LockPanel;
 use crate::components::states::{Empty, ErrorNote, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::time_ago::TimeAgo;
@@ -21,6 +22,7 @@ use crate::url_state::param;
 #[function_component(EnvironmentsPage)]
 pub fn environments_page() -> Html {
     let matrix = use_state(|| None::<Result<EnvironmentMatrix, String>>);
+    let locks = use_state(Locks::default);
     let refresh = use_state(|| 0u32);
     let location = use_location();
     let order = location
@@ -28,10 +30,14 @@ pub fn environments_page() -> Html {
         .and_then(|l| param(l.query_str(), "order"));
 
     {
-        let matrix = matrix.clone();
+        let (matrix, locks) = (matrix.clone(), locks.clone());
         use_effect_with(*refresh, move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 matrix.set(Some(api::environments().await.map_err(|e| e.to_string())));
+                // Without locks (an older server, say) the page shows no holds.
+                if let Ok(answer) = api::locks().await {
+                    locks.set(answer);
+                }
             });
         });
     }
@@ -55,17 +61,35 @@ pub fn environments_page() -> Html {
         };
     }
     let columns = column_order(&matrix.namespaces, order.as_deref());
+    let on_change = {
+        let refresh = refresh.clone();
+        Callback::from(move |()| refresh.set(*refresh + 1))
+    };
+    let locked = |ns: &str| {
+        locks
+            .locks
+            .iter()
+            .find(|l| l.environment == ns && l.app.is_none())
+            .map(|l| format!("locked by {}: {}", l.by, l.reason))
+    };
     html! {
         <>
             <h1>{"Environments"}</h1>
             <p class="hint">{"Latest deploy of every app in every namespace. Columns follow the pipeline; set "}
                <code>{"?order=dev,stage,prod"}</code>{" to choose."}</p>
+            <LockPanel locks={(*locks).clone()} environments={columns.clone()} {on_change} />
             <DriftNotes drifts={drifts(matrix, &columns)} />
             <div class="table-wrap">
             <table class="grid">
                 <thead><tr>
                     <th scope="col">{"App"}</th>
-                    { for columns.iter().map(|ns| html! { <th scope="col">{ns}</th> }) }
+                    { for columns.iter().map(|ns| html! {
+                        <th scope="col">{ns}
+                            if let Some(why) = locked(ns) {
+                                <span class="lock-mark" title={why.clone()} aria-label={why}>{" 🔒"}</span>
+                            }
+                        </th>
+                    }) }
                 </tr></thead>
                 <tbody>
                 { for matrix.apps.iter().map(|app| html! {

@@ -9,6 +9,7 @@ use yew_router::prelude::*;
 
 use crate::api;
 use crate::components::diff::change_summary;
+use crate::components::locks::LockBanner;
 use crate::components::states::{Empty, ErrorNote, Loading};
 use crate::components::status::StatusBadge;
 use crate::components::time_ago::TimeAgo;
@@ -131,6 +132,7 @@ pub fn history_page() -> Html {
     html! {
         <>
             <h1>{"History"}</h1>
+            <LockBanner environment={parsed.as_ref().ok().and_then(|q| q.environment.clone().or(q.namespace.clone()))} />
             <Filters query={parsed.clone().unwrap_or_default()} />
             <p class="live-note" aria-live="polite">{"New deploys appear here as they happen."}</p>
             {body}
@@ -194,7 +196,7 @@ fn filters(props: &FiltersProps) -> Html {
 }
 
 /// The non-empty fields of the form as query pairs, times converted to RFC 3339 UTC.
-fn form_pairs(form: &web_sys::HtmlFormElement) -> Vec<(String, String)> {
+pub fn form_pairs(form: &web_sys::HtmlFormElement) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     let elements = form.elements();
     for i in 0..elements.length() {

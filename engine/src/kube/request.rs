@@ -24,6 +24,7 @@ pub enum Method {
     Get,
     Post,
     Patch,
+    Put,
     Delete,
 }
 
@@ -33,6 +34,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Patch => "PATCH",
+            Method::Put => "PUT",
             Method::Delete => "DELETE",
         }
     }
@@ -93,6 +95,19 @@ impl Request {
 
     pub fn patch_json(path: String, body: &Value) -> Self {
         Self::with_body(Method::Patch, path, body)
+    }
+
+    pub fn put_json(path: String, body: &Value) -> Self {
+        Self::with_body(Method::Put, path, body)
+    }
+
+    /// A `DELETE` of `path` (for services that are not Kubernetes; kube's builders make the
+    /// cluster's).
+    pub fn delete(path: String) -> Self {
+        Request {
+            method: Method::Delete,
+            ..Request::get(path)
+        }
     }
 
     /// The adapter from a request kube's builders made. An empty body is no body.

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod github_oidc;
 pub mod id_token;
+pub mod locks;
 pub mod notify;
 pub mod restore;
 
@@ -26,6 +27,7 @@ use crate::sources::{self, FileSystem};
 use crate::wording::counted;
 
 pub use access::{Cluster, Kubeconfig};
+pub use locks::LockPolicy;
 use notify::Notifier;
 pub use notify::{ServerTarget, SlackTarget};
 
@@ -79,6 +81,8 @@ pub struct DeployInputs {
     pub slack: Option<SlackTarget>,
     /// The earlier deploy this one deploys again ([`restore`]), for the record.
     pub restores: Option<DeployId>,
+    /// What to do about environment locks and freeze windows ([`locks`]).
+    pub locks: LockPolicy,
 }
 
 /// How a deploy ended, as an exit code says it.
@@ -94,16 +98,20 @@ pub enum Verdict {
     Invalid,
     /// The cluster cannot be reached or refuses the credentials.
     Unreachable,
+    /// A lock or freeze window held the deploy; nothing was changed.
+    Blocked,
 }
 
 impl Verdict {
-    /// `0` deployed (or skipped), `1` failed, `2` invalid input, `3` cluster unreachable.
+    /// `0` deployed (or skipped), `1` failed, `2` invalid input, `3` cluster unreachable,
+    /// `4` held by a lock or freeze window.
     pub fn exit_code(self) -> u8 {
         match self {
             Verdict::Deployed | Verdict::Skipped => 0,
             Verdict::Failed => 1,
             Verdict::Invalid => 2,
             Verdict::Unreachable => 3,
+            Verdict::Blocked => 4,
         }
     }
 }
@@ -400,6 +408,27 @@ async fn deploy_ready<P: Platform>(
         images,
     } = ready;
     let mut notifier = notifier(platform, inputs, &namespace, &manifests);
+    let subject = notifier.subject(inputs, &namespace, &manifests);
+    match locks::decide(notifier.server(), &subject, inputs.locks, |w| {
+        platform.warn(w)
+    })
+    .await
+    {
+        locks::Decision::Proceed => {}
+        locks::Decision::Override(hold) => notifier.overriding(hold),
+        locks::Decision::Hold(reason) => {
+            let mut outcome = Outcome::new(Verdict::Blocked, Some(reason.clone()));
+            outcome.namespace = Some(namespace);
+            let failure = Failure {
+                reason,
+                details: Vec::new(),
+            };
+            notifier
+                .finish(finish(DeployStatus::Blocked, Vec::new(), Some(failure)))
+                .await;
+            return with_record(&notifier, outcome);
+        }
+    }
     let trace = Traceability {
         repository: platform.env("GITHUB_REPOSITORY"),
         commit: platform.env("GITHUB_SHA"),
@@ -570,6 +599,7 @@ mod tests {
             }),
             slack: None,
             restores: None,
+            locks: LockPolicy::default(),
         }
     }
 

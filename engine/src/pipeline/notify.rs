@@ -214,6 +214,50 @@ impl<'p, P: Platform> Notifier<'p, P> {
 }
 
 impl<P: Platform> Notifier<'_, P> {
+    /// The history server, when there is one.
+    pub fn server(&self) -> Option<&Kube<P::Host>> {
+        self.server.as_ref().map(|(kube, _)| kube)
+    }
+
+    /// Whose deploy this is, as the record names it (or, with nothing recorded, as the inputs
+    /// and manifests do).
+    pub fn subject(
+        &self,
+        inputs: &super::DeployInputs,
+        namespace: &str,
+        manifests: &[crate::manifest::Manifest],
+    ) -> super::locks::Subject {
+        match &self.new_deploy {
+            Some(deploy) => super::locks::Subject {
+                app: deploy.app.clone(),
+                environment: deploy
+                    .environment
+                    .clone()
+                    .unwrap_or_else(|| deploy.namespace.clone()),
+                namespace: deploy.namespace.clone(),
+            },
+            None => super::locks::Subject {
+                app: inputs
+                    .app
+                    .clone()
+                    .or_else(|| manifests.first().map(|m| m.name().to_owned()))
+                    .unwrap_or_default(),
+                environment: inputs
+                    .environment
+                    .clone()
+                    .unwrap_or_else(|| namespace.to_owned()),
+                namespace: namespace.to_owned(),
+            },
+        }
+    }
+
+    /// Records that the deploy goes ahead despite `hold` (its message).
+    pub fn overriding(&mut self, hold: String) {
+        if let Some(deploy) = &mut self.new_deploy {
+            deploy.lock_override = Some(shiplog_model::limits::cut(&hold, 4 * 1024));
+        }
+    }
+
     /// Keeps the objects the deploy applied beside its record, when it is recorded.
     pub async fn keep_manifests(&self, manifests: &[crate::manifest::Manifest]) {
         let (Some((server, _)), Some(created)) = (&self.server, &self.created) else {
@@ -233,7 +277,7 @@ impl<P: Platform> Notifier<'_, P> {
 
 /// A history server's error in its own words: a refusal of the credentials is the server's
 /// (`403: this token may write acme/* only, not evil/x`), not a cluster's.
-fn server_error(error: &KubeError) -> String {
+pub(super) fn server_error(error: &KubeError) -> String {
     match error {
         KubeError::Unauthorized { status, message } => {
             format!("the server refused the credentials ({status}): {message}")

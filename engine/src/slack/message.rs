@@ -340,8 +340,16 @@ pub fn outcome(deploy: &Deploy, deploy_page: Option<&str>) -> Message {
         Block::header(&format!("{emoji} {title}")),
         Block::fields(&fact_fields(deploy, deploy_page)),
     ];
+    if let Some(hold) = &deploy.lock_override {
+        let label = "*⚠️ Deployed despite a hold (override-lock)*\n";
+        let hold = escape_within(hold, limits::SECTION_TEXT - width(label));
+        blocks.push(Block::section(&format!("{label}{hold}")));
+    }
     if let Some(failure) = &deploy.failure {
-        let label = "*Why it failed*\n";
+        let label = match deploy.status {
+            DeployStatus::Blocked => "*Why it was held*\n",
+            _ => "*Why it failed*\n",
+        };
         let reason = escape_within(&failure.reason, limits::SECTION_TEXT - width(label));
         fallback.push_str(&format!(": {reason}"));
         blocks.push(Block::section(&format!("{label}{reason}")));
@@ -412,9 +420,13 @@ fn detail_text(detail: &str) -> String {
     }
 }
 
-/// The thread reply with a failure's details, or `None` when the deploy did not fail.
+/// The thread reply with a failure's details, or `None` when the deploy did not fail (a held
+/// deploy's reason is all there is: the message says it).
 pub fn failure_thread(deploy: &Deploy, deploy_page: Option<&str>) -> Option<Message> {
     let failure = deploy.failure.as_ref()?;
+    if deploy.status == DeployStatus::Blocked {
+        return None;
+    }
     let reason = escape_within(&failure.reason, limits::SECTION_TEXT - 2);
     let mut blocks = vec![Block::section(&format!("*{reason}*"))];
     let shown = failure.details.len().min(room_for(blocks.len(), 1));
