@@ -132,16 +132,7 @@ impl Store {
 
     /// The locks in force, oldest first (at most [`MAX_LOCKS`]).
     pub async fn locks(&self) -> Result<Vec<Lock>, StoreError> {
-        sqlx::query(
-            "SELECT environment, app, reason, locked_by, via, since FROM locks \
-             ORDER BY since, environment, app LIMIT $1",
-        )
-        .bind(MAX_LOCKS as i64)
-        .fetch_all(&self.reads)
-        .await?
-        .iter()
-        .map(lock_of)
-        .collect()
+        self.read_locks(None).await
     }
 
     /// The locks on environments named `environment` or `namespace` (a deploy's two names).
@@ -150,18 +141,28 @@ impl Store {
         environment: &str,
         namespace: &str,
     ) -> Result<Vec<Lock>, StoreError> {
-        sqlx::query(
-            "SELECT environment, app, reason, locked_by, via, since FROM locks \
-             WHERE environment = $1 OR environment = $2 ORDER BY since LIMIT $3",
-        )
-        .bind(environment)
-        .bind(namespace)
-        .bind(MAX_LOCKS as i64)
-        .fetch_all(&self.reads)
-        .await?
-        .iter()
-        .map(lock_of)
-        .collect()
+        self.read_locks(Some((environment, namespace))).await
+    }
+
+    async fn read_locks(&self, names: Option<(&str, &str)>) -> Result<Vec<Lock>, StoreError> {
+        let filter = match names {
+            Some(_) => "WHERE environment = $2 OR environment = $3",
+            None => "",
+        };
+        let sql = format!(
+            "SELECT environment, app, reason, locked_by, via, since FROM locks {filter} \
+             ORDER BY since, environment, app LIMIT $1"
+        );
+        let mut query = sqlx::query(&sql).bind(MAX_LOCKS as i64);
+        if let Some((environment, namespace)) = names {
+            query = query.bind(environment).bind(namespace);
+        }
+        query
+            .fetch_all(&self.reads)
+            .await?
+            .iter()
+            .map(lock_of)
+            .collect()
     }
 
     /// The newest audit events, newest first (at most [`MAX_LOCK_EVENTS`]).

@@ -49,6 +49,16 @@ fn reason(text: &str) -> Option<Value> {
     Some(json!({"reason": text, "by": "@octocat"}))
 }
 
+/// The status of `method uri` with `headers` and no body.
+async fn status_of(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> StatusCode {
+    call(state, method, uri, headers, None).await.0
+}
+
 async fn check(state: &AppState, query: &str) -> Value {
     let (status, body) = call(
         state,
@@ -313,34 +323,24 @@ async fn the_console_locks_only_as_the_server_allows() {
     assert_eq!(status, StatusCode::OK, "{lock}");
     assert_eq!(lock["via"], "console (signed in)");
     // The read token itself writes nothing, locks included.
-    let (status, _) = call(
-        &state,
-        Method::DELETE,
-        "/api/v1/locks/prod",
-        &[("authorization", "Bearer reader")],
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let reader = [("authorization", "Bearer reader")];
+    let unlock = status_of(&state, Method::DELETE, "/api/v1/locks/prod", &reader).await;
+    assert_eq!(unlock, StatusCode::FORBIDDEN);
     // A deploy step asks with its write token; a reader may ask too; nobody else.
-    let (status, _) = call(
-        &state,
-        Method::GET,
-        "/api/v1/locks/check?environment=prod&app=a",
-        &[BEARER],
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        &state,
-        Method::GET,
-        "/api/v1/locks/check?environment=prod&app=a",
-        &[],
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let ask = |headers: &'static [(&'static str, &'static str)]| {
+        status_of(
+            &state,
+            Method::GET,
+            "/api/v1/locks/check?environment=prod&app=a",
+            headers,
+        )
+    };
+    assert_eq!(ask(&[BEARER]).await, StatusCode::OK);
+    assert_eq!(
+        ask(&[("authorization", "Bearer reader")]).await,
+        StatusCode::OK
+    );
+    assert_eq!(ask(&[]).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

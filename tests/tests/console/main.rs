@@ -5,6 +5,7 @@
 mod compare;
 mod environments;
 mod history;
+mod locks;
 mod markup;
 mod preview;
 mod sign_in;

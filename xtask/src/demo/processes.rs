@@ -37,6 +37,9 @@ pub(super) fn start_server(listen: &str, database: &str) -> anyhow::Result<(Back
             database,
             "--token",
             DEMO_TOKEN,
+            // The demo's console has no read token: let it lock and unlock.
+            "--console-locks",
+            "open",
         ])
         .stdout(Stdio::piped())
         .spawn()
