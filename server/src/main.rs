@@ -57,6 +57,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     let auth = access(&config, &public_url)?;
+    let webhooks = config.webhooks().map_err(anyhow::Error::msg)?;
+    if !webhooks.hooks.is_empty() {
+        let names: Vec<&str> = webhooks.hooks.iter().map(|h| h.name.as_str()).collect();
+        tracing::info!(webhooks = ?names, "sending deploy events to webhooks");
+    }
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("opening the database {}", redact_url(&config.database)))?;
@@ -67,7 +72,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(store, auth, &public_url)
         .with_limits(config.limits.clone())
         .with_reap_period(config.reap_period)
-        .with_retention(config.retain);
+        .with_retention(config.retain)
+        .with_webhooks(webhooks);
     serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

@@ -25,4 +25,5 @@ mod sse;
 mod stream;
 mod transport;
 mod upgrade;
+mod webhooks;
 mod wire;
