@@ -19,11 +19,10 @@ CREATE TABLE deliveries (
     delivered_at    BIGINT
 );
 
--- The worker's claim: pending rows that are due.
-CREATE INDEX deliveries_due        ON deliveries (state, next_attempt_at);
+-- The worker's claim (a webhook's pending rows that are due) and the bound on each webhook's
+-- pending rows.
+CREATE INDEX deliveries_due        ON deliveries (webhook, state, next_attempt_at);
 -- The deletion of a deploy (retention) and the API's `?deploy=`.
 CREATE INDEX deliveries_by_deploy  ON deliveries (deploy_id, id);
 -- The API's `?webhook=`, newest first.
 CREATE INDEX deliveries_by_webhook ON deliveries (webhook, id);
--- The bound on each webhook's pending rows.
-CREATE INDEX deliveries_pending    ON deliveries (webhook, state);

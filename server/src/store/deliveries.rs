@@ -119,16 +119,20 @@ impl Store {
         self.outbox.as_ref()
     }
 
-    /// Ids of up to `limit` pending deliveries due at `now` and not claimed, oldest due first.
+    /// Ids of up to `limit` pending deliveries of `webhook` due at `now` and not claimed,
+    /// oldest due first.
     pub async fn due_deliveries(
         &self,
+        webhook: &str,
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<i64>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-             AND claimed_until < $1 ORDER BY next_attempt_at, id LIMIT $2",
+            "SELECT id FROM deliveries WHERE webhook = $1 AND state = 'pending' \
+             AND next_attempt_at <= $2 AND claimed_until < $2 \
+             ORDER BY next_attempt_at, id LIMIT $3",
         )
+        .bind(webhook)
         .bind(now.timestamp_millis())
         .bind(limit)
         .fetch_all(&self.reads)

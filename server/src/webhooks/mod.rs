@@ -40,6 +40,8 @@ pub struct Tuning {
     pub claim: Duration,
     /// Deliveries sent at once by one process.
     pub concurrency: usize,
+    /// Deliveries of one webhook sent at once by one process.
+    pub per_webhook: usize,
     /// Pending deliveries per webhook beyond which new ones are dropped (logged and counted).
     pub max_pending: i64,
 }
@@ -62,6 +64,7 @@ impl Default for Tuning {
             timeout: Duration::from_secs(10),
             claim: Duration::from_secs(60),
             concurrency: 4,
+            per_webhook: 2,
             max_pending: 10_000,
         }
     }

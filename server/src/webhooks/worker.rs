@@ -4,8 +4,11 @@
 //! It wakes when a write of this process enqueued deliveries, and otherwise every
 //! [`Tuning::poll`] (for retries, and for deliveries enqueued by other processes on the same
 //! PostgreSQL database or left by a stopped one). Each round it claims at most as many due
-//! deliveries as it has free senders ([`Tuning::concurrency`]), so a claim never waits for a
-//! sender. An attempt is one `POST` within [`Tuning::timeout`], redirects not followed, at most
+//! deliveries as it has free senders ([`Tuning::concurrency`], and [`Tuning::per_webhook`] for
+//! each webhook, so one receiver that hangs does not hold up the others), so a claim never
+//! waits for a sender. Only the webhooks of its own file are sent: a delivery of a webhook this
+//! process does not know (removed, or added on another replica first) is left to the processes
+//! that know it. An attempt is one `POST` within [`Tuning::timeout`], redirects not followed, at most
 //! 64 KiB of the answer read; 2xx delivers, anything else is retried after the next wait of
 //! [`Tuning::backoff`] until there is none left, then the delivery has `failed`.
 //!
@@ -48,7 +51,12 @@ fn client(tuning: &Tuning) -> reqwest::Client {
 
 async fn run(store: Store, outbox: Arc<Outbox>, client: reqwest::Client, metrics: Arc<Metrics>) {
     let tuning = &outbox.webhooks.tuning;
-    let senders = Arc::new(Semaphore::new(tuning.concurrency.max(1)));
+    let senders = Senders {
+        all: Arc::new(Semaphore::new(tuning.concurrency.max(1))),
+        each: (outbox.webhooks.hooks.iter())
+            .map(|_| Arc::new(Semaphore::new(tuning.per_webhook.max(1))))
+            .collect(),
+    };
     // Dropped (and its sends aborted) when the task is: their claims expire and are retried.
     let mut sending = JoinSet::new();
     loop {
@@ -64,69 +72,74 @@ async fn run(store: Store, outbox: Arc<Outbox>, client: reqwest::Client, metrics
     }
 }
 
-/// Claims due deliveries while there are free senders and sends each in its own task.
+/// The worker's senders: [`Tuning::concurrency`] in all, [`Tuning::per_webhook`] for each
+/// webhook (by its index), so a receiver that hangs holds up only its own deliveries.
+struct Senders {
+    all: Arc<Semaphore>,
+    each: Vec<Arc<Semaphore>>,
+}
+
+/// For each webhook, claims its due deliveries while it and the worker have free senders, and
+/// sends each in its own task.
 async fn round(
     store: &Store,
     outbox: &Arc<Outbox>,
     client: &reqwest::Client,
     metrics: &Arc<Metrics>,
-    senders: &Arc<Semaphore>,
+    senders: &Senders,
     sending: &mut JoinSet<()>,
 ) -> Result<(), StoreError> {
     while sending.try_join_next().is_some() {}
-    loop {
-        let free = senders.available_permits();
-        if free == 0 {
-            return Ok(());
-        }
-        let now = Utc::now();
-        let due = store.due_deliveries(now, free as i64).await?;
-        let mut claimed_any = false;
-        for id in &due {
-            let Ok(permit) = senders.clone().try_acquire_owned() else {
-                return Ok(());
-            };
-            let until =
-                now + chrono::Duration::from_std(outbox.webhooks.tuning.claim).unwrap_or_default();
-            let Some(claimed) = store.claim_delivery(*id, now, until).await? else {
-                continue;
-            };
-            claimed_any = true;
-            let (store, outbox, client, metrics) = (
-                store.clone(),
-                outbox.clone(),
-                client.clone(),
-                metrics.clone(),
-            );
-            sending.spawn(async move {
-                deliver(&store, &outbox, &client, &metrics, claimed).await;
-                drop(permit);
-            });
-        }
-        if due.len() < free || !claimed_any {
-            return Ok(());
+    let claim = chrono::Duration::from_std(outbox.webhooks.tuning.claim).unwrap_or_default();
+    for (index, hook) in outbox.webhooks.hooks.iter().enumerate() {
+        let own = &senders.each[index];
+        loop {
+            let room = senders.all.available_permits().min(own.available_permits());
+            if room == 0 {
+                break;
+            }
+            let now = Utc::now();
+            let due = store.due_deliveries(&hook.name, now, room as i64).await?;
+            let mut claimed_any = false;
+            for id in &due {
+                let (Ok(any), Ok(mine)) = (
+                    senders.all.clone().try_acquire_owned(),
+                    own.clone().try_acquire_owned(),
+                ) else {
+                    break;
+                };
+                let Some(claimed) = store.claim_delivery(*id, now, now + claim).await? else {
+                    continue;
+                };
+                claimed_any = true;
+                let (store, hook, client, metrics) =
+                    (store.clone(), hook.clone(), client.clone(), metrics.clone());
+                let tuning = outbox.webhooks.tuning.clone();
+                sending.spawn(async move {
+                    deliver(&store, &hook, &tuning, &client, &metrics, claimed).await;
+                    drop((any, mine));
+                });
+            }
+            if due.len() < room || !claimed_any {
+                break;
+            }
         }
     }
+    Ok(())
 }
 
 /// Sends one claimed delivery and records the outcome.
 async fn deliver(
     store: &Store,
-    outbox: &Outbox,
+    hook: &Webhook,
+    tuning: &Tuning,
     client: &reqwest::Client,
     metrics: &Metrics,
     claimed: Claimed,
 ) {
-    let result = match outbox.webhooks.get(&claimed.webhook) {
-        Some(hook) => attempt(client, hook, &claimed).await,
-        None => Err((
-            None,
-            "no webhook of this name is configured any more".into(),
-        )),
-    };
-    let gone = outbox.webhooks.get(&claimed.webhook).is_none();
+    let result = attempt(client, hook, &claimed).await;
     let now = Utc::now();
-    let outcome = outcome(&outbox.webhooks.tuning, &claimed, result, gone, now);
+    let outcome = outcome(tuning, &claimed, result, now);
     metrics.webhook_delivery(match outcome.state {
         DeliveryState::Delivered => "delivered",
         DeliveryState::Pending => "retried",
@@ -227,7 +240,6 @@ fn outcome(
     tuning: &Tuning,
     claimed: &Claimed,
     result: AttemptResult,
-    gone: bool,
     now: DateTime<Utc>,
 ) -> Attempted {
     match result {
@@ -238,10 +250,7 @@ fn outcome(
             next_attempt_at: now.timestamp_millis(),
         },
         Err((status, error)) => {
-            let wait = tuning
-                .backoff
-                .get(claimed.attempts as usize)
-                .filter(|_| !gone);
+            let wait = tuning.backoff.get(claimed.attempts as usize);
             Attempted {
                 state: if wait.is_some() {
                     DeliveryState::Pending
@@ -282,18 +291,16 @@ mod tests {
         let tuning = Tuning::default();
         let now: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
         let failed = || Err((Some(500), "the receiver answered 500".to_owned()));
-        let first = outcome(&tuning, &claimed(0), failed(), false, now);
+        let first = outcome(&tuning, &claimed(0), failed(), now);
         assert_eq!(first.state, DeliveryState::Pending);
         assert_eq!(first.next_attempt_at, now.timestamp_millis() + 10_000);
         assert_eq!(first.status, Some(500));
-        let second = outcome(&tuning, &claimed(1), failed(), false, now);
+        let second = outcome(&tuning, &claimed(1), failed(), now);
         assert_eq!(second.next_attempt_at, now.timestamp_millis() + 30_000);
         // The eighth attempt is the last.
-        let last = outcome(&tuning, &claimed(7), failed(), false, now);
+        let last = outcome(&tuning, &claimed(7), failed(), now);
         assert_eq!(last.state, DeliveryState::Failed);
-        let gone = outcome(&tuning, &claimed(0), failed(), true, now);
-        assert_eq!(gone.state, DeliveryState::Failed);
-        let done = outcome(&tuning, &claimed(3), Ok(204), false, now);
+        let done = outcome(&tuning, &claimed(3), Ok(204), now);
         assert_eq!(
             (done.state, done.status),
             (DeliveryState::Delivered, Some(204))
