@@ -555,3 +555,43 @@ async fn the_server_sends_webhooks_from_its_file_and_refuses_a_bad_one() {
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(!stderr.contains(SECRET), "{stderr}");
 }
+
+#[tokio::test]
+async fn deliveries_go_with_their_deploy_when_it_is_pruned() {
+    let db = TestDb::new().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", listener.local_addr().unwrap())
+    };
+    let tuning = Tuning {
+        backoff: vec![Duration::from_secs(3600)],
+        ..Tuning::default()
+    };
+    let app = sending(&db, vec![generic("down", &closed)], tuning).await;
+    let finished_ago = |days: i64| {
+        let started = chrono::Utc::now() - chrono::Duration::days(days);
+        let mut body = new_deploy("api", "prod", days);
+        body["started_at"] = started.to_rfc3339().into();
+        body["finished_at"] = (started + chrono::Duration::minutes(2)).to_rfc3339().into();
+        body["status"] = "succeeded".into();
+        body
+    };
+    let old = create(&app.state, &finished_ago(30)).await;
+    let new = create(&app.state, &finished_ago(1)).await;
+    // Recorded already finished: both events at once.
+    let (_, list) = get(&app.state, &format!("/api/v1/deliveries?deploy={old}")).await;
+    let events: Vec<&Value> = list["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["event"])
+        .collect();
+    assert_eq!(events, [&json!("finished"), &json!("started")]);
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(7);
+    let pruned = app.state.store.prune_finished(cutoff).await.unwrap();
+    assert_eq!(pruned.deleted, 1);
+    let (_, list) = get(&app.state, &format!("/api/v1/deliveries?deploy={old}")).await;
+    assert_eq!(list, json!({"deliveries": []}));
+    let (_, list) = get(&app.state, &format!("/api/v1/deliveries?deploy={new}")).await;
+    assert_eq!(list["deliveries"].as_array().unwrap().len(), 2);
+}
