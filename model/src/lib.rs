@@ -8,6 +8,7 @@
 //! It is not the place for storage, HTTP or Kubernetes code: those live in the crates that
 //! perform the I/O.
 
+pub mod deliveries;
 pub mod deploy;
 pub mod environments;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod locks;
 pub mod manifests;
 pub mod query;
 
+pub use deliveries::{Deliveries, Delivery, DeliveryEvent, DeliveryState};
 pub use deploy::{
     Commit, Deploy, DeployId, DeployStatus, Failure, ResourceAction, ResourceChange, SlackMessage,
     WorkflowRun, WorkloadRef,

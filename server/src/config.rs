@@ -100,6 +100,12 @@ pub struct Config {
     #[arg(long, env = "SHIPLOG_RETAIN", value_name = "DURATION", value_parser = retention)]
     pub retain: Option<Duration>,
 
+    /// A YAML file of outgoing webhooks told when deploys start and finish: shiplog's signed
+    /// JSON or Grafana annotations (see the README). Read at start-up; a bad file stops the
+    /// server.
+    #[arg(long, env = "SHIPLOG_WEBHOOKS", value_name = "FILE")]
+    pub webhooks: Option<PathBuf>,
+
     /// How log lines on stderr are written: `text` for people, `json` (one object per line)
     /// for log collectors.
     #[arg(
@@ -204,6 +210,16 @@ impl Config {
             min_refresh: jwks::DEFAULT_MIN_REFRESH,
         })?;
         Ok(auth.with_oidc(oidc))
+    }
+}
+
+impl Config {
+    /// The webhooks of `--webhooks`, checked (none without the flag).
+    pub fn webhooks(&self) -> Result<crate::webhooks::Webhooks, String> {
+        match &self.webhooks {
+            Some(path) => crate::webhooks::Webhooks::read(path),
+            None => Ok(crate::webhooks::Webhooks::default()),
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod retention;
 pub mod sign_in;
 pub mod store;
 pub mod transport;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -120,6 +121,22 @@ impl AppState {
         self
     }
 
+    /// The same state sending `webhooks` ([`webhooks`]): its store enqueues their deliveries
+    /// in its writes, and [`serve`] sends them. No webhooks: nothing changes.
+    pub fn with_webhooks(mut self, webhooks: webhooks::Webhooks) -> Self {
+        if webhooks.hooks.is_empty() {
+            return self;
+        }
+        let outbox = webhooks::Outbox {
+            webhooks,
+            public_url: self.public_url.clone(),
+            wake: tokio::sync::Notify::new(),
+            dropped: self.metrics.webhook_dropped(),
+        };
+        self.store = self.store.with_outbox(Arc::new(outbox));
+        self
+    }
+
     /// The console link of a deploy.
     pub fn deploy_url(&self, id: DeployId) -> String {
         format!("{}/deploys/{id}", self.public_url)
@@ -158,7 +175,8 @@ pub fn app(state: AppState) -> Router {
 /// and returns. On PostgreSQL the writes of other server processes on the same database are
 /// followed ([`replicas::follow`]). Deploys open past their deadline are abandoned every
 /// [`AppState::reap_period`] ([`reaper`]); with [`AppState::retain`], old finished deploys are
-/// deleted every [`retention::PERIOD`].
+/// deleted every [`retention::PERIOD`]. With webhooks, their deliveries are sent
+/// ([`webhooks::worker`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -168,6 +186,7 @@ pub async fn serve(
         .await
         .map_err(|e| std::io::Error::other(format!("listening for other replicas' writes: {e}")))?;
     let reaper = reaper::spawn(state.clone(), state.reap_period);
+    let deliverer = webhooks::worker::spawn(state.store.clone(), state.metrics.clone());
     let pruner = state
         .retain
         .map(|retain| retention::spawn(state.clone(), retain));
@@ -177,6 +196,9 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: no new connections; finishing the requests under way");
         reaper.abort();
+        if let Some(deliverer) = deliverer {
+            deliverer.abort();
+        }
         if let Some(pruner) = pruner {
             pruner.abort();
         }

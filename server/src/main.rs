@@ -67,6 +67,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for window in &config.freezes {
         tracing::info!(%window, "freeze window");
     }
+    let webhooks = config.webhooks().map_err(anyhow::Error::msg)?;
+    if !webhooks.hooks.is_empty() {
+        let names: Vec<&str> = webhooks.hooks.iter().map(|h| h.name.as_str()).collect();
+        tracing::info!(webhooks = ?names, "sending deploy events to webhooks");
+    }
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("opening the database {}", redact_url(&config.database)))?;
@@ -79,7 +84,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .with_reap_period(config.reap_period)
         .with_retention(config.retain)
         .with_freezes(config.freezes.clone())
-        .with_console_locks(config.console_locks);
+        .with_console_locks(config.console_locks)
+        .with_webhooks(webhooks);
     serve(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

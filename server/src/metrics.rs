@@ -1,5 +1,5 @@
 //! Prometheus metrics (`GET /metrics`): requests by route and status, request latency, deploys
-//! written, and open event-stream clients.
+//! written, open event-stream clients, and webhook deliveries by outcome.
 //!
 //! Every label takes one of a fixed set of values, whatever clients send: the route is the
 //! matched route template (or `unmatched`), the method one of seven standard ones (or `other`),
@@ -35,6 +35,11 @@ struct WriteLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    outcome: &'static str,
+}
+
 /// The label of `method`: its name for the standard methods, `other` for any other, so a client
 /// cannot add series by inventing methods.
 fn method_label(method: &axum::http::Method) -> &'static str {
@@ -57,6 +62,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     writes: Family<WriteLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
     /// Clients connected to the event stream.
     pub stream_clients: Gauge,
 }
@@ -80,6 +86,13 @@ impl Default for Metrics {
             "Deploys created or updated",
             writes.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retried, failed), and deliveries \
+             dropped because their webhook had too many pending",
+            deliveries.clone(),
+        );
         let stream_clients = Gauge::default();
         registry.register(
             "stream_clients",
@@ -91,6 +104,7 @@ impl Default for Metrics {
             requests,
             latency,
             writes,
+            deliveries,
             stream_clients,
         }
     }
@@ -100,6 +114,21 @@ impl Metrics {
     /// Counts a created (`"created"`) or updated (`"updated"`) deploy.
     pub fn deploy_written(&self, kind: &'static str) {
         self.writes.get_or_create(&WriteLabels { kind }).inc();
+    }
+
+    /// Counts a webhook delivery attempt that `"delivered"`, will be `"retried"` or has
+    /// `"failed"` for good.
+    pub fn webhook_delivery(&self, outcome: &'static str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels { outcome })
+            .inc();
+    }
+
+    /// The counter of deliveries `"dropped"`, for the store's outbox.
+    pub fn webhook_dropped(&self) -> Counter {
+        self.deliveries
+            .get_or_create(&DeliveryLabels { outcome: "dropped" })
+            .clone()
     }
 
     /// The metrics in Prometheus text format.

@@ -14,6 +14,7 @@ use crate::api;
         api::deploys::update,
         api::deploys::one,
         api::deploys::history,
+        api::deliveries::deliveries,
         api::manifests::keep,
         api::manifests::manifests,
         api::manifests::diff,

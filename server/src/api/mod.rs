@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one module per resource, merged by [`router`].
 
+pub mod deliveries;
 pub mod deploys;
 pub mod environments;
 pub mod insights;
@@ -16,6 +17,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(deploys::router())
+        .merge(deliveries::router())
         .merge(environments::router())
         .merge(insights::router())
         .merge(locks::router())

@@ -11,8 +11,11 @@
 //!   concurrent updates can never lose one another's fields.
 //! - On PostgreSQL every committed write is announced to the other server processes
 //!   ([`crate::replicas::Announcer`]), outside the write's transaction.
+//! - With webhooks configured, the deliveries a write causes are enqueued in its transaction
+//!   (`deliveries.rs`); the worker that sends them is woken once it commits.
 //! - This module knows nothing about HTTP.
 
+mod deliveries;
 mod history;
 mod insights;
 mod lifecycle;
@@ -29,13 +32,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use shiplog_model::ingest::UpdateError;
 use shiplog_model::{
-    Deploy, DeployEventKind, DeployId, DeployStatus, DeploySummary, DeployUpdate, EnvironmentCell,
-    EnvironmentMatrix, FieldError, NewDeploy, TransitionError,
+    DeliveryEvent, Deploy, DeployEventKind, DeployId, DeployStatus, DeploySummary, DeployUpdate,
+    EnvironmentCell, EnvironmentMatrix, FieldError, NewDeploy, TransitionError,
 };
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row};
 
+pub use deliveries::{Attempted, Claimed, DeliveryFilter};
 pub use history::search_text;
 pub use insights::SampleFilter;
 pub use locks::Actor;
@@ -127,6 +131,8 @@ pub struct Store {
     /// Writes. On SQLite one connection, so writers queue in the pool instead of spinning on
     /// the database lock.
     writes: AnyPool,
+    /// The webhooks whose deliveries writes enqueue, when any are configured.
+    outbox: Option<Arc<crate::webhooks::Outbox>>,
 }
 
 /// Leaves out the URL: it may hold a password.
@@ -159,6 +165,7 @@ impl Store {
                     postgres_url: None,
                     reads,
                     writes,
+                    outbox: None,
                 }
             }
             Backend::Postgres => {
@@ -180,6 +187,7 @@ impl Store {
                     postgres_url: Some(url.into()),
                     reads: pool.clone(),
                     writes: pool,
+                    outbox: None,
                 }
             }
         };
@@ -239,9 +247,39 @@ impl Store {
             ..deploy
         };
         schema::touch_heads(&mut tx, &deploy).await?;
+        let mut events = vec![DeliveryEvent::Started];
+        if deploy.status.is_terminal() {
+            events.push(DeliveryEvent::Finished);
+        }
+        let enqueued = self.enqueue(&mut tx, &events, &deploy, now).await?;
         tx.commit().await?;
         self.announce(DeployEventKind::Created, deploy.id);
+        self.wake_worker(enqueued);
         Ok(Created::New(deploy))
+    }
+
+    /// Enqueues the deliveries of `events` of `deploy` in `tx`; whether any was enqueued.
+    async fn enqueue(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        events: &[DeliveryEvent],
+        deploy: &Deploy,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut enqueued = false;
+        if let Some(outbox) = &self.outbox {
+            for &event in events {
+                enqueued |= deliveries::enqueue(tx, outbox, event, deploy, now).await?;
+            }
+        }
+        Ok(enqueued)
+    }
+
+    /// Wakes this process's delivery worker after a write that `enqueued` deliveries committed.
+    fn wake_worker(&self, enqueued: bool) {
+        if let (true, Some(outbox)) = (enqueued, &self.outbox) {
+            outbox.wake.notify_one();
+        }
     }
 
     /// Tells the other server processes on this PostgreSQL database about a committed write
@@ -309,6 +347,7 @@ impl Store {
                 .ok_or(StoreError::NotFound)?;
             let revision: i64 = row.try_get("revision")?;
             let mut deploy = decode(&row, "id", "record")?;
+            let was_open = !deploy.status.is_terminal();
             if !change(&mut deploy)? {
                 tx.rollback().await?;
                 return Ok(None);
@@ -327,8 +366,16 @@ impl Store {
             .await?;
             if written.rows_affected() == 1 {
                 schema::touch_heads(&mut tx, &deploy).await?;
+                let ended = was_open && deploy.status.is_terminal();
+                let finished: &[DeliveryEvent] = if ended {
+                    &[DeliveryEvent::Finished]
+                } else {
+                    &[]
+                };
+                let enqueued = self.enqueue(&mut tx, finished, &deploy, Utc::now()).await?;
                 tx.commit().await?;
                 self.announce(DeployEventKind::Updated, id);
+                self.wake_worker(enqueued);
                 return Ok(Some(deploy));
             }
             tx.rollback().await?;

@@ -26,4 +26,5 @@ mod sse;
 mod stream;
 mod transport;
 mod upgrade;
+mod webhooks;
 mod wire;

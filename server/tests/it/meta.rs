@@ -17,6 +17,7 @@ async fn openapi_describes_every_route() {
         ("/api/v1/deploys/{id}", "get"),
         ("/api/v1/deploys/{id}", "patch"),
         ("/api/v1/environments", "get"),
+        ("/api/v1/deliveries", "get"),
         ("/api/v1/stream", "get"),
         ("/healthz", "get"),
         ("/metrics", "get"),
@@ -34,6 +35,8 @@ async fn openapi_describes_every_route() {
         "DeployUpdate",
         "EnvironmentMatrix",
         "ErrorBody",
+        "Deliveries",
+        "Delivery",
     ] {
         assert!(schemas.contains_key(schema), "schema {schema} missing");
     }
