@@ -3,8 +3,8 @@
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 use shiplog_model::{
-    Cursor, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights, Lock,
-    LockRequest, Locks, ManifestsDiff, Page,
+    Cursor, Deliveries, Deploy, DeployId, EnvironmentMatrix, ErrorBody, HistoryQuery, Insights,
+    Lock, LockRequest, Locks, ManifestsDiff, Page,
 };
 
 use crate::url_state::{encode_pairs, encode_segment};
@@ -169,6 +169,11 @@ pub async fn same_environment(deploy: &Deploy, limit: u32) -> Result<Vec<Deploy>
 /// How what deploy `to` applied differs from what deploy `from` applied.
 pub async fn compare(from: DeployId, to: DeployId) -> Result<ManifestsDiff, ApiFailure> {
     get_json(&format!("/api/v1/deploys/{from}/diff/{to}")).await
+}
+
+/// The webhook deliveries of deploy `id`.
+pub async fn deliveries(id: DeployId) -> Result<Deliveries, ApiFailure> {
+    get_json(&format!("/api/v1/deliveries?deploy={id}")).await
 }
 
 /// The environment matrix.

@@ -39,9 +39,19 @@ impl LocalServer {
         auth: impl FnOnce(&str) -> Auth,
         limits: Limits,
     ) -> std::io::Result<LocalServer> {
+        Self::start_configured(store, auth, |state| state.with_limits(limits)).await
+    }
+
+    /// Serves `store` on a free loopback port with the state `configure` makes of the default
+    /// one (limits, webhooks, freeze windows…).
+    pub async fn start_configured(
+        store: Store,
+        auth: impl FnOnce(&str) -> Auth,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> std::io::Result<LocalServer> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
-        let state = AppState::new(store, auth(&base), &base).with_limits(limits);
+        let state = configure(AppState::new(store, auth(&base), &base));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async {
             let _ = stopped.await;

@@ -73,6 +73,15 @@ where
     run_on(TestServer::start_read_protected(), body).await;
 }
 
+/// [`run`], with a server that tells `webhooks` of every deploy.
+pub async fn run_with_webhooks<F, Fut>(webhooks: shiplog_server::webhooks::Webhooks, body: F)
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    run_on(TestServer::start_with_webhooks(webhooks), body).await;
+}
+
 /// [`run`], with a server within `limits`.
 pub async fn run_with<F, Fut>(limits: shiplog_server::limits::Limits, body: F)
 where

@@ -7,10 +7,12 @@ use anyhow::{Context as _, ensure};
 use reqwest::StatusCode;
 use shiplog_model::DeployEventKind;
 use shiplog_model::{Created, DeployId, NewDeploy};
+use shiplog_server::AppState;
 use shiplog_server::auth::Tokens;
 use shiplog_server::limits::Limits;
 use shiplog_server::local::LocalServer;
 use shiplog_server::store::Store;
+use shiplog_server::webhooks::Webhooks;
 use tempfile::TempDir;
 
 /// The write token the server accepts.
@@ -68,6 +70,13 @@ impl TestServer {
         TestServer::serve(database, store, Some(READ_TOKEN), Limits::default()).await
     }
 
+    /// A server on a fresh, empty database that tells `webhooks` of every deploy.
+    pub async fn start_with_webhooks(webhooks: Webhooks) -> anyhow::Result<TestServer> {
+        let database = Database::new()?;
+        let store = database.open().await?;
+        TestServer::serve_with(database, store, None, |state| state.with_webhooks(webhooks)).await
+    }
+
     /// A server on `store`, opened from `database`.
     pub async fn on(database: Database, store: Store) -> anyhow::Result<TestServer> {
         TestServer::serve(database, store, None, Limits::default()).await
@@ -81,12 +90,22 @@ impl TestServer {
         read: Option<&str>,
         limits: Limits,
     ) -> anyhow::Result<TestServer> {
+        TestServer::serve_with(database, store, read, |state| state.with_limits(limits)).await
+    }
+
+    /// [`TestServer::serve`] with the state `configure` makes.
+    async fn serve_with(
+        database: Database,
+        store: Store,
+        read: Option<&str>,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> anyhow::Result<TestServer> {
         crate::console_dist()?;
         let tokens = Tokens {
             write: vec![TOKEN.into()],
             read: read.map(str::to_owned),
         };
-        let server = LocalServer::start_with_limits(store, |_| tokens.into(), limits).await?;
+        let server = LocalServer::start_configured(store, |_| tokens.into(), configure).await?;
         Ok(TestServer {
             api: Api::new(&server.base),
             base: server.base.clone(),

@@ -1,6 +1,7 @@
 //! Pieces shared by the pages.
 
 pub mod charts;
+pub mod deliveries;
 pub mod diff;
 pub mod layout;
 pub mod locks;

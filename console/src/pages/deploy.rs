@@ -8,6 +8,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api;
+use crate::components::deliveries::DeliveryLog;
 use crate::components::diff::{Diff, change_summary};
 use crate::components::states::{ErrorNote, Loading};
 use crate::components::status::StatusBadge;
@@ -120,6 +121,9 @@ fn deploy_view(props: &ViewProps) -> Html {
                     if let Some(due) = d.deadline.filter(|_| d.status == DeployStatus::InProgress) {
                         <dt>{"Result due"}</dt><dd><TimeAgo at={due} both=true /></dd>
                     }
+                    if let Some(hold) = &d.lock_override {
+                        <dt>{"Deployed despite"}</dt><dd class="override">{hold}{" (override-lock)"}</dd>
+                    }
                     if let Some(restored) = d.restores {
                         <dt>{"Restores"}</dt><dd><Link<Route> to={Route::Deploy { id: restored.0 }}>{format!("deploy #{restored}")}</Link<Route>></dd>
                     }
@@ -130,6 +134,7 @@ fn deploy_view(props: &ViewProps) -> Html {
             </section>
             <Resources deploy={d.clone()} />
             <Changes deploy={d.clone()} previous={props.previous.clone()} />
+            <DeliveryLog deploy={d.id} revision={format!("{}{:?}", d.status, d.finished_at)} />
         </article>
     }
 }

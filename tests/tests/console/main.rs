@@ -3,6 +3,7 @@
 //! built console (`cargo xtask console`), `/usr/bin/chromedriver` and `/usr/bin/chromium`.
 
 mod compare;
+mod deliveries;
 mod environments;
 mod history;
 mod locks;
