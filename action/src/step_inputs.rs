@@ -73,6 +73,7 @@ pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInput
         }),
         slack,
         restores: None,
+        github: crate::github_deployment::target(inputs, platform)?,
     })
 }
 

@@ -75,6 +75,7 @@ impl Place {
             server: None,
             slack: None,
             restores: None,
+            github: None,
         })
     }
 }

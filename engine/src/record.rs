@@ -120,6 +120,7 @@ pub fn new_deploy(
     let sha = var("GITHUB_SHA");
     Ok(NewDeploy {
         restores: None,
+        github_deployment: None,
         app,
         environment: facts.environment.map(str::to_owned),
         namespace: facts.namespace.to_owned(),

@@ -280,6 +280,18 @@ pub struct SlackMessage {
     pub permalink: Option<String>,
 }
 
+/// The GitHub deployment that mirrors a deploy (the Action creates one when its `github-token`
+/// may write deployments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GithubDeployment {
+    /// The deployment's id in GitHub's REST API.
+    pub id: i64,
+    /// A page people can open: the environment's deployments on GitHub
+    /// (`https://github.com/{owner}/{repo}/deployments/{environment}`), which lists this one.
+    pub url: String,
+}
+
 /// One deploy as the server stores and returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -338,6 +350,9 @@ pub struct Deploy {
     /// The earlier deploy this one deploys again (`shiplog redeploy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restores: Option<DeployId>,
+    /// The GitHub deployment that mirrors this deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_deployment: Option<GithubDeployment>,
 }
 
 impl Deploy {

@@ -125,6 +125,7 @@ mod tests {
         let text = "\u{1}".repeat(MAX_SHORT_TEXT);
         Deploy {
             restores: None,
+            github_deployment: None,
             id: DeployId(id),
             repo: text.clone(),
             app: text.clone(),

@@ -20,8 +20,8 @@ pub mod manifests;
 pub mod query;
 
 pub use deploy::{
-    Commit, Deploy, DeployId, DeployStatus, Failure, ResourceAction, ResourceChange, SlackMessage,
-    WorkflowRun, WorkloadRef,
+    Commit, Deploy, DeployId, DeployStatus, Failure, GithubDeployment, ResourceAction,
+    ResourceChange, SlackMessage, WorkflowRun, WorkloadRef,
 };
 pub use environments::{DeploySummary, EnvironmentCell, EnvironmentMatrix};
 pub use error::{ApiError, ConflictBody, ErrorBody, FieldError};

@@ -468,6 +468,7 @@ fn sample_deploy(n: usize, started_at: DateTime<Utc>, rng: &mut impl Rng) -> New
     let run_id = i64::try_from(n).expect("fits");
     NewDeploy {
         restores: None,
+        github_deployment: None,
         repo: format!("acme/{app}"),
         app: app.clone(),
         environment: None,

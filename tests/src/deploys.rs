@@ -17,6 +17,7 @@ pub fn deploy(app: &str, namespace: &str, status: DeployStatus, version: &str) -
     let started_at = Utc::now();
     NewDeploy {
         restores: None,
+        github_deployment: None,
         repo: format!("acme/{app}"),
         app: app.to_owned(),
         environment: None,

@@ -32,6 +32,7 @@ const FAST: Backoff = Backoff {
 fn deploy(status: DeployStatus) -> Deploy {
     Deploy {
         restores: None,
+        github_deployment: None,
         id: DeployId(42),
         repo: "acme/shop".into(),
         app: "api".into(),

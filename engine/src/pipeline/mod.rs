@@ -6,6 +6,7 @@
 //! show.
 
 pub mod access;
+pub mod github_deployment;
 pub mod github_oidc;
 pub mod id_token;
 pub mod notify;
@@ -26,6 +27,7 @@ use crate::sources::{self, FileSystem};
 use crate::wording::counted;
 
 pub use access::{Cluster, Kubeconfig};
+pub use github_deployment::GithubDeployTarget;
 use notify::Notifier;
 pub use notify::{ServerTarget, SlackTarget};
 
@@ -45,6 +47,9 @@ pub trait Platform {
     /// the record should the deploy be stopped before its end (the Action's post step) keeps
     /// what it needs.
     fn recorded_start(&self, _server: &ServerTarget, _created: &Created) {}
+    /// A GitHub deployment `id` was created for the deploy: a face that can end it should the
+    /// deploy be stopped before its end keeps it.
+    fn github_deployment_created(&self, _id: i64) {}
     /// A line of progress for the person watching.
     fn log(&self, line: &str);
     /// Something went wrong that does not change the outcome.
@@ -79,6 +84,8 @@ pub struct DeployInputs {
     pub slack: Option<SlackTarget>,
     /// The earlier deploy this one deploys again ([`restore`]), for the record.
     pub restores: Option<DeployId>,
+    /// The repository whose GitHub deployments mirror the deploy (the Action's).
+    pub github: Option<GithubDeployTarget>,
 }
 
 /// How a deploy ended, as an exit code says it.
@@ -367,6 +374,7 @@ fn notifier<'p, P: Platform>(
         inputs.server.as_ref(),
         inputs.slack.as_ref(),
     )
+    .with_github(inputs.github.as_ref())
 }
 
 /// Announces and records a deploy that ended before it began.
@@ -570,6 +578,7 @@ mod tests {
             }),
             slack: None,
             restores: None,
+            github: None,
         }
     }
 

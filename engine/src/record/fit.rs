@@ -307,6 +307,7 @@ mod tests {
     fn new_deploy() -> NewDeploy {
         NewDeploy {
             restores: None,
+            github_deployment: None,
             repo: "acme/shop".into(),
             app: "api".into(),
             environment: None,

@@ -451,6 +451,7 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> Deploy {
         Deploy {
             restores: None,
+            github_deployment: None,
             id: DeployId(42),
             repo: "acme/shop".into(),
             app: "api".into(),
