@@ -7,6 +7,7 @@
 //! host (`action/js/host.cjs`, bound in [`js`]) only performs I/O: HTTP(S) with the cluster's
 //! CA and client certificate ([`host`]), files, environment, credential plugins ([`platform`]).
 
+mod github_deployment;
 pub mod host;
 mod job;
 pub mod js;

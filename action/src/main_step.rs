@@ -58,6 +58,7 @@ pub async fn run() -> u8 {
         deploy_inputs.options.dry_run = true;
         deploy_inputs.slack = None;
         deploy_inputs.server = None;
+        deploy_inputs.github = None;
     }
     // GitHub is asked about the job's other steps while the deploy reads and checks everything;
     // the cluster is changed only once no earlier step is known to have failed.

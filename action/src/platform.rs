@@ -86,6 +86,10 @@ impl Platform for Node {
         crate::protocol::save_state(crate::post_step::SERVER_URL, &server.url);
     }
 
+    fn github_deployment_created(&self, id: i64) {
+        crate::protocol::save_state(crate::post_step::GITHUB_DEPLOYMENT_ID, &id.to_string());
+    }
+
     fn log(&self, line: &str) {
         // Logged text may come from the cluster (events, container logs): it must not be able to
         // issue workflow commands.

@@ -1,12 +1,14 @@
 //! The post step (runs at the end of the job, whatever happened, cancellation included). First,
 //! a deploy record the main step opened but never finished — the job was cancelled mid-deploy,
-//! or the step's process was killed — is recorded as `cancelled`. Then, when a step of this job
+//! or the step's process was killed — is recorded as `cancelled`, and its GitHub deployment made
+//! `inactive`. Then, when a step of this job
 //! failed — before or after the deploy, or in a job that only builds (`mode: notify`) — Slack
 //! is alerted naming the step with a link to its log. The main step's own failure is not
 //! repeated: it announced it already. After a plan (`mode: plan`) it does nothing: a plan
 //! records and announces nothing. The post step never fails the job.
 
 use shiplog_engine::kube::client::Kube;
+use shiplog_engine::pipeline::github_deployment::GithubDeployer;
 use shiplog_engine::pipeline::notify::slack_client;
 use shiplog_engine::pipeline::{Platform as _, ServerTarget, commit_message, id_token};
 use shiplog_engine::record;
@@ -22,6 +24,8 @@ use crate::step_inputs::{StepInputs, runner_inputs, slack_target};
 pub const DEPLOY_ID: &str = "deploy-id";
 /// The state in which the main step keeps the history server's URL.
 pub const SERVER_URL: &str = "server-url";
+/// The state in which the main step keeps the id of the deploy's GitHub deployment.
+pub const GITHUB_DEPLOYMENT_ID: &str = "github-deployment-id";
 /// The state the main step saves once it has reported the deploy's end.
 const REPORTED_STATUS: &str = "status";
 
@@ -32,6 +36,7 @@ pub async fn run() -> u8 {
         return 0;
     }
     finish_open_record(&platform, &inputs).await;
+    end_open_github_deployment(&platform, &inputs).await;
     let target = match slack_target(&inputs, &platform) {
         Ok(Some(target)) => target,
         Ok(None) => return 0,
@@ -141,5 +146,19 @@ async fn finish_open_record(platform: &Node, inputs: &StepInputs) {
             platform.log(&format!("deploy {id} had already ended: its record is left as it is"))
         }
         Err(e) => platform.warn(&format!("deploy {id} is not recorded as cancelled: {url}: {e}")),
+    }
+}
+
+/// Makes the GitHub deployment the main step created ([`GITHUB_DEPLOYMENT_ID`]) `inactive` when
+/// the main step never reported the deploy's end.
+async fn end_open_github_deployment(platform: &Node, inputs: &StepInputs) {
+    let Some(id) = state(GITHUB_DEPLOYMENT_ID).and_then(|id| id.parse().ok()) else {
+        return;
+    };
+    if state(REPORTED_STATUS).is_some() {
+        return;
+    }
+    if let Ok(Some(target)) = crate::github_deployment::target(inputs, platform) {
+        GithubDeployer::cancelled(platform, &target, id).await;
     }
 }

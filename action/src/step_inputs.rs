@@ -78,6 +78,7 @@ pub fn deploy_inputs(inputs: &StepInputs, platform: &Node) -> Result<DeployInput
                 == "required",
             override_lock: inputs.boolean("override-lock", false)?,
         },
+        github: crate::github_deployment::target(inputs, platform)?,
     })
 }
 

@@ -76,6 +76,7 @@ impl Place {
             slack: None,
             restores: None,
             locks: LockPolicy::default(),
+            github: None,
         })
     }
 }

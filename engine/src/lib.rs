@@ -12,13 +12,15 @@
 //! announce — over [`pipeline::Platform`]. The hosts live with the faces: the `shiplog` CLI
 //! (crate `shiplog`: reqwest + tokio, kubeconfig files, exec credential plugins) and the GitHub
 //! Action (crate `shiplog-action`: WebAssembly run by the runner's Node). [`pr_comment`] keeps
-//! a plan's comment on a pull request; [`wording`] counts things in messages.
+//! a plan's comment on a pull request and [`github_deployments`] mirrors a deploy as a GitHub
+//! deployment; [`wording`] counts things in messages.
 
 pub mod check;
 pub mod deploy;
 pub mod duration;
 pub mod explain;
 pub mod github;
+pub mod github_deployments;
 pub mod host;
 pub mod images;
 pub mod kube;

@@ -121,6 +121,7 @@ pub fn new_deploy(
     Ok(NewDeploy {
         restores: None,
         lock_override: None,
+        github_deployment: None,
         app,
         environment: facts.environment.map(str::to_owned),
         namespace: facts.namespace.to_owned(),

@@ -284,6 +284,18 @@ pub struct SlackMessage {
     pub permalink: Option<String>,
 }
 
+/// The GitHub deployment that mirrors a deploy (the Action creates one when its `github-token`
+/// may write deployments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GithubDeployment {
+    /// The deployment's id in GitHub's REST API.
+    pub id: i64,
+    /// A page people can open: the environment's deployments on GitHub
+    /// (`https://github.com/{owner}/{repo}/deployments/{environment}`), which lists this one.
+    pub url: String,
+}
+
 /// One deploy as the server stores and returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -345,6 +357,9 @@ pub struct Deploy {
     /// The lock or freeze this deploy went ahead despite (`override-lock`), as its message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_override: Option<String>,
+    /// The GitHub deployment that mirrors this deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_deployment: Option<GithubDeployment>,
 }
 
 impl Deploy {

@@ -126,6 +126,7 @@ mod tests {
         Deploy {
             restores: None,
             lock_override: None,
+            github_deployment: None,
             id: DeployId(id),
             repo: text.clone(),
             app: text.clone(),

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::deploy::{
-    Commit, Deploy, DeployId, DeployStatus, Failure, ResourceChange, SlackMessage, WorkflowRun,
-    WorkloadRef,
+    Commit, Deploy, DeployId, DeployStatus, Failure, GithubDeployment, ResourceChange,
+    SlackMessage, WorkflowRun, WorkloadRef,
 };
 use crate::error::FieldError;
 use crate::lifecycle;
@@ -70,6 +70,8 @@ pub struct NewDeploy {
     /// The lock or freeze this deploy went ahead despite (`override-lock`), as its message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_override: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_deployment: Option<GithubDeployment>,
 }
 
 fn in_progress() -> DeployStatus {
@@ -130,6 +132,9 @@ impl NewDeploy {
         if let Some(slack) = &self.slack {
             validate_slack(slack)?;
         }
+        if let Some(github) = &self.github_deployment {
+            validate_github(github)?;
+        }
         Ok(())
     }
 
@@ -173,6 +178,7 @@ impl NewDeploy {
             slack: self.slack,
             restores: self.restores,
             lock_override: self.lock_override,
+            github_deployment: self.github_deployment,
         }
     }
 }
@@ -200,6 +206,8 @@ pub struct DeployUpdate {
     pub failure: Option<Failure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_deployment: Option<GithubDeployment>,
 }
 
 /// A status change the state machine forbids.
@@ -292,6 +300,9 @@ impl DeployUpdate {
         if let Some(slack) = &self.slack {
             validate_slack(slack)?;
         }
+        if let Some(github) = &self.github_deployment {
+            validate_github(github)?;
+        }
 
         deploy.status = status;
         deploy.finished_at = finished_at;
@@ -313,6 +324,9 @@ impl DeployUpdate {
         }
         if let Some(slack) = update.slack {
             deploy.slack = Some(slack);
+        }
+        if let Some(github) = update.github_deployment {
+            deploy.github_deployment = Some(github);
         }
         Ok(())
     }
@@ -420,6 +434,21 @@ fn validate_slack(slack: &SlackMessage) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A GitHub deployment's id is GitHub's (positive) and its link a short `https` URL.
+fn validate_github(github: &GithubDeployment) -> Result<(), FieldError> {
+    if github.id < 1 {
+        return Err(FieldError::new("github_deployment.id", "must be positive"));
+    }
+    required("github_deployment.url", &github.url)?;
+    if !github.url.starts_with("https://") {
+        return Err(FieldError::new(
+            "github_deployment.url",
+            "must be an https URL",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +535,60 @@ mod tests {
             }))
         );
         assert_eq!(deploy, before, "a refused update changes nothing");
+    }
+
+    #[test]
+    fn the_finishing_update_carries_the_github_deployment_which_is_checked() {
+        let now = at("2026-01-01T00:05:00Z");
+        let mut deploy = sample().into_deploy(DeployId(1), at("2026-01-01T00:00:00Z"));
+        let github = GithubDeployment {
+            id: 42,
+            url: "https://github.com/acme/shop/deployments/prod".into(),
+        };
+        for (bad, field) in [
+            (
+                GithubDeployment {
+                    id: 0,
+                    ..github.clone()
+                },
+                "github_deployment.id",
+            ),
+            (
+                GithubDeployment {
+                    url: "javascript:alert(1)".into(),
+                    ..github.clone()
+                },
+                "github_deployment.url",
+            ),
+            (
+                GithubDeployment {
+                    url: format!("https://github.com/{}", "a".repeat(MAX_SHORT_TEXT)),
+                    ..github.clone()
+                },
+                "github_deployment.url",
+            ),
+        ] {
+            let update = DeployUpdate {
+                github_deployment: Some(bad),
+                ..Default::default()
+            };
+            match update.apply_to(&mut deploy, now) {
+                Err(UpdateError::Invalid(e)) => assert_eq!(e.field, field),
+                other => panic!("{other:?}"),
+            }
+        }
+        let finish = DeployUpdate {
+            status: Some(DeployStatus::Succeeded),
+            github_deployment: Some(github.clone()),
+            ..Default::default()
+        };
+        finish.apply_to(&mut deploy, now).unwrap();
+        assert_eq!(deploy.github_deployment, Some(github));
+        let json = serde_json::to_value(&deploy).unwrap();
+        assert_eq!(json["github_deployment"]["id"], 42);
+        let without = sample().into_deploy(DeployId(2), now);
+        let json = serde_json::to_value(&without).unwrap();
+        assert!(json.get("github_deployment").is_none(), "{json}");
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub mod query;
 
 pub use deliveries::{Deliveries, Delivery, DeliveryEvent, DeliveryState};
 pub use deploy::{
-    Commit, Deploy, DeployId, DeployStatus, Failure, ResourceAction, ResourceChange, SlackMessage,
-    WorkflowRun, WorkloadRef,
+    Commit, Deploy, DeployId, DeployStatus, Failure, GithubDeployment, ResourceAction,
+    ResourceChange, SlackMessage, WorkflowRun, WorkloadRef,
 };
 pub use environments::{DeploySummary, EnvironmentCell, EnvironmentMatrix};
 pub use error::{ApiError, ConflictBody, ErrorBody, FieldError};

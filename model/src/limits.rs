@@ -287,6 +287,7 @@ mod tests {
             "commit": {"sha": text, "url": text},
             "run": {"id": i64::MAX, "job": text, "url": text},
             "slack": {"channel": text, "ts": text, "permalink": text},
+            "github_deployment": {"id": i64::MAX, "url": format!("https://{}", &text[8..])},
             "failure": {"reason": text},
         }))
         .unwrap();

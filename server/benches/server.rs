@@ -469,6 +469,7 @@ fn sample_deploy(n: usize, started_at: DateTime<Utc>, rng: &mut impl Rng) -> New
     NewDeploy {
         restores: None,
         lock_override: None,
+        github_deployment: None,
         repo: format!("acme/{app}"),
         app: app.clone(),
         environment: None,

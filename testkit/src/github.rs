@@ -18,6 +18,8 @@
 //! otherwise), an unknown comment is 404, and a token without `pull-requests: write` is 403
 //! `Resource not accessible by integration` ([`GithubStandin::deny_comments`]).
 //!
+//! And it stands in for a repository's deployments and their statuses ([`deployments`]).
+//!
 //! Unlike GitHub, which answers 404 to an anonymous request for a private repository's run,
 //! it answers every request without credentials 401: the tests need one clear refusal.
 //!
@@ -34,6 +36,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use serde_json::{Value, json};
 use shiplog_server::auth::test_issuer::TestIssuer;
+
+pub mod deployments;
+pub use deployments::Deployment;
 
 /// Where GitHub's error answers point.
 const DOCUMENTATION_URL: &str = "https://docs.github.com/rest";
@@ -71,6 +76,7 @@ struct Inner {
     issued: Vec<String>,
     comments: Vec<Comment>,
     comments_denied: bool,
+    deployments: deployments::Book,
 }
 
 /// A comment on a pull request, as the stand-in keeps it.
@@ -123,6 +129,7 @@ impl GithubStandin {
             issued: Vec::new(),
             comments: Vec::new(),
             comments_denied: false,
+            deployments: deployments::Book::default(),
         }));
         let app = Router::new()
             .route(
@@ -138,6 +145,7 @@ impl GithubStandin {
                 "/repos/{owner}/{repo}/issues/comments/{id}",
                 patch(update_comment),
             )
+            .merge(deployments::routes())
             .fallback(unknown)
             .with_state(state.clone())
             .merge(issuer.routes());

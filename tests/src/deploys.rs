@@ -18,6 +18,7 @@ pub fn deploy(app: &str, namespace: &str, status: DeployStatus, version: &str) -
     NewDeploy {
         restores: None,
         lock_override: None,
+        github_deployment: None,
         repo: format!("acme/{app}"),
         app: app.to_owned(),
         environment: None,

@@ -52,6 +52,14 @@ fn a_locked_environment_holds_the_deploy_and_an_override_deploys_and_says_so() {
         held.stdout
     );
     assert_eq!(world.mutations(), Vec::<serde_json::Value>::new());
+    assert!(
+        world
+            .github
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("/deployments")),
+        "a held deploy deployed nothing: it is no GitHub deployment"
+    );
     assert_eq!(held.outputs["status"], "blocked");
     assert!(
         held.summary.contains("⛔ held: nothing was deployed"),

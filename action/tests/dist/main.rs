@@ -1,9 +1,11 @@
 //! The built Action (`action/dist`) run by `node` exactly as a runner runs it, against kubesim
 //! over HTTPS, the Slack stand-in, the GitHub API stand-in and a real history server: outputs,
 //! summary, annotations, Slack messages updated in place and threaded, failure alerts for the
-//! whole job from the post step, and no secret anywhere a person or log could see it.
+//! whole job from the post step, GitHub deployments, and no secret anywhere a person or log
+//! could see it.
 
 mod failures;
+mod github_deployments;
 mod hostile;
 mod locks;
 mod plan;

@@ -1,6 +1,9 @@
 //! Listing the jobs of a run attempt against a local GitHub stand-in ([`github_standin`]),
 //! through the native host as the `shiplog` binary would: finding the current job and its
-//! failed steps, paging, and GitHub's refusals (wrong token, no `User-Agent`, unknown run).
+//! failed steps, paging, and GitHub's refusals (wrong token, no `User-Agent`, unknown run);
+//! and a deploy's GitHub deployment and its statuses ([`deployments`]).
+
+mod deployments;
 
 use shiplog_testkit::github as github_standin;
 

@@ -33,6 +33,7 @@ fn deploy(status: DeployStatus) -> Deploy {
     Deploy {
         restores: None,
         lock_override: None,
+        github_deployment: None,
         id: DeployId(42),
         repo: "acme/shop".into(),
         app: "api".into(),

@@ -1,6 +1,7 @@
 //! `/deploys/{id}`: every fact of one deploy, its resource changes with each object's diff, the
-//! failure explained, links to commit, run and Slack, what changed since the previous deploy of
-//! the same app and namespace, and a comparison of its manifests with any other deploy there.
+//! failure explained, links to commit, run, Slack and the GitHub deployment, what changed since
+//! the previous deploy of the same app and namespace, and a comparison of its manifests with any
+//! other deploy there.
 //! Updates live while the deploy is in progress.
 
 use shiplog_model::{Deploy, DeployId, DeployStatus, ResourceAction};
@@ -129,6 +130,9 @@ fn deploy_view(props: &ViewProps) -> Html {
                     }
                     if let Some(slack) = &d.slack {
                         <dt>{"Slack"}</dt><dd>{external(&slack.permalink, format!("message in {}", slack.channel))}</dd>
+                    }
+                    if let Some(github) = &d.github_deployment {
+                        <dt>{"GitHub deployment"}</dt><dd>{external(&Some(github.url.clone()), format!("deployment {} to {}", github.id, d.environment))}</dd>
                     }
                 </dl>
             </section>

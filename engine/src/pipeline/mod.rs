@@ -6,6 +6,7 @@
 //! show.
 
 pub mod access;
+pub mod github_deployment;
 pub mod github_oidc;
 pub mod id_token;
 pub mod locks;
@@ -27,6 +28,7 @@ use crate::sources::{self, FileSystem};
 use crate::wording::counted;
 
 pub use access::{Cluster, Kubeconfig};
+pub use github_deployment::GithubDeployTarget;
 pub use locks::LockPolicy;
 use notify::Notifier;
 pub use notify::{ServerTarget, SlackTarget};
@@ -47,6 +49,9 @@ pub trait Platform {
     /// the record should the deploy be stopped before its end (the Action's post step) keeps
     /// what it needs.
     fn recorded_start(&self, _server: &ServerTarget, _created: &Created) {}
+    /// A GitHub deployment `id` was created for the deploy: a face that can end it should the
+    /// deploy be stopped before its end keeps it.
+    fn github_deployment_created(&self, _id: i64) {}
     /// A line of progress for the person watching.
     fn log(&self, line: &str);
     /// Something went wrong that does not change the outcome.
@@ -83,6 +88,8 @@ pub struct DeployInputs {
     pub restores: Option<DeployId>,
     /// What to do about environment locks and freeze windows ([`locks`]).
     pub locks: LockPolicy,
+    /// The repository whose GitHub deployments mirror the deploy (the Action's).
+    pub github: Option<GithubDeployTarget>,
 }
 
 /// How a deploy ended, as an exit code says it.
@@ -375,6 +382,7 @@ fn notifier<'p, P: Platform>(
         inputs.server.as_ref(),
         inputs.slack.as_ref(),
     )
+    .with_github(inputs.github.as_ref())
 }
 
 /// Announces and records a deploy that ended before it began.
@@ -423,6 +431,7 @@ async fn deploy_ready<P: Platform>(
                 reason,
                 details: Vec::new(),
             };
+            notifier.without_github();
             notifier
                 .finish(finish(DeployStatus::Blocked, Vec::new(), Some(failure)))
                 .await;
@@ -600,6 +609,7 @@ mod tests {
             slack: None,
             restores: None,
             locks: LockPolicy::default(),
+            github: None,
         }
     }
 

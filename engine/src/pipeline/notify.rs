@@ -1,7 +1,7 @@
 //! Telling the world about a deploy: the record in the history server (start and end) and the
-//! Slack messages (a "deploying" message in bot mode, the outcome, the failure thread). Both are
-//! best effort: every problem becomes a warning through the [`Platform`], never a different
-//! outcome.
+//! Slack messages (a "deploying" message in bot mode, the outcome, the failure thread), and the
+//! GitHub deployment when there is one ([`super::github_deployment`]). All are best effort:
+//! every problem becomes a warning through the [`Platform`], never a different outcome.
 
 use shiplog_model::{Created, Deploy, DeployId, DeployUpdate, NewDeploy};
 
@@ -10,6 +10,7 @@ use crate::record;
 use crate::slack::client::{Posted, Slack, WEB_API};
 
 use super::Platform;
+use super::github_deployment::{GithubDeployTarget, GithubDeployer};
 
 /// Where Slack messages go.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,6 +75,9 @@ pub struct Notifier<'p, P: Platform> {
     pub created: Option<Created>,
     started: Option<Posted>,
     pub slack_message: Option<shiplog_model::SlackMessage>,
+    github: Option<GithubDeployer<P::Host>>,
+    /// The deploy got as far as changing the cluster ([`Notifier::start`] announced it).
+    began: bool,
 }
 
 /// A Slack client for `target` over the platform's transport; errors mask its secret.
@@ -131,7 +135,15 @@ impl<'p, P: Platform> Notifier<'p, P> {
             created: None,
             started: None,
             slack_message: None,
+            github: None,
+            began: false,
         }
+    }
+
+    /// Mirrors the deploy as a GitHub deployment in `target`'s repository, when given.
+    pub fn with_github(mut self, target: Option<&GithubDeployTarget>) -> Self {
+        self.github = target.and_then(|target| GithubDeployer::new(self.platform, target));
+        self
     }
 
     /// The console's page of this deploy, once recorded.
@@ -160,7 +172,13 @@ impl<'p, P: Platform> Notifier<'p, P> {
             }
         }
         let id = self.created.as_ref().map_or(DeployId(0), |c| c.id);
-        let deploy = new_deploy.clone().into_deploy(id, self.platform.now());
+        let mut deploy = new_deploy.clone().into_deploy(id, self.platform.now());
+        self.began = announce;
+        if let Some(github) = &mut self.github {
+            let page = self.created.as_ref().map(|c| c.url.as_str());
+            github.start(self.platform, &deploy, page, announce).await;
+            deploy.github_deployment = github.deployment.clone();
+        }
         if announce && let Some(slack) = &self.slack {
             match slack.announce_start(&deploy, self.deploy_page()).await {
                 Ok(posted) => self.started = posted,
@@ -179,6 +197,7 @@ impl<'p, P: Platform> Notifier<'p, P> {
         };
         let now = self.platform.now();
         update.finished_at.get_or_insert(now);
+        update.github_deployment = deploy.github_deployment.clone();
         record::fit_update(&mut update, deploy);
         if let Err(e) = update.apply_to(deploy, now) {
             self.platform
@@ -209,6 +228,10 @@ impl<'p, P: Platform> Notifier<'p, P> {
                     &format!("{}: {}", created.url, server_error(&e)),
                 ),
             }
+        }
+        if let Some(github) = &mut self.github {
+            let rolled_out = self.began && !deploy.resources.is_empty();
+            github.finish(self.platform, deploy, rolled_out).await;
         }
     }
 }
@@ -249,6 +272,11 @@ impl<P: Platform> Notifier<'_, P> {
                 namespace: namespace.to_owned(),
             },
         }
+    }
+
+    /// Mirrors nothing on GitHub: a held deploy deployed nothing, so it is no GitHub deployment.
+    pub fn without_github(&mut self) {
+        self.github = None;
     }
 
     /// Records that the deploy goes ahead despite `hold` (its message).

@@ -308,6 +308,7 @@ mod tests {
         NewDeploy {
             restores: None,
             lock_override: None,
+            github_deployment: None,
             repo: "acme/shop".into(),
             app: "api".into(),
             environment: None,

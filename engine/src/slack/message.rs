@@ -420,8 +420,7 @@ fn detail_text(detail: &str) -> String {
     }
 }
 
-/// The thread reply with a failure's details, or `None` when the deploy did not fail (a held
-/// deploy's reason is all there is: the message says it).
+/// The thread reply with a failure's details; `None` without a failure, or for a held deploy.
 pub fn failure_thread(deploy: &Deploy, deploy_page: Option<&str>) -> Option<Message> {
     let failure = deploy.failure.as_ref()?;
     if deploy.status == DeployStatus::Blocked {
@@ -465,6 +464,7 @@ pub(crate) mod tests {
         Deploy {
             restores: None,
             lock_override: None,
+            github_deployment: None,
             id: DeployId(42),
             repo: "acme/shop".into(),
             app: "api".into(),
