@@ -4,6 +4,7 @@
 
 mod compare;
 mod deliveries;
+mod elsewhere;
 mod environments;
 mod history;
 mod locks;
