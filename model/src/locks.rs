@@ -131,13 +131,13 @@ impl Hold {
                 "{} is locked by {} since {}: {}",
                 lock.target(),
                 lock.by,
-                lock.since.format("%Y-%m-%d %H:%M UTC"),
+                minute(lock.since),
                 lock.reason
             ),
             Hold::Frozen { freeze } => {
                 let until = freeze
                     .until
-                    .map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M UTC")))
+                    .map(|t| format!(" until {}", minute(t)))
                     .unwrap_or_default();
                 let environment = match freeze.environment.as_str() {
                     "*" => "every environment",
@@ -150,6 +150,20 @@ impl Hold {
             }
         }
     }
+}
+
+/// `2026-12-03 14:05 UTC`. Written out rather than with chrono's `format`, whose pattern parser
+/// would be the only one in the Action's WebAssembly.
+fn minute(t: DateTime<Utc>) -> String {
+    use chrono::{Datelike as _, Timelike as _};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 /// The answer of `GET /api/v1/locks/check`: what holds a deploy, if anything.
