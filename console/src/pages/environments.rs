@@ -65,12 +65,14 @@ pub fn environments_page() -> Html {
         let refresh = refresh.clone();
         Callback::from(move |()| refresh.set(*refresh + 1))
     };
-    let locked = |ns: &str| {
+    // The lock that holds `app` (every app when `None`) in namespace `ns`, said for a tooltip.
+    let locked = |ns: &str, app: Option<&str>| {
         locks
             .locks
             .iter()
-            .find(|l| l.environment == ns && l.app.is_none())
-            .map(|l| format!("locked by {}: {}", l.by, l.reason))
+            .filter(|l| l.environment == ns)
+            .find(|l| l.app.is_none() || l.app.as_deref() == app)
+            .map(|l| format!("{} is locked by {}: {}", l.target(), l.by, l.reason))
     };
     html! {
         <>
@@ -85,7 +87,7 @@ pub fn environments_page() -> Html {
                     <th scope="col">{"App"}</th>
                     { for columns.iter().map(|ns| html! {
                         <th scope="col">{ns}
-                            if let Some(why) = locked(ns) {
+                            if let Some(why) = locked(ns, None) {
                                 <span class="lock-mark" title={why.clone()} aria-label={why}>{" 🔒"}</span>
                             }
                         </th>
@@ -95,7 +97,9 @@ pub fn environments_page() -> Html {
                 { for matrix.apps.iter().map(|app| html! {
                     <tr class="app-row">
                         <th scope="row">{app}</th>
-                        { for columns.iter().map(|ns| html! { <CellView cell={matrix.cell(app, ns).cloned()} /> }) }
+                        { for columns.iter().map(|ns| html! {
+                            <CellView cell={matrix.cell(app, ns).cloned()} locked={locked(ns, Some(app))} />
+                        }) }
                     </tr>
                 }) }
                 </tbody>
@@ -108,6 +112,8 @@ pub fn environments_page() -> Html {
 #[derive(Properties, PartialEq)]
 struct CellProps {
     cell: Option<EnvironmentCell>,
+    /// Why deploys of this app to this namespace are held, when a lock holds them.
+    locked: Option<String>,
 }
 
 #[function_component(CellView)]
@@ -122,7 +128,11 @@ fn cell_view(props: &CellProps) -> Html {
             <Link<Route> to={Route::Deploy { id: latest.id.0 }} classes="version">
                 { latest.label().to_owned() }
             </Link<Route>>
-            <div><StatusBadge status={latest.status} /></div>
+            <div><StatusBadge status={latest.status} />
+                if let Some(why) = &props.locked {
+                    <span class="lock-mark" title={why.clone()} aria-label={why.clone()}>{" 🔒"}</span>
+                }
+            </div>
             <div class="meta"><TimeAgo at={latest.started_at} />{" · "}{&latest.actor}</div>
             <div class="meta commit" title={latest.commit_title.clone()}>
                 <code>{&latest.commit_sha}</code>{" · "}{contents(latest)}

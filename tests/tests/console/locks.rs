@@ -65,8 +65,14 @@ async fn an_environment_is_locked_with_a_reason_and_unlocked_from_the_console() 
         let mark = b.wait_for("table.grid th .lock-mark").await?;
         assert_eq!(
             mark.attr("title").await?.as_deref(),
-            Some(format!("locked by @octocat: {hostile}").as_str())
+            Some(format!("prod is locked by @octocat: {hostile}").as_str())
         );
+        // The api's cell in prod is marked too; its cell in stage is not.
+        let marks = b
+            .client
+            .find_all(Locator::Css("table.grid td.cell .lock-mark"))
+            .await?;
+        assert_eq!(marks.len(), 1, "one app in one locked namespace");
 
         // A deploy step's check is held now; the lock was audited as the console's.
         let check = reqwest::Client::new()
