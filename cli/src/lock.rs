@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use shiplog::platform::Native;
 use shiplog::provenance::{Given, Provenance};
-use shiplog_engine::kube::client::{Kube, KubeError};
+use shiplog_engine::kube::client::Kube;
 use shiplog_engine::kube::request::{Request, encode};
 use shiplog_engine::kube::retry::Backoff;
 use shiplog_engine::pipeline::Platform as _;
+use shiplog_engine::pipeline::notify::server_error;
 use shiplog_model::{Lock, LockRequest, Locks};
 
 use crate::Output;
@@ -110,15 +111,6 @@ fn call(server: &Server, request: &Request) -> Result<serde_json::Value, ExitCod
         return Ok(serde_json::Value::Null);
     }
     serde_json::from_slice(&answer.body).map_err(|e| failed(format!("the server answered: {e}")))
-}
-
-fn server_error(error: &KubeError) -> String {
-    match error {
-        KubeError::Unauthorized { status, message } => {
-            format!("the server refused the credentials ({status}): {message}")
-        }
-        other => other.to_string(),
-    }
 }
 
 pub fn lock(args: &LockArgs) -> ExitCode {

@@ -40,8 +40,13 @@ impl LockRequest {
     /// Checks both fields, naming the first one that is wrong.
     pub fn validate(&self) -> Result<(), FieldError> {
         one_line("reason", &self.reason, MAX_REASON_BYTES)?;
-        one_line("by", &self.by, MAX_BY_BYTES)
+        validate_by(&self.by)
     }
+}
+
+/// Checks who locks or unlocks (`by`): one line of at most [`MAX_BY_BYTES`].
+pub fn validate_by(by: &str) -> Result<(), FieldError> {
+    one_line("by", by, MAX_BY_BYTES)
 }
 
 /// Checks an environment or app name taken from a path.

@@ -93,6 +93,12 @@ fn a_locked_environment_holds_the_deploy_until_it_is_unlocked() {
         "{text}"
     );
 
+    // A dry run changes nothing, so no lock holds it.
+    let (code, output) = deploy(&sim, &manifests, base, "110", &["--dry-run"]);
+    assert_eq!(code, 0, "{output}");
+    assert!(!output.contains("locked"), "{output}");
+    assert_eq!(writes(&sim), 0);
+
     // Deploying anyway: applied, and the record, Slack and the audit log say so.
     let (code, output) = deploy(
         &sim,

@@ -416,12 +416,17 @@ async fn deploy_ready<P: Platform>(
         images,
     } = ready;
     let mut notifier = notifier(platform, inputs, &namespace, &manifests);
-    let subject = notifier.subject(inputs, &namespace, &manifests);
-    match locks::decide(notifier.server(), &subject, inputs.locks, |w| {
-        platform.warn(w)
-    })
-    .await
-    {
+    // A dry run changes nothing: no lock holds it.
+    let decision = if inputs.options.dry_run {
+        locks::Decision::Proceed
+    } else {
+        let subject = notifier.subject(inputs, &namespace, &manifests);
+        locks::decide(notifier.server(), &subject, inputs.locks, |w| {
+            platform.warn(w)
+        })
+        .await
+    };
+    match decision {
         locks::Decision::Proceed => {}
         locks::Decision::Override(hold) => notifier.overriding(hold),
         locks::Decision::Hold(reason) => {

@@ -305,7 +305,7 @@ impl<P: Platform> Notifier<'_, P> {
 
 /// A history server's error in its own words: a refusal of the credentials is the server's
 /// (`403: this token may write acme/* only, not evil/x`), not a cluster's.
-pub(super) fn server_error(error: &KubeError) -> String {
+pub fn server_error(error: &KubeError) -> String {
     match error {
         KubeError::Unauthorized { status, message } => {
             format!("the server refused the credentials ({status}): {message}")

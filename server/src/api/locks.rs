@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use chrono::Utc;
-use shiplog_model::locks::validate_target;
+use shiplog_model::locks::{validate_by, validate_target};
 use shiplog_model::{ErrorBody, FieldError, Lock, LockCheck, LockRequest, Locks};
 
 use crate::AppState;
@@ -23,6 +23,14 @@ const MAX_LENGTHS: [(&str, usize); 4] = [
     ("app", 253),
     ("by", shiplog_model::locks::MAX_BY_BYTES),
 ];
+
+/// The value of query parameter `name`.
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -74,12 +82,7 @@ pub async fn check(
     pairs: QueryPairs,
 ) -> Result<Json<LockCheck>, AppError> {
     let pairs = pairs.within(&MAX_LENGTHS)?;
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
+    let get = |name: &str| param(&pairs, name);
     let environment =
         get("environment").ok_or_else(|| FieldError::new("environment", "is required"))?;
     let namespace = get("namespace").unwrap_or(environment);
@@ -226,16 +229,10 @@ async fn unlock(
 ) -> Result<StatusCode, AppError> {
     validate_target(&environment, app.as_deref())?;
     let pairs = pairs.within(&MAX_LENGTHS)?;
-    let by = pairs
-        .iter()
-        .find(|(key, _)| key == "by")
-        .map_or("", |(_, value)| value.as_str());
-    let by = if by.trim().is_empty() { "unnamed" } else { by };
-    shiplog_model::LockRequest {
-        reason: "unlock".into(),
-        by: by.into(),
-    }
-    .validate()?;
+    let by = param(&pairs, "by")
+        .filter(|by| !by.trim().is_empty())
+        .unwrap_or("unnamed");
+    validate_by(by)?;
     let actor = Actor { by, via: &via };
     let target = match &app {
         Some(app) => format!("{app} in {environment}"),
