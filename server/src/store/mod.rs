@@ -15,6 +15,7 @@
 //!   (`deliveries.rs`); the worker that sends them is woken once it commits.
 //! - This module knows nothing about HTTP.
 
+mod bulk;
 mod deliveries;
 mod history;
 mod insights;
@@ -24,7 +25,6 @@ mod manifests;
 mod retention;
 mod schema;
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -32,13 +32,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use shiplog_model::ingest::UpdateError;
 use shiplog_model::{
-    DeliveryEvent, Deploy, DeployEventKind, DeployId, DeployStatus, DeploySummary, DeployUpdate,
-    EnvironmentCell, EnvironmentMatrix, FieldError, NewDeploy, TransitionError,
+    DeliveryEvent, Deploy, DeployEventKind, DeployId, DeploySummary, DeployUpdate, EnvironmentCell,
+    EnvironmentMatrix, FieldError, NewDeploy, TransitionError,
 };
-use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
-use sqlx::query::Query;
+use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row};
 
+use bulk::{bind_columns, run_step};
 pub use deliveries::{Attempted, Claimed, DeliveryFilter};
 pub use history::search_text;
 pub use insights::SampleFilter;
@@ -417,41 +417,6 @@ impl Store {
         Ok(EnvironmentMatrix::from_cells(cells))
     }
 
-    /// Inserts many finished deploys at once, bypassing idempotency lookups. For benchmarks and
-    /// demos that need a large history quickly; ids are assigned in iteration order.
-    ///
-    /// Rows go in several to a statement ([`bulk_rows`]), and `heads` is touched once per
-    /// environment-matrix row rather than once per deploy (see [`head_candidates`]).
-    pub async fn insert_bulk(&self, deploys: &[Deploy]) -> Result<(), StoreError> {
-        let mut tx = self.writes.begin().await?;
-        let mut ids = Vec::with_capacity(deploys.len());
-        for chunk in deploys.chunks(bulk_rows(self.backend)) {
-            let sql = bulk_insert_sql(chunk.len());
-            let mut statement = sqlx::query(&sql);
-            for deploy in chunk {
-                statement = bind_columns(statement, deploy)?;
-            }
-            let mut chunk_ids = statement
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|row| row.try_get::<i64, _>("id"))
-                .collect::<Result<Vec<_>, _>>()?;
-            // Rows are numbered in VALUES order, but RETURNING does not promise that order.
-            chunk_ids.sort_unstable();
-            ids.extend(chunk_ids.into_iter().map(DeployId));
-        }
-        for index in head_candidates(deploys, &ids) {
-            let stored = Deploy {
-                id: ids[index],
-                ..deploys[index].clone()
-            };
-            schema::touch_heads(&mut tx, &stored).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// How many deploys are stored.
     pub async fn count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM deploys")
@@ -459,104 +424,6 @@ impl Store {
             .await?
             .try_get("n")?)
     }
-}
-
-/// The `run_step` column: the step, or empty for writers that send none.
-fn run_step(deploy: &Deploy) -> &str {
-    deploy.run.step.as_deref().unwrap_or_default()
-}
-
-/// Binds the 15 inserted columns of `deploys` (see [`BULK_COLUMNS`]) in their order.
-fn bind_columns<'q>(
-    statement: Query<'q, Any, AnyArguments<'q>>,
-    deploy: &'q Deploy,
-) -> Result<Query<'q, Any, AnyArguments<'q>>, StoreError> {
-    Ok(statement
-        .bind(&deploy.repo)
-        .bind(&deploy.app)
-        .bind(&deploy.environment)
-        .bind(&deploy.namespace)
-        .bind(deploy.status.as_str())
-        .bind(&deploy.actor)
-        .bind(deploy.run.id)
-        .bind(i64::from(deploy.run.attempt))
-        .bind(&deploy.run.job)
-        .bind(run_step(deploy))
-        .bind(deploy.started_at.timestamp_millis())
-        .bind(deploy.finished_at.map(|t| t.timestamp_millis()))
-        .bind(deploy.deadline.map(|t| t.timestamp_millis()))
-        .bind(search_text(deploy))
-        .bind(serde_json::to_string(deploy)?))
-}
-
-/// Rows per statement in [`Store::insert_bulk`]. sqlx binds SQLite parameters by name, and
-/// SQLite finds each name by a linear scan, so binding costs grow with the square of a
-/// statement's binds: short statements are fastest there (and cost no round trip). PostgreSQL
-/// gains from fewer round trips; 1000 rows of 15 binds stay below its limit of 65,535 binds.
-fn bulk_rows(backend: Backend) -> usize {
-    match backend {
-        Backend::Sqlite => 32,
-        Backend::Postgres => 1000,
-    }
-}
-
-/// The columns [`Store::insert_bulk`] fills, in bind order.
-const BULK_COLUMNS: [&str; 15] = [
-    "repo",
-    "app",
-    "environment",
-    "namespace",
-    "status",
-    "actor",
-    "run_id",
-    "run_attempt",
-    "run_job",
-    "run_step",
-    "started_at",
-    "finished_at",
-    "deadline",
-    "search",
-    "record",
-];
-
-/// `INSERT INTO deploys … VALUES (…), (…), … RETURNING id` for `rows` rows.
-fn bulk_insert_sql(rows: usize) -> String {
-    let width = BULK_COLUMNS.len();
-    let tuples: Vec<String> = (0..rows)
-        .map(|row| {
-            let binds: Vec<String> = (1..=width)
-                .map(|n| format!("${}", row * width + n))
-                .collect();
-            format!("({})", binds.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO deploys ({}) VALUES {} RETURNING id",
-        BULK_COLUMNS.join(", "),
-        tuples.join(", ")
-    )
-}
-
-/// The indexes of the deploys that [`Store::insert_bulk`] must pass to `touch_heads`: for every
-/// environment-matrix row the batch affects, its latest deploy and its latest successful one.
-/// Since `touch_heads` only ever moves a row forward, touching these leaves `heads` exactly as
-/// touching every deploy of the batch would.
-fn head_candidates(deploys: &[Deploy], ids: &[DeployId]) -> BTreeSet<usize> {
-    type Newest = Option<(i64, DeployId, usize)>;
-    let mut rows: HashMap<(&str, &str), (Newest, Newest)> = HashMap::new();
-    for (index, (deploy, &id)) in deploys.iter().zip(ids).enumerate() {
-        let key = Some((deploy.started_at.timestamp_millis(), id, index));
-        let (latest, success) = rows.entry((&deploy.app, &deploy.namespace)).or_default();
-        *latest = (*latest).max(key);
-        if deploy.status == DeployStatus::Succeeded {
-            *success = (*success).max(key);
-        }
-    }
-    rows.into_values()
-        .flat_map(|(latest, success)| [latest, success])
-        .flatten()
-        .map(|(_, _, index)| index)
-        .collect()
 }
 
 async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool, StoreError> {
@@ -609,7 +476,9 @@ fn new_origin() -> Arc<str> {
 
 #[cfg(test)]
 mod tests {
+    use super::bulk::bulk_insert_sql;
     use super::*;
+    use shiplog_model::DeployStatus;
 
     /// Deploys of two apps in two namespaces, with workloads that come and go, statuses that
     /// vary and start times out of id order (including ties).
