@@ -35,7 +35,13 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/locks", get(list))
-        .route("/api/v1/locks/check", get(check))
+        // The check's path is also that of an environment named `check`: its lock and unlock.
+        .route(
+            "/api/v1/locks/check",
+            get(check)
+                .put(lock_environment_named_check)
+                .delete(unlock_environment_named_check),
+        )
         .route(
             "/api/v1/locks/{environment}",
             put(lock_environment).delete(unlock_environment),
@@ -121,6 +127,18 @@ pub async fn lock_environment(
     lock(state, access, environment, None, body).await
 }
 
+/// The environment whose name is the check's path segment.
+const CHECK: &str = "check";
+
+/// [`lock_environment`] for the environment named `check`, whose path the check route takes.
+async fn lock_environment_named_check(
+    state: State<AppState>,
+    access: LockAccess,
+    body: JsonBody<LockRequest>,
+) -> Result<Json<Lock>, AppError> {
+    lock(state, access, CHECK.to_owned(), None, body).await
+}
+
 /// Lock one app in an environment.
 #[utoipa::path(
     put, path = "/api/v1/locks/{environment}/{app}", tag = "locks",
@@ -195,6 +213,15 @@ pub async fn unlock_environment(
     pairs: QueryPairs,
 ) -> Result<StatusCode, AppError> {
     unlock(state, access, environment, None, pairs).await
+}
+
+/// [`unlock_environment`] for the environment named `check`.
+async fn unlock_environment_named_check(
+    state: State<AppState>,
+    access: LockAccess,
+    pairs: QueryPairs,
+) -> Result<StatusCode, AppError> {
+    unlock(state, access, CHECK.to_owned(), None, pairs).await
 }
 
 /// Unlock one app in an environment.

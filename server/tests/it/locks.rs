@@ -173,6 +173,39 @@ async fn a_lock_holds_deploys_until_it_is_lifted_and_every_step_is_audited() {
 }
 
 #[tokio::test]
+async fn an_environment_named_check_locks_like_any_other() {
+    let (state, _db) = fixture().await;
+    let (status, lock) = call(
+        &state,
+        Method::PUT,
+        "/api/v1/locks/check",
+        &[BEARER],
+        reason("the route's name"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{lock}");
+    assert_eq!(lock["environment"], "check", "{lock}");
+    let held = check(&state, "environment=check&app=api").await;
+    assert_eq!(held["held"]["lock"]["reason"], "the route's name");
+    assert_eq!(
+        status_of(
+            &state,
+            Method::DELETE,
+            "/api/v1/locks/check?by=me",
+            &[BEARER]
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(check(&state, "environment=check&app=api").await, json!({}));
+    // Without a credential the route refuses as every lock route does.
+    assert_eq!(
+        status_of(&state, Method::DELETE, "/api/v1/locks/check", &[]).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
 async fn a_deploy_that_overrides_a_hold_is_in_the_audit_log() {
     let (state, _db) = fixture().await;
     let mut deploy = new_deploy("api", "prod", 7);
