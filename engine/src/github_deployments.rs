@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::github::{GithubError, owner_and_name};
 use crate::host::Host;
-use crate::kube::client::Kube;
+use crate::kube::client::{Kube, Sent};
 use crate::kube::request::{Request, encode};
 
 /// GitHub's limit for a deployment status's description, in characters.
@@ -141,18 +141,56 @@ struct Created {
     id: i64,
 }
 
+/// How many of an environment's newest deployments are searched for one whose creation
+/// failed to answer: what else the environment got meanwhile (seconds of retries) fits.
+const RECENT: usize = 30;
+
 /// Creates a deployment; its id. GitHub answers 202 (with a message, no deployment) when it
 /// merged the default branch instead, which `auto_merge: false` rules out: read as an error.
+///
+/// Creating is not idempotent: a 502 or a dropped connection may come after GitHub stored the
+/// deployment. Before each retry the environment's newest deployments of the same ref are
+/// searched for one with the very payload sent, which the caller makes unique to the deploy
+/// step, and a match ends the retries, so that one deploy never makes two deployments.
 pub async fn create<H: Host>(
     api: &Kube<H>,
     repo: &str,
     new: &NewDeployment<'_>,
 ) -> Result<i64, GithubError> {
-    let answer = api.send(&create_request(repo, new)?).await?;
+    let request = create_request(repo, new)?;
+    let answer = match api
+        .send_once(&request, async || find(api, repo, new).await)
+        .await?
+    {
+        Sent::Landed(id) => return Ok(id),
+        Sent::Answered(answer) => answer,
+    };
     let created: Created = serde_json::from_slice(&answer.body).map_err(|e| {
         GithubError::InvalidAnswer(format!("the deployment's answer ({}): {e}", answer.status))
     })?;
     Ok(created.id)
+}
+
+/// The id of a deployment of `repo` that `new` would create, if one exists: same environment,
+/// ref and payload, among the [`RECENT`] newest. A search that fails finds nothing.
+async fn find<H: Host>(api: &Kube<H>, repo: &str, new: &NewDeployment<'_>) -> Option<i64> {
+    let (owner, name) = owner_and_name(repo).ok()?;
+    let request = Request::get(format!(
+        "/repos/{owner}/{name}/deployments?environment={}&ref={}&per_page={RECENT}",
+        encode(new.environment),
+        encode(new.git_ref)
+    ));
+    // One attempt: the creation's own retries are the retries, and each waits its back-off.
+    let answer = api.host().send(&request).await.ok()?;
+    if !answer.is_success() {
+        return None;
+    }
+    let listed: Value = serde_json::from_slice(&answer.body).ok()?;
+    listed
+        .as_array()?
+        .iter()
+        .find(|d| d["environment"] == new.environment && d["payload"] == new.payload)
+        .and_then(|d| d["id"].as_i64())
 }
 
 /// Adds a status to deployment `id`.
@@ -279,5 +317,55 @@ mod tests {
             block_on(create(&api, "acme/shop", &new)),
             Err(GithubError::Refused { status: 403, .. })
         ));
+    }
+
+    #[test]
+    fn a_creation_whose_answer_was_lost_is_found_rather_than_repeated() {
+        let new = NewDeployment {
+            git_ref: "4f2a9c1e",
+            environment: "prod",
+            payload: json!({"shiplog_step": "7/1/deploy/api"}),
+            description: "",
+        };
+        let listed = |payload: Value| {
+            json!([{"id": 41, "environment": "prod", "payload": {"shiplog_step": "6/1/deploy/api"}},
+                   {"id": 55, "environment": "prod", "payload": payload}])
+            .to_string()
+        };
+        // GitHub stored it, then answered 502: the search finds it and nothing is sent again.
+        let host = Scripted::default();
+        host.answers.borrow_mut().extend([
+            answer(502, "Bad Gateway"),
+            answer(200, &listed(new.payload.clone())),
+        ]);
+        let api = Kube::new(host, crate::github::BACKOFF);
+        assert_eq!(block_on(create(&api, "acme/shop", &new)), Ok(55));
+        assert_eq!(
+            *api.host().sent.borrow(),
+            [
+                "POST /repos/acme/shop/deployments",
+                "GET /repos/acme/shop/deployments?environment=prod&ref=4f2a9c1e&per_page=30",
+            ]
+        );
+        // It did not store it (only other steps' deployments are listed), or the search fails:
+        // the creation is retried.
+        let host = Scripted::default();
+        host.answers.borrow_mut().extend([
+            answer(502, "Bad Gateway"),
+            answer(200, &listed(json!({"shiplog_step": "7/1/deploy/web"}))),
+            answer(503, "Unavailable"),
+            answer(500, "{}"),
+            answer(201, r#"{"id": 56}"#),
+        ]);
+        let api = Kube::new(host, crate::github::BACKOFF);
+        assert_eq!(block_on(create(&api, "acme/shop", &new)), Ok(56));
+        let sent = api.host().sent.borrow();
+        let creations = sent.iter().filter(|s| s.starts_with("POST")).count();
+        assert_eq!(creations, 3, "{sent:?}");
+        assert_eq!(
+            api.host().slept.borrow().len(),
+            2,
+            "two waits between three attempts"
+        );
     }
 }

@@ -93,7 +93,8 @@ pub enum Upserted {
 
 /// Updates the comment on pull request `number` of `repo` (`owner/name`) that carries
 /// `marker`, or creates it: one comment per environment, whatever the number of pushes.
-/// Reads at most [`MAX_PAGES`] pages of comments.
+/// Reads at most [`MAX_PAGES`] pages of comments. A creation that fails after GitHub stored the
+/// comment (a 502, a dropped connection) is found by its marker before a retry, not repeated.
 pub async fn upsert<H: Host>(
     api: &Kube<H>,
     repo: &str,
@@ -104,6 +105,30 @@ pub async fn upsert<H: Host>(
     let (owner, name) = owner_and_name(repo)?;
     let issue = format!("/repos/{owner}/{name}/issues");
     let content = json!({ "body": body });
+    if let Some(id) = find_marked(api, &issue, number, marker).await? {
+        let path = format!("{issue}/comments/{id}");
+        api.send(&Request::patch_json(path, &content)).await?;
+        return Ok(Upserted::Updated);
+    }
+    let create = Request::post_json(format!("{issue}/{number}/comments"), &content);
+    let landed = async || {
+        find_marked(api, &issue, number, marker)
+            .await
+            .ok()
+            .flatten()
+    };
+    api.send_once(&create, landed).await?;
+    Ok(Upserted::Created)
+}
+
+/// The id of the comment on pull request `number` (of the repository whose issues are at
+/// `issue`) that carries `marker`, among the first [`MAX_PAGES`] pages.
+async fn find_marked<H: Host>(
+    api: &Kube<H>,
+    issue: &str,
+    number: u64,
+    marker: &str,
+) -> Result<Option<u64>, GithubError> {
     for page in 1..=MAX_PAGES {
         let answer = api
             .send(&Request::get(format!(
@@ -116,20 +141,13 @@ pub async fn upsert<H: Host>(
             .iter()
             .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
         {
-            let path = format!("{issue}/comments/{}", found.id);
-            api.send(&Request::patch_json(path, &content)).await?;
-            return Ok(Upserted::Updated);
+            return Ok(Some(found.id));
         }
         if comments.len() < PER_PAGE {
             break;
         }
     }
-    api.send(&Request::post_json(
-        format!("{issue}/{number}/comments"),
-        &content,
-    ))
-    .await?;
-    Ok(Upserted::Created)
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -174,5 +192,33 @@ mod tests {
         );
         let short = body(&marker("prod"), "## plan\n", "https://x");
         assert_eq!(short, "<!-- shiplog plan: prod -->\n## plan\n");
+    }
+
+    #[test]
+    fn a_comment_answered_502_after_github_stored_it_is_not_posted_again() {
+        use crate::kube::client::tests::{Scripted, answer};
+        let host = Scripted::default();
+        let marked = json!([{"id": 9, "body": format!("{}\nplan", marker("prod"))}]);
+        host.answers.borrow_mut().extend([
+            answer(200, "[]"),
+            answer(502, "Bad Gateway"),
+            answer(200, &marked.to_string()),
+        ]);
+        let api = Kube::new(host, crate::github::BACKOFF);
+        let upserted = futures_util::FutureExt::now_or_never(upsert(
+            &api,
+            "acme/shop",
+            4,
+            &marker("prod"),
+            "plan",
+        ))
+        .expect("scripted futures never wait");
+        assert_eq!(upserted, Ok(Upserted::Created));
+        let sent = api.host().sent.borrow();
+        assert_eq!(
+            sent.iter().filter(|s| s.starts_with("POST")).count(),
+            1,
+            "{sent:?}"
+        );
     }
 }

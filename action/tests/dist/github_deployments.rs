@@ -50,6 +50,10 @@ fn a_successful_deploy_is_a_deployment_in_progress_then_successful_and_the_recor
         format!("{}/deploys/1", world.server.base)
     );
     assert_eq!(deployment.payload["ref"], "refs/heads/main");
+    assert_eq!(
+        deployment.payload["shiplog_step"], "7/1/deploy/",
+        "run, attempt, job and step (none set here)"
+    );
     assert_eq!(deployment.states(), ["in_progress", "success"]);
     for status in &deployment.statuses {
         assert_eq!(status.log_url, LOG_URL);
@@ -179,5 +183,22 @@ fn a_deploy_killed_mid_rollout_leaves_its_deployment_inactive_after_the_post_ste
         deployment.statuses[1].description.contains("cancelled"),
         "{:?}",
         deployment.statuses[1]
+    );
+}
+
+#[test]
+fn a_creation_github_stored_but_answered_502_is_one_deployment_not_two() {
+    let mut world = World::new(&[]);
+    world.manifests(APP);
+    world.github.lose_created_answers(1);
+    let main = world.main();
+    assert_eq!(main.code, 0, "{}{}", main.stdout, main.stderr);
+    assert!(warnings(&main).is_empty(), "{}", main.stdout);
+    let deployments = world.github.deployments();
+    let deployment = only(&deployments);
+    assert_eq!(deployment.states(), ["in_progress", "success"]);
+    assert_eq!(
+        world.deploy_record("1")["github_deployment"]["id"],
+        deployment.id
     );
 }

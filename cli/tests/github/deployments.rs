@@ -96,3 +96,25 @@ async fn the_stand_in_holds_deployments_to_githubs_rules() {
         "{denied:?}"
     );
 }
+
+#[tokio::test]
+async fn a_creation_answered_502_after_github_stored_it_makes_one_deployment() {
+    let standin = GithubStandin::start(TOKEN).await;
+    let api = api(&standin, Some(TOKEN));
+    let step = |attempt: u32| NewDeployment {
+        payload: json!({"app": "api", "shiplog_step": format!("7/{attempt}/deploy/api")}),
+        ..new("stage")
+    };
+    // The first attempt of the run deployed the same ref to the same environment.
+    let earlier = create(&api, REPO, &step(1)).await.unwrap();
+
+    standin.lose_created_answers(2);
+    let id = create(&api, REPO, &step(2)).await.unwrap();
+    let kept = standin.deployments();
+    assert_eq!(kept.len(), 2, "one deployment per deploy step: {kept:#?}");
+    assert_eq!(id, kept[1].id);
+    assert_ne!(
+        id, earlier,
+        "the earlier attempt's deployment is not taken for this one"
+    );
+}

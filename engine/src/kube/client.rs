@@ -77,6 +77,15 @@ impl KubeError {
     }
 }
 
+/// What [`Kube::send_once`] ended with.
+#[derive(Debug)]
+pub enum Sent<T> {
+    /// The success answer to the request.
+    Answered(Response),
+    /// What showed that an attempt whose answer was a failure had taken effect.
+    Landed(T),
+}
+
 /// The API server.
 pub struct Kube<H> {
     host: H,
@@ -136,6 +145,31 @@ impl<H: Host> Kube<H> {
             let answer = self.host.send(request).await?;
             Ok(if answer.is_success() {
                 Ok(answer)
+            } else {
+                Err(answer)
+            })
+        })
+        .await
+    }
+
+    /// Sends `request`, which must not take effect twice (a `POST` that creates): a failed
+    /// attempt may still have taken effect (the answer lost, a 502 after the write), so before
+    /// each retry `landed` is asked whether it did, and what it finds ends the retries.
+    pub async fn send_once<T>(
+        &self,
+        request: &Request,
+        mut landed: impl AsyncFnMut() -> Option<T>,
+    ) -> Result<Sent<T>, KubeError> {
+        let mut retry = false;
+        self.retrying(async || {
+            if std::mem::replace(&mut retry, true)
+                && let Some(found) = landed().await
+            {
+                return Ok(Ok(Sent::Landed(found)));
+            }
+            let answer = self.host.send(request).await?;
+            Ok(if answer.is_success() {
+                Ok(Sent::Answered(answer))
             } else {
                 Err(answer)
             })

@@ -112,7 +112,21 @@ impl<H: Host> GithubDeployer<H> {
         running: bool,
     ) {
         let Some(kube) = &self.api else { return };
-        let mut payload = json!({"app": deploy.app, "namespace": deploy.namespace});
+        // Unique to this deploy step, so that a creation whose answer was lost is found again
+        // by its payload rather than made twice (`github_deployments::create`).
+        let run = &deploy.run;
+        let step = format!(
+            "{}/{}/{}/{}",
+            run.id,
+            run.attempt,
+            run.job,
+            run.step.as_deref().unwrap_or_default()
+        );
+        let mut payload = json!({
+            "app": deploy.app,
+            "namespace": deploy.namespace,
+            "shiplog_step": step,
+        });
         if let Some(page) = page {
             payload["shiplog_deploy_id"] = deploy.id.0.into();
             payload["shiplog_url"] = page.into();

@@ -15,6 +15,8 @@
 //!   earlier non-transient, non-production deployment of the same repository and environment
 //!   whose latest status is `success`.
 //!
+//! [`GithubStandin::lose_created_answers`] stores a deployment and answers 502, as GitHub may.
+//!
 //! GitHub documents no rule on the order of states (a `success` may follow a `failure`), so
 //! the stand-in enforces none.
 
@@ -86,6 +88,8 @@ pub(super) struct Book {
     deployments: Vec<Deployment>,
     denied: bool,
     next_status: i64,
+    /// Creations still to be answered 502 once stored.
+    lost_answers: usize,
 }
 
 impl GithubStandin {
@@ -93,6 +97,12 @@ impl GithubStandin {
     /// `deployments: write`.
     pub fn deny_deployments(&self) {
         lock(&self.state).deployments.denied = true;
+    }
+
+    /// Answers the next `count` creations 502 Bad Gateway after storing them, as GitHub may
+    /// under load: a client that retries blindly makes the deployment twice.
+    pub fn lose_created_answers(&self, count: usize) {
+        lock(&self.state).deployments.lost_answers = count;
     }
 
     /// Every deployment, in the order they were created.
@@ -252,6 +262,10 @@ async fn create_deployment(
     deployment.id = 1_000_001 + book.deployments.len() as i64;
     let answer = deployment_json(&deployment);
     book.deployments.push(deployment);
+    if book.lost_answers > 0 {
+        book.lost_answers -= 1;
+        return (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response();
+    }
     (StatusCode::CREATED, axum::Json(answer)).into_response()
 }
 
