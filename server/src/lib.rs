@@ -187,6 +187,7 @@ pub async fn serve(
         .map_err(|e| std::io::Error::other(format!("listening for other replicas' writes: {e}")))?;
     let reaper = reaper::spawn(state.clone(), state.reap_period);
     let deliverer = webhooks::worker::spawn(state.store.clone(), state.metrics.clone());
+    let stale_deliveries = webhooks::stale::spawn(state.store.clone());
     let pruner = state
         .retain
         .map(|retain| retention::spawn(state.clone(), retain));
@@ -196,6 +197,7 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: no new connections; finishing the requests under way");
         reaper.abort();
+        stale_deliveries.abort();
         if let Some(deliverer) = deliverer {
             deliverer.abort();
         }

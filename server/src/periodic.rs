@@ -1,6 +1,7 @@
 //! Background chores that run every period, starting at once, until their task is aborted: the
-//! reaper and retention. A chore that fails is logged and tried again the next period; a period
-//! missed while the last run was slow is not made up in a burst.
+//! reaper, retention and the sweep of stale webhook deliveries. A chore that fails is logged and
+//! tried again the next period; a period missed while the last run was slow is not made up in a
+//! burst.
 
 use std::future::Future;
 use std::time::Duration;

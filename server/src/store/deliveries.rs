@@ -205,6 +205,25 @@ impl Store {
         Ok(written.rows_affected() == 1)
     }
 
+    /// Fails every delivery still pending that was enqueued before `created_before`, with
+    /// `reason` as its last error, and drops any claim on it (an attempt under way is then not
+    /// recorded); how many.
+    pub async fn fail_stale_deliveries(
+        &self,
+        created_before: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let failed = sqlx::query(
+            "UPDATE deliveries SET state = 'failed', last_error = $1, claimed_until = 0 \
+             WHERE state = 'pending' AND created_at < $2",
+        )
+        .bind(reason)
+        .bind(created_before.timestamp_millis())
+        .execute(&self.writes)
+        .await?;
+        Ok(failed.rows_affected())
+    }
+
     /// The deliveries `filter` selects, newest first.
     pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Deliveries, StoreError> {
         let mut sql = String::from(

@@ -8,13 +8,15 @@
 //! `abandoned` that ends it enqueues `finished`. The [`worker`] of each server process sends
 //! them afterwards, so no write waits for a receiver; a delivery is claimed by one process at a
 //! time and sent at least once (a process stopped mid-send leaves a claim that expires and is
-//! taken again).
+//! taken again). Deliveries that no server sends (their webhook removed from every file) are
+//! given up a day after they were enqueued ([`stale`]).
 //!
 //! Not for chat notifications: the Action posts to Slack itself.
 
 pub mod config;
 pub mod payload;
 pub mod sign;
+pub mod stale;
 pub mod worker;
 
 use std::path::Path;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use shiplog_server::AppState;
 use shiplog_server::auth::Tokens;
-use shiplog_server::webhooks::{Format, Secret, Tuning, Webhook, Webhooks, worker};
+use shiplog_server::webhooks::{Format, Secret, Tuning, Webhook, Webhooks, stale, worker};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -594,4 +594,47 @@ async fn deliveries_go_with_their_deploy_when_it_is_pruned() {
     assert_eq!(list, json!({"deliveries": []}));
     let (_, list) = get(&app.state, &format!("/api/v1/deliveries?deploy={new}")).await;
     assert_eq!(list["deliveries"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn deliveries_no_server_sends_are_given_up_after_a_day() {
+    let db = TestDb::new().await;
+    let tokens = Tokens {
+        write: vec![WRITER.into()],
+        read: None,
+    };
+    // A server that enqueues for a webhook, as one whose file listed it did; no worker sends.
+    let hook = generic("removed", "http://127.0.0.1:9/hook");
+    let state =
+        AppState::new(db.store().await, tokens, "https://shiplog.test").with_webhooks(Webhooks {
+            hooks: vec![hook],
+            tuning: Tuning::default(),
+        });
+    let id = create(&state, &new_deploy("api", "prod", 1)).await;
+    let pending = |list: &Value| {
+        list["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["state"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let (_, list) = get(&state, &format!("/api/v1/deliveries?deploy={id}")).await;
+    assert_eq!(pending(&list), ["pending"]);
+
+    let now = chrono::Utc::now();
+    let hours = |h: i64| now + chrono::Duration::hours(h);
+    assert_eq!(stale::sweep(&state.store, hours(23)).await.unwrap(), 0);
+    let (_, list) = get(&state, &format!("/api/v1/deliveries?deploy={id}")).await;
+    assert_eq!(pending(&list), ["pending"], "a day is given to send it");
+
+    assert_eq!(stale::sweep(&state.store, hours(25)).await.unwrap(), 1);
+    let (_, list) = get(&state, &format!("/api/v1/deliveries?deploy={id}")).await;
+    assert_eq!(pending(&list), ["failed"]);
+    assert_eq!(list["deliveries"][0]["last_error"], stale::REASON);
+    assert_eq!(
+        stale::sweep(&state.store, hours(26)).await.unwrap(),
+        0,
+        "a failed delivery stays failed"
+    );
 }
