@@ -12,7 +12,6 @@
 //!   with [`Request::get`], [`Request::post_json`] and [`Request::patch_json`].
 
 use kube::core::params::{DeleteParams, GetParams, ListParams, Patch, PatchParams, WatchParams};
-use kube::core::subresource::LogParams;
 use kube::core::{DynamicObject, GroupVersionKind, Resource as _};
 use serde_json::Value;
 
@@ -344,14 +343,20 @@ pub fn pod_log(
     container: &str,
     tail: LogTail,
 ) -> Result<Request, RequestError> {
-    let params = LogParams {
-        container: Some(container.to_owned()),
-        tail_lines: Some(i64::from(tail.lines)),
-        limit_bytes: Some(i64::from(tail.limit_bytes)),
-        previous: tail.previous,
-        ..LogParams::default()
-    };
-    built(pods.builder(Some(namespace)).logs(pod, &params))
+    // Built here rather than with kube's `LogParams`, whose `sinceTime` (a `jiff` timestamp)
+    // would link a second date-time library into the Action for a parameter never sent.
+    let mut path = format!(
+        "{}/{}/log?container={}&tailLines={}&limitBytes={}",
+        pods.collection(Some(namespace)),
+        encode(pod),
+        encode(container),
+        tail.lines,
+        tail.limit_bytes
+    );
+    if tail.previous {
+        path.push_str("&previous=true");
+    }
+    Ok(Request::get(path))
 }
 
 /// A JSON patch (RFC 6902) of one operation: replace what is at `path` with `value`.
