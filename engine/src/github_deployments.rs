@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::github::{GithubError, owner_and_name};
 use crate::host::Host;
-use crate::kube::client::{Kube, Sent};
+use crate::kube::client::{Kube, Landed, Sent};
 use crate::kube::request::{Request, encode};
 
 /// GitHub's limit for a deployment status's description, in characters.
@@ -171,26 +171,30 @@ pub async fn create<H: Host>(
     Ok(created.id)
 }
 
-/// The id of a deployment of `repo` that `new` would create, if one exists: same environment,
-/// ref and payload, among the [`RECENT`] newest. A search that fails finds nothing.
-async fn find<H: Host>(api: &Kube<H>, repo: &str, new: &NewDeployment<'_>) -> Option<i64> {
-    let (owner, name) = owner_and_name(repo).ok()?;
+/// Whether `repo` has a deployment that `new` would create: same environment, ref and payload,
+/// among the [`RECENT`] newest; [`Landed::Unknown`] when the search fails.
+async fn find<H: Host>(api: &Kube<H>, repo: &str, new: &NewDeployment<'_>) -> Landed<i64> {
+    let Ok((owner, name)) = owner_and_name(repo) else {
+        return Landed::Unknown;
+    };
     let request = Request::get(format!(
         "/repos/{owner}/{name}/deployments?environment={}&ref={}&per_page={RECENT}",
         encode(new.environment),
         encode(new.git_ref)
     ));
     // One attempt: the creation's own retries are the retries, and each waits its back-off.
-    let answer = api.host().send(&request).await.ok()?;
-    if !answer.is_success() {
-        return None;
-    }
-    let listed: Value = serde_json::from_slice(&answer.body).ok()?;
+    let listed = match api.host().send(&request).await {
+        Ok(answer) if answer.is_success() => serde_json::from_slice::<Value>(&answer.body).ok(),
+        _ => None,
+    };
+    let Some(listed) = listed.as_ref().and_then(Value::as_array) else {
+        return Landed::Unknown;
+    };
     listed
-        .as_array()?
         .iter()
         .find(|d| d["environment"] == new.environment && d["payload"] == new.payload)
         .and_then(|d| d["id"].as_i64())
+        .map_or(Landed::Absent, Landed::Found)
 }
 
 /// Adds a status to deployment `id`.
@@ -327,45 +331,66 @@ mod tests {
             payload: json!({"shiplog_step": "7/1/deploy/api"}),
             description: "",
         };
-        let listed = |payload: Value| {
-            json!([{"id": 41, "environment": "prod", "payload": {"shiplog_step": "6/1/deploy/api"}},
-                   {"id": 55, "environment": "prod", "payload": payload}])
-            .to_string()
+        let listing = |payload: &Value| {
+            answer(
+                200,
+                &json!([{"id": 41, "environment": "prod", "payload": {"shiplog_step": "6/1/deploy/api"}},
+                        {"id": 55, "environment": "prod", "payload": payload}])
+                .to_string(),
+            )
         };
-        // GitHub stored it, then answered 502: the search finds it and nothing is sent again.
-        let host = Scripted::default();
-        host.answers.borrow_mut().extend([
-            answer(502, "Bad Gateway"),
-            answer(200, &listed(new.payload.clone())),
-        ]);
-        let api = Kube::new(host, crate::github::BACKOFF);
-        assert_eq!(block_on(create(&api, "acme/shop", &new)), Ok(55));
-        assert_eq!(
-            *api.host().sent.borrow(),
-            [
-                "POST /repos/acme/shop/deployments",
-                "GET /repos/acme/shop/deployments?environment=prod&ref=4f2a9c1e&per_page=30",
-            ]
+        let (ours, another) = (
+            listing(&new.payload),
+            listing(&json!({"shiplog_step": "x"})),
         );
-        // It did not store it (only other steps' deployments are listed), or the search fails:
-        // the creation is retried.
-        let host = Scripted::default();
-        host.answers.borrow_mut().extend([
-            answer(502, "Bad Gateway"),
-            answer(200, &listed(json!({"shiplog_step": "7/1/deploy/web"}))),
-            answer(503, "Unavailable"),
-            answer(500, "{}"),
-            answer(201, r#"{"id": 56}"#),
-        ]);
-        let api = Kube::new(host, crate::github::BACKOFF);
-        assert_eq!(block_on(create(&api, "acme/shop", &new)), Ok(56));
-        let sent = api.host().sent.borrow();
-        let creations = sent.iter().filter(|s| s.starts_with("POST")).count();
-        assert_eq!(creations, 3, "{sent:?}");
-        assert_eq!(
-            api.host().slept.borrow().len(),
-            2,
-            "two waits between three attempts"
-        );
+        let lost = || answer(502, "Bad Gateway");
+        let unknown = Err(GithubError::Unreachable(String::new()));
+        // (what GitHub answers in turn, what `create` returns, how many POSTs it sent)
+        let cases = [
+            // Stored, then 502: the search finds it and nothing is sent again.
+            (vec![lost(), ours.clone()], Ok(55), 1),
+            // Not stored (only other steps' deployments are listed): sent again.
+            (
+                vec![lost(), another.clone(), answer(201, r#"{"id": 56}"#)],
+                Ok(56),
+                2,
+            ),
+            // Stored on the last attempt: found after it, not reported as an error.
+            (
+                vec![
+                    lost(),
+                    another.clone(),
+                    lost(),
+                    another.clone(),
+                    lost(),
+                    another,
+                    lost(),
+                    ours.clone(),
+                ],
+                Ok(55),
+                4,
+            ),
+            // The search fails: not sent again; searched again after the back-off.
+            (vec![lost(), lost(), ours], Ok(55), 1),
+            // The search never works: an error, and still one POST.
+            (vec![lost(), lost(), lost(), lost(), lost()], unknown, 1),
+        ];
+        for (answers, expected, posts) in cases {
+            let host = Scripted::default();
+            host.answers.borrow_mut().extend(answers);
+            let api = Kube::new(host, crate::github::BACKOFF);
+            let created = block_on(create(&api, "acme/shop", &new));
+            let sent = api.host().sent.borrow();
+            match (&created, &expected) {
+                (Err(GithubError::Unreachable(_)), Err(_)) => {}
+                _ => assert_eq!(created, expected, "{sent:#?}"),
+            }
+            let creations = sent.iter().filter(|s| s.starts_with("POST")).count();
+            assert_eq!(creations, posts, "{sent:#?}");
+            assert!(
+                api.host().answers.borrow().is_empty(),
+                "every answer was asked for"
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::github::{GithubError, MAX_PAGES, PER_PAGE, owner_and_name};
 use crate::host::Host;
-use crate::kube::client::Kube;
+use crate::kube::client::{Kube, Landed, Sent};
 use crate::kube::request::Request;
 
 /// GitHub's limit for a comment's body, in characters.
@@ -111,13 +111,16 @@ pub async fn upsert<H: Host>(
         return Ok(Upserted::Updated);
     }
     let create = Request::post_json(format!("{issue}/{number}/comments"), &content);
-    let landed = async || {
-        find_marked(api, &issue, number, marker)
-            .await
-            .ok()
-            .flatten()
+    let landed = async || match find_marked(api, &issue, number, marker).await {
+        Ok(Some(id)) => Landed::Found(id),
+        Ok(None) => Landed::Absent,
+        Err(_) => Landed::Unknown,
     };
-    api.send_once(&create, landed).await?;
+    if let Sent::Landed(id) = api.send_once(&create, landed).await? {
+        // Ours, or another job's made meanwhile for the same environment: this plan is newer.
+        let path = format!("{issue}/comments/{id}");
+        api.send(&Request::patch_json(path, &content)).await?;
+    }
     Ok(Upserted::Created)
 }
 
@@ -198,11 +201,13 @@ mod tests {
     fn a_comment_answered_502_after_github_stored_it_is_not_posted_again() {
         use crate::kube::client::tests::{Scripted, answer};
         let host = Scripted::default();
-        let marked = json!([{"id": 9, "body": format!("{}\nplan", marker("prod"))}]);
+        // Found after the 502: ours, or another job's for the same environment (an older plan).
+        let marked = json!([{"id": 9, "body": format!("{}\nolder plan", marker("prod"))}]);
         host.answers.borrow_mut().extend([
             answer(200, "[]"),
             answer(502, "Bad Gateway"),
             answer(200, &marked.to_string()),
+            answer(200, "{}"),
         ]);
         let api = Kube::new(host, crate::github::BACKOFF);
         let upserted = futures_util::FutureExt::now_or_never(upsert(
@@ -219,6 +224,11 @@ mod tests {
             sent.iter().filter(|s| s.starts_with("POST")).count(),
             1,
             "{sent:?}"
+        );
+        assert_eq!(
+            sent.last().map(String::as_str),
+            Some("PATCH /repos/acme/shop/issues/comments/9"),
+            "this plan is written into the comment found"
         );
     }
 }

@@ -50,10 +50,13 @@ fn a_successful_deploy_is_a_deployment_in_progress_then_successful_and_the_recor
         format!("{}/deploys/1", world.server.base)
     );
     assert_eq!(deployment.payload["ref"], "refs/heads/main");
+    let step = deployment.payload["shiplog_step"].as_str().unwrap();
+    let (run_attempt_job_step, started) = step.split_once('@').unwrap();
     assert_eq!(
-        deployment.payload["shiplog_step"], "7/1/deploy/",
+        run_attempt_job_step, "7/1/deploy/",
         "run, attempt, job and step (none set here)"
     );
+    assert!(started.parse::<i64>().is_ok(), "started, in ms: {step}");
     assert_eq!(deployment.states(), ["in_progress", "success"]);
     for status in &deployment.statuses {
         assert_eq!(status.log_url, LOG_URL);

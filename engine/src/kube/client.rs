@@ -77,6 +77,22 @@ impl KubeError {
     }
 }
 
+/// Why [`Kube::send_once`] stopped without an answer: it could not tell whether an attempt took
+/// effect, so it did not send the request again.
+const UNKNOWN: &str = "an attempt failed and whether it took effect could not be told, so it \
+                       was not repeated (it may have taken effect)";
+
+/// What [`Kube::send_once`]'s search for an earlier attempt's effect found.
+#[derive(Debug)]
+pub enum Landed<T> {
+    /// It took effect: this is what it made.
+    Found(T),
+    /// It did not: the request may be sent again.
+    Absent,
+    /// The search failed: sending again might make a second one.
+    Unknown,
+}
+
 /// What [`Kube::send_once`] ended with.
 #[derive(Debug)]
 pub enum Sent<T> {
@@ -152,29 +168,49 @@ impl<H: Host> Kube<H> {
         .await
     }
 
-    /// Sends `request`, which must not take effect twice (a `POST` that creates): a failed
-    /// attempt may still have taken effect (the answer lost, a 502 after the write), so before
-    /// each retry `landed` is asked whether it did, and what it finds ends the retries.
+    /// Sends `request`, which must not take effect twice (a `POST` that creates). An attempt
+    /// that failed after reaching the server (a 5xx, a connection lost mid-answer) may still
+    /// have taken effect, so once one has, `landed` is asked before each further attempt and
+    /// once more if the last one fails too: what it finds ends the retries, and when it cannot
+    /// tell, the request is not sent again (the search is retried instead, within the budget).
     pub async fn send_once<T>(
         &self,
         request: &Request,
-        mut landed: impl AsyncFnMut() -> Option<T>,
+        mut landed: impl AsyncFnMut() -> Landed<T>,
     ) -> Result<Sent<T>, KubeError> {
-        let mut retry = false;
-        self.retrying(async || {
-            if std::mem::replace(&mut retry, true)
-                && let Some(found) = landed().await
-            {
-                return Ok(Ok(Sent::Landed(found)));
-            }
-            let answer = self.host.send(request).await?;
-            Ok(if answer.is_success() {
-                Ok(Sent::Answered(answer))
-            } else {
-                Err(answer)
+        // Whether an attempt may have taken effect that `landed` has not yet been asked about.
+        let mut uncertain = false;
+        let result = self
+            .retrying(async || {
+                if uncertain {
+                    match landed().await {
+                        Landed::Found(found) => return Ok(Ok(Sent::Landed(found))),
+                        Landed::Absent => uncertain = false,
+                        Landed::Unknown => return Err(TransportError::Dropped(UNKNOWN.into())),
+                    }
+                }
+                let answer = self.host.send(request).await;
+                uncertain = match &answer {
+                    Ok(answer) => !answer.is_success() && is_transient(answer.status),
+                    Err(TransportError::Connect(_)) => false,
+                    Err(_) => true,
+                };
+                let answer = answer?;
+                Ok(if answer.is_success() {
+                    Ok(Sent::Answered(answer))
+                } else {
+                    Err(answer)
+                })
             })
-        })
-        .await
+            .await;
+        match result {
+            Err(error) if uncertain => match landed().await {
+                Landed::Found(found) => Ok(Sent::Landed(found)),
+                Landed::Absent => Err(error),
+                Landed::Unknown => Err(KubeError::Unreachable(UNKNOWN.into())),
+            },
+            other => other,
+        }
     }
 
     /// Sends `request` and reads the answer as JSON.

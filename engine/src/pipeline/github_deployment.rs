@@ -113,14 +113,17 @@ impl<H: Host> GithubDeployer<H> {
     ) {
         let Some(kube) = &self.api else { return };
         // Unique to this deploy step, so that a creation whose answer was lost is found again
-        // by its payload rather than made twice (`github_deployments::create`).
+        // by its payload rather than made twice (`github_deployments::create`): the run, its
+        // attempt, the job and the step, and, as the legs of a matrix share their job's name,
+        // the moment the deploy started.
         let run = &deploy.run;
         let step = format!(
-            "{}/{}/{}/{}",
+            "{}/{}/{}/{}@{}",
             run.id,
             run.attempt,
             run.job,
-            run.step.as_deref().unwrap_or_default()
+            run.step.as_deref().unwrap_or_default(),
+            deploy.started_at.timestamp_millis()
         );
         let mut payload = json!({
             "app": deploy.app,

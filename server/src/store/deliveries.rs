@@ -205,23 +205,32 @@ impl Store {
         Ok(written.rows_affected() == 1)
     }
 
-    /// Fails every delivery still pending that was enqueued before `created_before`, with
-    /// `reason` as its last error, and drops any claim on it (an attempt under way is then not
-    /// recorded); how many.
+    /// Fails, with `reason` as its last error, every delivery still pending that has been due
+    /// since before `due_before`, is not claimed at `now` (an attempt under way is left to
+    /// finish) and whose webhook is not one of `served` (those this process sends); how many.
     pub async fn fail_stale_deliveries(
         &self,
-        created_before: DateTime<Utc>,
+        due_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        served: &[&str],
         reason: &str,
     ) -> Result<u64, StoreError> {
-        let failed = sqlx::query(
-            "UPDATE deliveries SET state = 'failed', last_error = $1, claimed_until = 0 \
-             WHERE state = 'pending' AND created_at < $2",
-        )
-        .bind(reason)
-        .bind(created_before.timestamp_millis())
-        .execute(&self.writes)
-        .await?;
-        Ok(failed.rows_affected())
+        let mut sql = String::from(
+            "UPDATE deliveries SET state = 'failed', last_error = $1 \
+             WHERE state = 'pending' AND next_attempt_at < $2 AND claimed_until < $3",
+        );
+        if !served.is_empty() {
+            let binds: Vec<String> = (4..4 + served.len()).map(|n| format!("${n}")).collect();
+            sql.push_str(&format!(" AND webhook NOT IN ({})", binds.join(", ")));
+        }
+        let mut query = sqlx::query(&sql)
+            .bind(reason)
+            .bind(due_before.timestamp_millis())
+            .bind(now.timestamp_millis());
+        for name in served {
+            query = query.bind(*name);
+        }
+        Ok(query.execute(&self.writes).await?.rows_affected())
     }
 
     /// The deliveries `filter` selects, newest first.

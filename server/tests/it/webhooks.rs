@@ -598,43 +598,91 @@ async fn deliveries_go_with_their_deploy_when_it_is_pruned() {
 
 #[tokio::test]
 async fn deliveries_no_server_sends_are_given_up_after_a_day() {
+    use shiplog_model::DeliveryState;
+    use shiplog_server::store::Attempted;
     let db = TestDb::new().await;
     let tokens = Tokens {
         write: vec![WRITER.into()],
         read: None,
     };
-    // A server that enqueues for a webhook, as one whose file listed it did; no worker sends.
-    let hook = generic("removed", "http://127.0.0.1:9/hook");
-    let state =
+    // A server whose file lists two webhooks enqueues for both; no worker sends.
+    let hooks = vec![
+        generic("removed", "http://127.0.0.1:9/hook"),
+        generic("kept", "http://127.0.0.1:9/hook"),
+    ];
+    let old =
         AppState::new(db.store().await, tokens, "https://shiplog.test").with_webhooks(Webhooks {
-            hooks: vec![hook],
+            hooks,
             tuning: Tuning::default(),
         });
-    let id = create(&state, &new_deploy("api", "prod", 1)).await;
-    let pending = |list: &Value| {
-        list["deliveries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["state"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
+    let id = create(&old, &new_deploy("api", "prod", 1)).await;
+    let states = async || {
+        let (_, list) = get(
+            &old,
+            &format!("/api/v1/deliveries?deploy={id}&webhook=removed"),
+        )
+        .await;
+        let state = list["deliveries"][0]["state"].as_str().unwrap().to_owned();
+        (state, list["deliveries"][0]["last_error"].clone())
     };
-    let (_, list) = get(&state, &format!("/api/v1/deliveries?deploy={id}")).await;
-    assert_eq!(pending(&list), ["pending"]);
-
+    // The server it is replaced by sends only `kept`.
+    let tokens = Tokens {
+        write: vec![WRITER.into()],
+        read: None,
+    };
+    let new = AppState::new(db.store().await, tokens, "https://shiplog.test")
+        .with_webhooks(Webhooks {
+            hooks: vec![generic("kept", "http://127.0.0.1:9/hook")],
+            tuning: Tuning::default(),
+        })
+        .store;
     let now = chrono::Utc::now();
     let hours = |h: i64| now + chrono::Duration::hours(h);
-    assert_eq!(stale::sweep(&state.store, hours(23)).await.unwrap(), 0);
-    let (_, list) = get(&state, &format!("/api/v1/deliveries?deploy={id}")).await;
-    assert_eq!(pending(&list), ["pending"], "a day is given to send it");
-
-    assert_eq!(stale::sweep(&state.store, hours(25)).await.unwrap(), 1);
-    let (_, list) = get(&state, &format!("/api/v1/deliveries?deploy={id}")).await;
-    assert_eq!(pending(&list), ["failed"]);
-    assert_eq!(list["deliveries"][0]["last_error"], stale::REASON);
+    assert_eq!(stale::sweep(&new, hours(23)).await.unwrap(), 0);
+    assert_eq!(states().await.0, "pending", "a day is given to send it");
     assert_eq!(
-        stale::sweep(&state.store, hours(26)).await.unwrap(),
+        stale::sweep(&old.store, hours(25)).await.unwrap(),
         0,
-        "a failed delivery stays failed"
+        "a server leaves its own webhooks to its worker"
+    );
+
+    // An attempt under way when the day is up is left to finish, and recorded.
+    let due = new.due_deliveries("removed", hours(25), 10).await.unwrap();
+    let until = hours(25) + chrono::Duration::seconds(60);
+    let claimed = (new.claim_delivery(due[0], hours(25), until).await.unwrap()).unwrap();
+    assert_eq!(stale::sweep(&new, hours(25)).await.unwrap(), 0);
+    let delivered = Attempted {
+        state: DeliveryState::Delivered,
+        status: Some(200),
+        error: None,
+        next_attempt_at: 0,
+    };
+    assert!(
+        new.record_attempt(&claimed, &delivered, hours(25))
+            .await
+            .unwrap()
+    );
+    assert_eq!(states().await.0, "delivered");
+
+    // A second deploy's delivery of `removed`, due for a day, nobody sending it: given up; the
+    // `kept` one is the new server's to send.
+    let later = create(&old, &new_deploy("api", "prod", 2)).await;
+    assert_eq!(stale::sweep(&new, hours(25)).await.unwrap(), 1);
+    let (_, list) = get(&old, &format!("/api/v1/deliveries?deploy={later}")).await;
+    let by_webhook: HashMap<&str, (&str, &Value)> = list["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let webhook = d["webhook"].as_str().unwrap();
+            (webhook, (d["state"].as_str().unwrap(), &d["last_error"]))
+        })
+        .collect();
+    assert_eq!(by_webhook["removed"], ("failed", &json!(stale::REASON)));
+    assert_eq!(by_webhook["kept"].0, "pending");
+    assert_eq!(
+        stale::sweep(&new, hours(26)).await.unwrap(),
+        0,
+        "failed stays failed"
     );
 }
