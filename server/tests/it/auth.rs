@@ -37,11 +37,7 @@ async fn oidc_world(min_refresh: Duration) -> OidcWorld {
         min_refresh,
     })
     .unwrap();
-    let auth = Auth::from(Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    })
-    .with_oidc(oidc);
+    let auth = Auth::from(writer_only()).with_oidc(oidc);
     let db = TestDb::new().await;
     let state = AppState::new(db.store().await, auth, AUDIENCE);
     OidcWorld {
@@ -338,11 +334,8 @@ async fn static_tokens_write_only_their_repositories() {
         "# CI of the acme org\n{} acme/*\n",
         SecretDigest::of("acme-ci-token").to_hex()
     );
-    let auth = Auth::from(Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    })
-    .with_scoped_tokens(token_file::parse("tokens.txt", &file).unwrap());
+    let auth = Auth::from(writer_only())
+        .with_scoped_tokens(token_file::parse("tokens.txt", &file).unwrap());
     let (state, _db) = fixture_with_auth(auth).await;
 
     let (status, created) = post_as(&state, "acme-ci-token", &new_deploy("api", "prod", 1)).await;

@@ -66,13 +66,17 @@ impl TestDb {
     }
 }
 
-/// The app on a fresh database, plus the database (keep it alive for the test).
-pub async fn fixture() -> (AppState, TestDb) {
-    fixture_with(Tokens {
+/// The tokens of a server with one writer ([`WRITER`]) and an open read side.
+pub fn writer_only() -> Tokens {
+    Tokens {
         write: vec![WRITER.into()],
         read: None,
-    })
-    .await
+    }
+}
+
+/// The app on a fresh database, plus the database (keep it alive for the test).
+pub async fn fixture() -> (AppState, TestDb) {
+    fixture_with(writer_only()).await
 }
 
 pub async fn fixture_with(tokens: Tokens) -> (AppState, TestDb) {

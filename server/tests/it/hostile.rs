@@ -184,10 +184,7 @@ async fn unknown_routes_are_404_in_the_error_shape() {
 /// A server on a loopback port with the default limits, and its database.
 async fn listening() -> (shiplog_server::local::LocalServer, TestDb) {
     let db = TestDb::new().await;
-    let tokens = shiplog_server::auth::Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let server = shiplog_server::local::LocalServer::start(db.store().await, tokens)
         .await
         .unwrap();

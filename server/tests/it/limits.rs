@@ -12,7 +12,6 @@ use shiplog_model::limits::{
     MAX_IMAGES, MAX_RECORD_BYTES, MAX_RESOURCES, MAX_SHORT_TEXT, MAX_WORKLOADS,
 };
 use shiplog_model::{DeployStatus, Failure, NewDeploy};
-use shiplog_server::auth::Tokens;
 use shiplog_server::local::LocalServer;
 
 use crate::common::*;
@@ -207,10 +206,7 @@ async fn first_frame(response: reqwest::Response) -> String {
 #[tokio::test]
 async fn a_one_mebibyte_post_makes_no_answer_larger_than_one_mebibyte() {
     let db = TestDb::new().await;
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let server = LocalServer::start(db.store().await, tokens).await.unwrap();
     let client = reqwest::Client::new();
     let stream = client

@@ -23,10 +23,7 @@ const PERIOD: Duration = Duration::from_millis(1000);
 const SLACK: Duration = Duration::from_secs(3);
 
 fn tokens() -> Tokens {
-    Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    }
+    writer_only()
 }
 
 fn millis(at: DateTime<Utc>) -> DateTime<Utc> {

@@ -12,10 +12,7 @@ use shiplog_server::events::{Next, Subscription};
 use crate::common::*;
 
 fn tokens() -> Tokens {
-    Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    }
+    writer_only()
 }
 
 /// The next event of `events`: its kind and deploy.

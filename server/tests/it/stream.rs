@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shiplog_server::auth::Tokens;
 use shiplog_server::limits::Limits;
 use shiplog_server::local::LocalServer;
 use tokio::io::AsyncWriteExt as _;
@@ -41,10 +40,7 @@ fn follow(response: reqwest::Response) -> tokio::sync::mpsc::UnboundedReceiver<(
 #[tokio::test]
 async fn created_and_updated_deploys_are_streamed() {
     let db = TestDb::new().await;
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let server = LocalServer::start(db.store().await, tokens).await.unwrap();
     let state = server.state.clone();
 
@@ -75,10 +71,7 @@ async fn created_and_updated_deploys_are_streamed() {
 /// A server whose stream clients may fall `buffer` events behind, and its database.
 async fn server_with_buffer(buffer: usize, resync_grace: Duration) -> (LocalServer, TestDb) {
     let db = TestDb::new().await;
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let limits = Limits {
         stream_buffer: buffer,
         resync_grace,

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use shiplog_server::auth::Tokens;
 use shiplog_server::limits::Limits;
 use shiplog_server::local::LocalServer;
 use tokio::io::AsyncWriteExt as _;
@@ -14,10 +13,7 @@ use crate::wire::{address, read_head, read_to_end};
 
 async fn server(limits: Limits) -> (LocalServer, TestDb) {
     let db = TestDb::new().await;
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let server = LocalServer::start_with_limits(db.store().await, |_| tokens.into(), limits)
         .await
         .unwrap();

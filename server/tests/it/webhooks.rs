@@ -13,7 +13,6 @@ use hmac::{Hmac, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shiplog_server::AppState;
-use shiplog_server::auth::Tokens;
 use shiplog_server::webhooks::{Format, Secret, Tuning, Webhook, Webhooks, stale, worker};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -162,10 +161,7 @@ impl Drop for Sending {
 }
 
 async fn sending(db: &TestDb, hooks: Vec<Webhook>, tuning: Tuning) -> Sending {
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let state = AppState::new(db.store().await, tokens, "https://shiplog.test")
         .with_webhooks(Webhooks { hooks, tuning });
     let worker = worker::spawn(state.store.clone(), state.metrics.clone()).expect("webhooks");
@@ -601,10 +597,7 @@ async fn deliveries_no_server_sends_are_given_up_after_a_day() {
     use shiplog_model::DeliveryState;
     use shiplog_server::store::Attempted;
     let db = TestDb::new().await;
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     // A server whose file lists two webhooks enqueues for both; no worker sends.
     let hooks = vec![
         generic("removed", "http://127.0.0.1:9/hook"),
@@ -626,10 +619,7 @@ async fn deliveries_no_server_sends_are_given_up_after_a_day() {
         (state, list["deliveries"][0]["last_error"].clone())
     };
     // The server it is replaced by sends only `kept`.
-    let tokens = Tokens {
-        write: vec![WRITER.into()],
-        read: None,
-    };
+    let tokens = writer_only();
     let new = AppState::new(db.store().await, tokens, "https://shiplog.test")
         .with_webhooks(Webhooks {
             hooks: vec![generic("kept", "http://127.0.0.1:9/hook")],
