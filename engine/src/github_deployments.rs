@@ -149,9 +149,10 @@ const RECENT: usize = 30;
 /// merged the default branch instead, which `auto_merge: false` rules out: read as an error.
 ///
 /// Creating is not idempotent: a 502 or a dropped connection may come after GitHub stored the
-/// deployment. Before each retry the environment's newest deployments of the same ref are
-/// searched for one with the very payload sent, which the caller makes unique to the deploy
-/// step, and a match ends the retries, so that one deploy never makes two deployments.
+/// deployment. So once an attempt may have taken effect, the environment's newest deployments
+/// of the same ref are searched ([`Kube::send_once`]) for one with the very payload sent, which
+/// the caller makes unique to the deploy step: before sending again and after the last attempt.
+/// A match is the deployment; a search that fails means the request is not sent again.
 pub async fn create<H: Host>(
     api: &Kube<H>,
     repo: &str,

@@ -93,8 +93,9 @@ pub enum Upserted {
 
 /// Updates the comment on pull request `number` of `repo` (`owner/name`) that carries
 /// `marker`, or creates it: one comment per environment, whatever the number of pushes.
-/// Reads at most [`MAX_PAGES`] pages of comments. A creation that fails after GitHub stored the
-/// comment (a 502, a dropped connection) is found by its marker before a retry, not repeated.
+/// Reads at most [`MAX_PAGES`] pages of comments. A creation that fails after GitHub may have
+/// stored the comment (a 502, a dropped connection) is looked for by its marker rather than
+/// repeated ([`Kube::send_once`]), and a comment found so is given this plan.
 pub async fn upsert<H: Host>(
     api: &Kube<H>,
     repo: &str,
@@ -105,23 +106,26 @@ pub async fn upsert<H: Host>(
     let (owner, name) = owner_and_name(repo)?;
     let issue = format!("/repos/{owner}/{name}/issues");
     let content = json!({ "body": body });
-    if let Some(id) = find_marked(api, &issue, number, marker).await? {
-        let path = format!("{issue}/comments/{id}");
-        api.send(&Request::patch_json(path, &content)).await?;
-        return Ok(Upserted::Updated);
-    }
-    let create = Request::post_json(format!("{issue}/{number}/comments"), &content);
-    let landed = async || match find_marked(api, &issue, number, marker).await {
-        Ok(Some(id)) => Landed::Found(id),
-        Ok(None) => Landed::Absent,
-        Err(_) => Landed::Unknown,
+    let (id, upserted) = match find_marked(api, &issue, number, marker).await? {
+        Some(id) => (id, Upserted::Updated),
+        None => {
+            let create = Request::post_json(format!("{issue}/{number}/comments"), &content);
+            let landed = async || match find_marked(api, &issue, number, marker).await {
+                Ok(Some(id)) => Landed::Found(id),
+                Ok(None) => Landed::Absent,
+                Err(_) => Landed::Unknown,
+            };
+            match api.send_once(&create, landed).await? {
+                Sent::Answered(_) => return Ok(Upserted::Created),
+                // Ours, or another job's made meanwhile for the same environment: this plan is
+                // newer.
+                Sent::Landed(id) => (id, Upserted::Created),
+            }
+        }
     };
-    if let Sent::Landed(id) = api.send_once(&create, landed).await? {
-        // Ours, or another job's made meanwhile for the same environment: this plan is newer.
-        let path = format!("{issue}/comments/{id}");
-        api.send(&Request::patch_json(path, &content)).await?;
-    }
-    Ok(Upserted::Created)
+    let path = format!("{issue}/comments/{id}");
+    api.send(&Request::patch_json(path, &content)).await?;
+    Ok(upserted)
 }
 
 /// The id of the comment on pull request `number` (of the repository whose issues are at
